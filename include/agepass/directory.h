@@ -1,0 +1,61 @@
+/*
+ * agepass/directory.h: the issuer directory of RFC 9578 §4, a JSON object
+ * served at /.well-known/private-token-issuer-directory:
+ *
+ *   {
+ *     "issuer-request-uri": "https://issuer.example/request",
+ *     "token-keys": [
+ *       { "token-type": 2, "token-key": "MIIBUjA9...", "not-before": 1686913811 }
+ *     ]
+ *   }
+ *
+ * token-key is base64url (padded when written, either way when read).
+ * Unknown members are ignored (the format is extensible); keys of token
+ * types other than 1 and 2 are skipped. Duplicate member names are refused.
+ * Thread safety: reentrant.
+ */
+#ifndef AGEPASS_DIRECTORY_H
+#define AGEPASS_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agepass/authhdr.h"
+#include "agepass/err.h"
+
+#define AGP_DIR_MAX_BYTES 65536
+#define AGP_DIR_MAX_KEYS  16
+#define AGP_URI_MAX       2048
+
+struct agp_dir_key {
+    uint16_t token_type;
+    uint8_t token_key[AGP_TOKEN_KEY_MAX];
+    size_t token_key_len;
+    bool has_not_before;
+    int64_t not_before; /* seconds since the Unix epoch */
+};
+
+struct agp_directory {
+    char issuer_request_uri[AGP_URI_MAX + 1];
+    size_t count;
+    struct agp_dir_key keys[AGP_DIR_MAX_KEYS];
+};
+
+/*
+ * Parses the JSON text json[0..len) into d (caller-allocated, ~10 KiB).
+ * Errors: AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX (not JSON, a required member
+ * missing or of the wrong type, duplicate names), AGP_ERR_ENCODING (token-key
+ * not base64url), AGP_ERR_LENGTH (uri or key too long, more than
+ * AGP_DIR_MAX_KEYS keys), AGP_ERR_RANGE (token-type or not-before out of
+ * range).
+ */
+AGP_MUST_USE agp_err agp_directory_parse(struct agp_directory *d, const char *json, size_t len);
+
+/*
+ * Writes d as compact JSON with members in the RFC's order. *out is
+ * malloc'd, NUL-terminated; the caller frees it.
+ */
+AGP_MUST_USE agp_err agp_directory_write(const struct agp_directory *d, char **out, size_t *len);
+
+#endif

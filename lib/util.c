@@ -1,0 +1,147 @@
+/*
+ * lib/util.c: wiping, constant-time comparison, randomness, hashing and
+ * base64url (RFC 4648 §5).
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+/* see agepass/util.h */
+void agp_wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0) OPENSSL_cleanse(p, n);
+}
+
+/* see agepass/util.h */
+int agp_ct_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+/* see agepass/util.h */
+agp_err agp_random(uint8_t *out, size_t n)
+{
+    if (n > (size_t)0x7fffffff) return AGP_ERR_ARG;
+    if (RAND_bytes(out, (int)n) != 1) {
+        agp_wipe(out, n);
+        return AGP_ERR_RANDOM;
+    }
+    return AGP_OK;
+}
+
+static agp_err digest(const EVP_MD *md, uint8_t *out, const uint8_t *in, size_t len)
+{
+    return EVP_Digest(in, len, out, NULL, md, NULL) == 1 ? AGP_OK : AGP_ERR_CRYPTO;
+}
+
+agp_err agp_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *in, size_t len)
+{
+    return digest(EVP_sha256(), out, in, len);
+}
+
+agp_err agp_sha384(uint8_t out[AGP_SHA384_LEN], const uint8_t *in, size_t len)
+{
+    return digest(EVP_sha384(), out, in, len);
+}
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* see agepass/util.h */
+agp_err agp_b64url_encode(char *out, size_t out_cap, size_t *out_len, const uint8_t *in,
+                          size_t n)
+{
+    size_t need, i, o = 0;
+    if (out_len) *out_len = 0;
+    AGP_ENSURE(n <= ((size_t)-1 / 4) * 3 - 3, AGP_ERR_TOO_BIG);
+    need = AGP_B64_ENC_LEN(n);
+    AGP_ENSURE(out != NULL && out_cap > need, AGP_ERR_TOO_BIG);
+    for (i = 0; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64url_alphabet[v >> 18];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+        out[o++] = b64url_alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = b64url_alphabet[v >> 18];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = '=';
+        out[o++] = '=';
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = b64url_alphabet[v >> 18];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    if (out_len) *out_len = o;
+    return AGP_OK;
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+/*
+ * Decodes the unpadded body; n % 4 == 1 can never be valid.
+ */
+static agp_err decode_body(uint8_t *out, size_t out_cap, size_t *out_len, const char *in, size_t n)
+{
+    size_t i, o = 0, rem = n % 4, need = (n / 4) * 3 + (rem ? rem - 1 : 0);
+    uint32_t acc = 0;
+    AGP_ENSURE(rem != 1, AGP_ERR_ENCODING);
+    AGP_ENSURE(need <= out_cap, AGP_ERR_TOO_BIG);
+    for (i = 0; i < n; i++) {
+        int v = b64url_value(in[i]);
+        AGP_ENSURE(v >= 0, AGP_ERR_ENCODING);
+        acc = acc << 6 | (uint32_t)v;
+        if (i % 4 == 3) {
+            out[o++] = (uint8_t)(acc >> 16);
+            out[o++] = (uint8_t)(acc >> 8);
+            out[o++] = (uint8_t)acc;
+            acc = 0;
+        }
+    }
+    if (rem == 2) {
+        AGP_ENSURE((acc & 0xf) == 0, AGP_ERR_ENCODING); /* unused bits must be 0 */
+        out[o++] = (uint8_t)(acc >> 4);
+    } else if (rem == 3) {
+        AGP_ENSURE((acc & 0x3) == 0, AGP_ERR_ENCODING);
+        out[o++] = (uint8_t)(acc >> 10);
+        out[o++] = (uint8_t)(acc >> 2);
+    }
+    *out_len = o;
+    return AGP_OK;
+}
+
+/* see agepass/util.h */
+agp_err agp_b64url_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *in, size_t n)
+{
+    size_t body = n, pad = 0;
+    agp_err err;
+    *out_len = 0;
+    while (body > 0 && in[body - 1] == '=' && pad < 2) {
+        body--;
+        pad++;
+    }
+    /* padding, when present, must complete the last quantum exactly */
+    if (pad > 0 && (n % 4 != 0 || (body % 4) + pad != 4)) return AGP_ERR_ENCODING;
+    err = decode_body(out, out_cap, out_len, in, body);
+    if (err != AGP_OK) {
+        agp_wipe(out, out_cap);
+        *out_len = 0;
+    }
+    return err;
+}

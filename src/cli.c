@@ -1,0 +1,188 @@
+/*
+ * src/cli.c: option parsing and file handling for the agepass program.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agepass/util.h"
+#include "cli.h"
+
+/* see cli.h */
+int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, const char *usage)
+{
+    int i;
+    size_t j;
+    for (j = 0; j < n; j++) opts[j].value = NULL;
+    for (i = 0; i < argc; i++) {
+        for (j = 0; j < n; j++)
+            if (strcmp(argv[i], opts[j].name) == 0) break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return CLI_HELP;
+        }
+        if (j == n) {
+            fprintf(stderr, "agepass: unknown option '%s'\n%s", argv[i], usage);
+            return CLI_USAGE;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "agepass: option %s needs a value\n%s", argv[i], usage);
+            return CLI_USAGE;
+        }
+        if (opts[j].value != NULL) {
+            fprintf(stderr, "agepass: option %s given twice\n%s", argv[i], usage);
+            return CLI_USAGE;
+        }
+        opts[j].value = argv[++i];
+    }
+    for (j = 0; j < n; j++) {
+        if (opts[j].required && opts[j].value == NULL) {
+            fprintf(stderr, "agepass: option %s is required\n%s", opts[j].name, usage);
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
+/* see cli.h */
+const char *cli_get(const struct cli_opt *opts, size_t n, const char *name)
+{
+    size_t j;
+    for (j = 0; j < n; j++)
+        if (strcmp(opts[j].name, name) == 0) return opts[j].value;
+    return NULL;
+}
+
+/* see cli.h */
+agp_err cli_read(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    uint8_t *b;
+    size_t n = 0;
+    agp_err err = AGP_ERR_IO;
+
+    *buf = NULL;
+    *len = 0;
+    if (fd < 0) return AGP_ERR_IO;
+    if ((b = malloc(max + 1)) == NULL) {
+        err = AGP_ERR_NOMEM;
+        goto out;
+    }
+    for (;;) {
+        ssize_t r = read(fd, b + n, max + 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) goto out;
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n > max) {
+            err = AGP_ERR_TOO_BIG;
+            goto out;
+        }
+    }
+    *buf = b;
+    *len = n;
+    b = NULL;
+    err = AGP_OK;
+out:
+    if (b != NULL) cli_free(b, max + 1);
+    if (fd != STDIN_FILENO) close(fd);
+    return err;
+}
+
+/* see cli.h */
+void cli_free(uint8_t *buf, size_t len)
+{
+    if (buf == NULL) return;
+    agp_wipe(buf, len);
+    free(buf);
+}
+
+static agp_err write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return AGP_ERR_IO;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return AGP_OK;
+}
+
+/* see cli.h */
+agp_err cli_write(const char *path, const uint8_t *buf, size_t len, mode_t mode)
+{
+    char tmp[4096];
+    int fd, n;
+    agp_err err;
+
+    if (strcmp(path, "-") == 0) return write_all(STDOUT_FILENO, buf, len);
+    n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) return AGP_ERR_TOO_BIG;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) return AGP_ERR_IO;
+    err = write_all(fd, buf, len);
+    if (err == AGP_OK && fchmod(fd, mode) != 0) err = AGP_ERR_IO;
+    if (err == AGP_OK && fsync(fd) != 0) err = AGP_ERR_IO;
+    if (close(fd) != 0 && err == AGP_OK) err = AGP_ERR_IO;
+    if (err == AGP_OK && rename(tmp, path) != 0) err = AGP_ERR_IO;
+    if (err != AGP_OK) unlink(tmp);
+    return err;
+}
+
+/* see cli.h */
+int cli_fail(const char *what, agp_err err)
+{
+    if (err == AGP_ERR_IO && errno != 0)
+        fprintf(stderr, "agepass: %s: %s (%s)\n", what, agp_err_str(err), strerror(errno));
+    else
+        fprintf(stderr, "agepass: %s: %s\n", what, agp_err_str(err));
+    return CLI_REJECTED;
+}
+
+/* see cli.h */
+bool cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s == NULL || *s == '\0') return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return false;
+        if (v > (max - (uint64_t)(*s - '0')) / 10) return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static int load_key(const char *path, struct agp_key **key, bool private_key)
+{
+    uint8_t *buf;
+    size_t len;
+    agp_err err;
+    char what[512];
+
+    *key = NULL;
+    snprintf(what, sizeof what, "%s key %s", private_key ? "private" : "public", path);
+    errno = 0;
+    if ((err = cli_read(path, CLI_FILE_MAX, &buf, &len)) != AGP_OK) return cli_fail(what, err);
+    err = private_key ? agp_key_load_private_pem(key, buf, len) : agp_key_load_spki(key, buf, len);
+    cli_free(buf, len);
+    if (err != AGP_OK) return cli_fail(what, err);
+    return CLI_OK;
+}
+
+/* see cli.h */
+int cli_load_public(const char *path, struct agp_key **key)
+{
+    return load_key(path, key, false);
+}
+
+/* see cli.h */
+int cli_load_private(const char *path, struct agp_key **key)
+{
+    return load_key(path, key, true);
+}

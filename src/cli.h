@@ -1,0 +1,66 @@
+/*
+ * src/cli.h: what the subcommands of the agepass program share: option
+ * parsing, file input and output, exit codes.
+ *
+ * Exit codes: 0 success, 1 an input was rejected or an operation failed
+ * (the reason on stderr), 2 the command line was wrong.
+ */
+#ifndef AGEPASS_CLI_H
+#define AGEPASS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agepass/err.h"
+#include "agepass/rsabssa.h"
+
+#define CLI_OK       0
+#define CLI_REJECTED 1
+#define CLI_USAGE    2
+#define CLI_HELP     (-1) /* cli_parse only: --help was asked and printed */
+
+/* Largest file any verb reads (bytes). */
+#define CLI_FILE_MAX (64 * 1024)
+
+struct cli_opt {
+    const char *name; /* "--out" */
+    bool required;
+    const char *value; /* set by cli_parse */
+};
+
+/*
+ * Reads "--name VALUE" pairs from argv[0..argc) into opts. Unknown options,
+ * a missing value, a repeated option or a missing required one print the
+ * usage text and return CLI_USAGE; --help prints it and returns CLI_HELP;
+ * otherwise CLI_OK.
+ */
+int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, const char *usage);
+/* The value of option name, or NULL. */
+const char *cli_get(const struct cli_opt *opts, size_t n, const char *name);
+
+/* Reads a whole file ("-": stdin), at most max bytes, into a malloc'd buffer. */
+AGP_MUST_USE agp_err cli_read(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* Frees a buffer from cli_read after wiping it. */
+void cli_free(uint8_t *buf, size_t len);
+/*
+ * Writes buf to path ("-": stdout) atomically: a temporary file in the same
+ * folder with the given mode, fsync, rename.
+ */
+AGP_MUST_USE agp_err cli_write(const char *path, const uint8_t *buf, size_t len, mode_t mode);
+
+/* Prints "agepass: WHAT: REASON" and returns CLI_REJECTED. */
+int cli_fail(const char *what, agp_err err);
+
+/* Decimal digits only, no sign, at most max. */
+bool cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* Loads a key file; on failure prints why and returns CLI_REJECTED. */
+int cli_load_public(const char *path, struct agp_key **key);
+int cli_load_private(const char *path, struct agp_key **key);
+
+int cmd_keygen(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+
+#endif

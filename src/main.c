@@ -1,0 +1,34 @@
+/*
+ * src/main.c: the agepass program; dispatches to one file per subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: agepass COMMAND [OPTIONS]\n"
+    "\n"
+    "  keygen   make an issuer key pair (RSA, RFC 9578 token type 0x0002)\n"
+    "  token    low-level token operations: challenge, request, issue,\n"
+    "           finalize, verify, and the HTTP headers of RFC 9577\n"
+    "\n"
+    "Run 'agepass COMMAND --help' for the options of a command.\n"
+    "Exit status: 0 success, 1 input rejected (reason on stderr), 2 usage error.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "keygen") == 0) return cmd_keygen(argc - 2, argv + 2);
+    if (strcmp(argv[1], "token") == 0) return cmd_token(argc - 2, argv + 2);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    fprintf(stderr, "agepass: unknown command '%s'\n%s", argv[1], usage);
+    return CLI_USAGE;
+}

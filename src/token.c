@@ -1,0 +1,428 @@
+/*
+ * src/token.c: `agepass token`, the low-level steps of token type 0x0002
+ * on raw binary files, and the RFC 9577 headers that carry them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agepass/authhdr.h"
+#include "agepass/token.h"
+#include "agepass/util.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: agepass token VERB [OPTIONS]    (files are raw bytes; '-' is stdin/stdout)\n"
+    "\n"
+    "  challenge --issuer-name NAME [--origin-info A,B] [--context empty|random|HEX] --out FILE\n"
+    "      origin: write a TokenChallenge (RFC 9577 §2.1) for token type 0x0002\n"
+    "  request --pub FILE --challenge FILE --state FILE --out FILE\n"
+    "      client: write a TokenRequest; keep the blinding state in FILE (mode 0600)\n"
+    "  issue --key FILE --in FILE --out FILE\n"
+    "      issuer: blind-sign a TokenRequest into a TokenResponse\n"
+    "  finalize --state FILE --in FILE --out FILE\n"
+    "      client: unblind and verify a TokenResponse into a Token\n"
+    "  verify --pub FILE --challenge FILE --in FILE\n"
+    "      origin: exit 0 only if the Token is of type 0x0002, for this key,\n"
+    "      for this challenge, and its signature verifies\n"
+    "  header-challenge --challenge FILE [--pub FILE] [--max-age N]\n"
+    "      print a WWW-Authenticate value\n"
+    "  header-token --in FILE\n"
+    "      print an Authorization value\n"
+    "  parse-header --www-authenticate VALUE --out-challenge FILE [--out-pub FILE]\n"
+    "      write the first type 0x0002 challenge (and its token-key) of a header\n"
+    "  parse-header --authorization VALUE --out FILE\n"
+    "      write the token of an Authorization value\n";
+
+#define OPT_COUNT(o) (sizeof(o) / sizeof((o)[0]))
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static bool parse_hex(uint8_t *out, size_t n, const char *s)
+{
+    size_t i;
+    if (strlen(s) != 2 * n) return false;
+    for (i = 0; i < n; i++) {
+        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+static int verb_challenge(int argc, char **argv)
+{
+    struct cli_opt o[] = {{"--issuer-name", true, NULL},
+                          {"--origin-info", false, NULL},
+                          {"--context", false, NULL},
+                          {"--out", true, NULL}};
+    const char *name, *origins, *ctx;
+    uint8_t context[AGP_REDEMPTION_CONTEXT_LEN], buf[AGP_CHALLENGE_MAX];
+    struct agp_challenge c = {AGP_TOKEN_TYPE_BLIND_RSA, {NULL, 0}, {NULL, 0}, {NULL, 0}};
+    struct agp_writer w;
+    agp_err err;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    name = cli_get(o, OPT_COUNT(o), "--issuer-name");
+    origins = cli_get(o, OPT_COUNT(o), "--origin-info");
+    ctx = cli_get(o, OPT_COUNT(o), "--context");
+    c.issuer_name = (struct agp_span){(const uint8_t *)name, strlen(name)};
+    if (origins != NULL) c.origin_info = (struct agp_span){(const uint8_t *)origins, strlen(origins)};
+    if (ctx == NULL || strcmp(ctx, "empty") == 0) {
+        /* empty redemption context: a token that any such challenge accepts */
+    } else if (strcmp(ctx, "random") == 0) {
+        if ((err = agp_random(context, sizeof context)) != AGP_OK) return cli_fail("context", err);
+        c.redemption_context = (struct agp_span){context, sizeof context};
+    } else if (parse_hex(context, sizeof context, ctx)) {
+        c.redemption_context = (struct agp_span){context, sizeof context};
+    } else {
+        fprintf(stderr, "agepass: --context must be empty, random or 64 hex digits\n");
+        return CLI_USAGE;
+    }
+    agp_writer_init(&w, buf, sizeof buf);
+    if ((err = agp_challenge_write(&w, &c)) != AGP_OK) return cli_fail("challenge", err);
+    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), buf, w.len, 0644)) != AGP_OK)
+        return cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
+    return CLI_OK;
+}
+
+/* Reads a file of at most max bytes; prints why on failure. */
+static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+    agp_err err = cli_read(path, max, buf, len);
+    return err == AGP_OK ? CLI_OK : cli_fail(path, err);
+}
+
+static int verb_request(int argc, char **argv)
+{
+    struct cli_opt o[] = {{"--pub", true, NULL},
+                          {"--challenge", true, NULL},
+                          {"--state", true, NULL},
+                          {"--out", true, NULL}};
+    struct agp_key *pk = NULL;
+    struct agp_token_state st;
+    uint8_t req[AGP_TOKEN_REQUEST_LEN], state_buf[AGP_TOKEN_STATE_MAX], *chal = NULL;
+    size_t chal_len = 0;
+    struct agp_writer w;
+    agp_err err;
+    int rc;
+
+    memset(&st, 0, sizeof st);
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    if ((rc = cli_load_public(cli_get(o, OPT_COUNT(o), "--pub"), &pk)) != CLI_OK) return rc;
+    rc = read_input(cli_get(o, OPT_COUNT(o), "--challenge"), AGP_CHALLENGE_MAX + 1, &chal,
+                    &chal_len);
+    if (rc != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    if ((err = agp_token_begin(pk, req, &st, chal, chal_len)) != AGP_OK) {
+        cli_fail("request", err);
+        goto out;
+    }
+    agp_writer_init(&w, state_buf, sizeof state_buf);
+    if ((err = agp_token_state_write(&w, &st, pk)) != AGP_OK ||
+        (err = cli_write(cli_get(o, OPT_COUNT(o), "--state"), state_buf, w.len, 0600)) != AGP_OK) {
+        cli_fail(cli_get(o, OPT_COUNT(o), "--state"), err);
+        goto out;
+    }
+    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), req, sizeof req, 0644)) != AGP_OK) {
+        cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
+        goto out;
+    }
+    rc = CLI_OK;
+out:
+    agp_token_state_clear(&st);
+    AGP_WIPE(state_buf);
+    cli_free(chal, chal_len);
+    agp_key_free(pk);
+    return rc;
+}
+
+static int verb_issue(int argc, char **argv)
+{
+    struct cli_opt o[] = {{"--key", true, NULL}, {"--in", true, NULL}, {"--out", true, NULL}};
+    struct agp_key *sk = NULL;
+    uint8_t resp[AGP_TOKEN_RESPONSE_LEN], *in = NULL;
+    size_t in_len = 0;
+    agp_err err;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    if ((rc = cli_load_private(cli_get(o, OPT_COUNT(o), "--key"), &sk)) != CLI_OK) return rc;
+    rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_REQUEST_LEN + 1, &in, &in_len);
+    if (rc != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    if ((err = agp_token_issue(sk, resp, in, in_len)) != AGP_OK) {
+        cli_fail("issue: token request", err);
+        goto out;
+    }
+    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), resp, sizeof resp, 0644)) != AGP_OK) {
+        cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
+        goto out;
+    }
+    rc = CLI_OK;
+out:
+    cli_free(in, in_len);
+    agp_key_free(sk);
+    return rc;
+}
+
+static int verb_finalize(int argc, char **argv)
+{
+    struct cli_opt o[] = {{"--state", true, NULL}, {"--in", true, NULL}, {"--out", true, NULL}};
+    struct agp_key *pk = NULL;
+    struct agp_token_state st;
+    struct agp_span spki;
+    uint8_t token[AGP_TOKEN_LEN], *state_buf = NULL, *in = NULL;
+    size_t state_len = 0, in_len = 0;
+    agp_err err;
+    int rc;
+
+    memset(&st, 0, sizeof st);
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    rc = read_input(cli_get(o, OPT_COUNT(o), "--state"), AGP_TOKEN_STATE_MAX, &state_buf,
+                    &state_len);
+    if (rc != CLI_OK) goto out;
+    rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_RESPONSE_LEN + 1, &in, &in_len);
+    if (rc != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    if ((err = agp_token_state_parse(&st, &spki, state_buf, state_len)) != AGP_OK ||
+        (err = agp_key_load_spki(&pk, spki.ptr, spki.len)) != AGP_OK) {
+        cli_fail("finalize: state file", err);
+        goto out;
+    }
+    if ((err = agp_token_finish(pk, token, &st, in, in_len)) != AGP_OK) {
+        cli_fail("finalize: token response", err);
+        goto out;
+    }
+    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), token, sizeof token, 0644)) != AGP_OK) {
+        cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
+        goto out;
+    }
+    rc = CLI_OK;
+out:
+    agp_token_state_clear(&st);
+    cli_free(state_buf, state_len);
+    cli_free(in, in_len);
+    agp_key_free(pk);
+    return rc;
+}
+
+static int verb_verify(int argc, char **argv)
+{
+    struct cli_opt o[] = {{"--pub", true, NULL}, {"--challenge", true, NULL}, {"--in", true, NULL}};
+    struct agp_key *pk = NULL;
+    struct agp_challenge c;
+    struct agp_token tok;
+    uint8_t digest[AGP_SHA256_LEN], *chal = NULL, *in = NULL;
+    size_t chal_len = 0, in_len = 0;
+    agp_err err;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    if ((rc = cli_load_public(cli_get(o, OPT_COUNT(o), "--pub"), &pk)) != CLI_OK) return rc;
+    rc = read_input(cli_get(o, OPT_COUNT(o), "--challenge"), AGP_CHALLENGE_MAX + 1, &chal,
+                    &chal_len);
+    if (rc != CLI_OK) goto out;
+    rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_LEN + 1, &in, &in_len);
+    if (rc != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    if ((err = agp_challenge_parse(&c, chal, chal_len)) != AGP_OK) {
+        cli_fail("verify: challenge", err);
+        goto out;
+    }
+    if ((err = agp_challenge_digest(digest, chal, chal_len)) != AGP_OK ||
+        (err = agp_token_parse(&tok, in, in_len)) != AGP_OK ||
+        (err = agp_token_verify(pk, &tok, digest)) != AGP_OK) {
+        cli_fail("verify: token", err);
+        goto out;
+    }
+    printf("token valid\n");
+    rc = CLI_OK;
+out:
+    cli_free(chal, chal_len);
+    cli_free(in, in_len);
+    agp_key_free(pk);
+    return rc;
+}
+
+static int verb_header_challenge(int argc, char **argv)
+{
+    struct cli_opt o[] = {
+        {"--challenge", true, NULL}, {"--pub", false, NULL}, {"--max-age", false, NULL}};
+    struct agp_key *pk = NULL;
+    const uint8_t *spki = NULL;
+    size_t spki_len = 0, chal_len = 0, len = 0;
+    uint8_t *chal = NULL;
+    const char *max_age_s;
+    uint64_t max_age = 0;
+    char out[AGP_HEADER_MAX];
+    agp_err err;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    max_age_s = cli_get(o, OPT_COUNT(o), "--max-age");
+    if (max_age_s != NULL && !cli_parse_uint(max_age_s, AGP_MAX_AGE_MAX, &max_age)) {
+        fprintf(stderr, "agepass: --max-age must be 0..%u seconds\n", AGP_MAX_AGE_MAX);
+        return CLI_USAGE;
+    }
+    if (cli_get(o, OPT_COUNT(o), "--pub") != NULL) {
+        if ((rc = cli_load_public(cli_get(o, OPT_COUNT(o), "--pub"), &pk)) != CLI_OK) return rc;
+        spki = agp_key_spki(pk, &spki_len);
+    }
+    rc = read_input(cli_get(o, OPT_COUNT(o), "--challenge"), AGP_CHALLENGE_MAX + 1, &chal,
+                    &chal_len);
+    if (rc != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    err = agp_www_auth_add(out, sizeof out, &len, chal, chal_len, spki, spki_len,
+                           max_age_s != NULL ? (long)max_age : -1);
+    if (err != AGP_OK) {
+        cli_fail("header-challenge", err);
+        goto out;
+    }
+    printf("%s\n", out);
+    rc = CLI_OK;
+out:
+    cli_free(chal, chal_len);
+    agp_key_free(pk);
+    return rc;
+}
+
+static int verb_header_token(int argc, char **argv)
+{
+    struct cli_opt o[] = {{"--in", true, NULL}};
+    char out[AGP_B64_ENC_LEN(AGP_TOKEN_LEN) + 64];
+    uint8_t *in = NULL;
+    size_t in_len = 0, len;
+    struct agp_token tok;
+    agp_err err;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    if ((rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_LEN + 1, &in, &in_len)) !=
+        CLI_OK)
+        return rc;
+    rc = CLI_REJECTED;
+    if ((err = agp_token_parse(&tok, in, in_len)) == AGP_OK)
+        err = agp_authorization_write(out, sizeof out, &len, in, in_len);
+    if (err == AGP_OK) {
+        printf("%s\n", out);
+        rc = CLI_OK;
+    } else {
+        cli_fail("header-token", err);
+    }
+    cli_free(in, in_len);
+    return rc;
+}
+
+static int verb_parse_header(int argc, char **argv)
+{
+    struct cli_opt o[] = {{"--www-authenticate", false, NULL},
+                          {"--out-challenge", false, NULL},
+                          {"--out-pub", false, NULL},
+                          {"--authorization", false, NULL},
+                          {"--out", false, NULL}};
+    const char *www, *authz;
+    agp_err err;
+    size_t i;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    www = cli_get(o, OPT_COUNT(o), "--www-authenticate");
+    authz = cli_get(o, OPT_COUNT(o), "--authorization");
+    if ((www == NULL) == (authz == NULL) ||
+        (www != NULL && cli_get(o, OPT_COUNT(o), "--out-challenge") == NULL) ||
+        (authz != NULL && cli_get(o, OPT_COUNT(o), "--out") == NULL)) {
+        fprintf(stderr, "agepass: give --www-authenticate with --out-challenge, or "
+                        "--authorization with --out\n%s",
+                usage);
+        return CLI_USAGE;
+    }
+    if (authz != NULL) {
+        uint8_t token[AGP_TOKEN_LEN];
+        size_t len;
+        struct agp_token tok;
+        if ((err = agp_authorization_parse(token, sizeof token, &len, authz, strlen(authz))) !=
+                AGP_OK ||
+            (err = agp_token_parse(&tok, token, len)) != AGP_OK)
+            return cli_fail("authorization", err);
+        if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), token, len, 0644)) != AGP_OK)
+            return cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
+        return CLI_OK;
+    }
+    struct agp_www_auth *wa = malloc(sizeof *wa);
+    if (wa == NULL) return cli_fail("www-authenticate", AGP_ERR_NOMEM);
+    rc = CLI_REJECTED;
+    if ((err = agp_www_auth_parse(wa, www, strlen(www))) != AGP_OK) {
+        cli_fail("www-authenticate", err);
+        goto out;
+    }
+    for (i = 0; i < wa->count; i++)
+        if (wa->items[i].token_type == AGP_TOKEN_TYPE_BLIND_RSA) break;
+    if (i == wa->count) {
+        cli_fail("www-authenticate: no PrivateToken challenge of type 0x0002", AGP_ERR_NOT_FOUND);
+        goto out;
+    }
+    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out-challenge"), wa->items[i].challenge,
+                         wa->items[i].challenge_len, 0644)) != AGP_OK) {
+        cli_fail(cli_get(o, OPT_COUNT(o), "--out-challenge"), err);
+        goto out;
+    }
+    if (cli_get(o, OPT_COUNT(o), "--out-pub") != NULL) {
+        if (wa->items[i].token_key_len == 0) {
+            cli_fail("www-authenticate: the challenge has no token-key", AGP_ERR_NOT_FOUND);
+            goto out;
+        }
+        if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out-pub"), wa->items[i].token_key,
+                             wa->items[i].token_key_len, 0644)) != AGP_OK) {
+            cli_fail(cli_get(o, OPT_COUNT(o), "--out-pub"), err);
+            goto out;
+        }
+    }
+    rc = CLI_OK;
+out:
+    free(wa);
+    return rc;
+}
+
+int cmd_token(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } verbs[] = {{"challenge", verb_challenge},
+                 {"request", verb_request},
+                 {"issue", verb_issue},
+                 {"finalize", verb_finalize},
+                 {"verify", verb_verify},
+                 {"header-challenge", verb_header_challenge},
+                 {"header-token", verb_header_token},
+                 {"parse-header", verb_parse_header}};
+    size_t i;
+    if (argc < 1) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    for (i = 0; i < OPT_COUNT(verbs); i++)
+        if (strcmp(argv[0], verbs[i].name) == 0) return verbs[i].fn(argc - 1, argv + 1);
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    fprintf(stderr, "agepass: unknown token verb '%s'\n%s", argv[0], usage);
+    return CLI_USAGE;
+}
