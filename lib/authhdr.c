@@ -14,6 +14,9 @@
  * (required), token-key (may be omitted when the client knows the key) and
  * max-age (optional); others are ignored.
  *
+ * One leniency: an unquoted value may end in base64 "=" padding, which the
+ * token grammar does not allow but which deployed peers write.
+ *
  * Every value is bounded by the header ceiling (AGP_HEADER_MAX) and by the
  * buffer it decodes into; quoted values are unescaped into a bounded buffer.
  */
@@ -91,6 +94,15 @@ static agp_err read_value(struct text *t, char *out, size_t cap, size_t *out_len
     if (peek(t) != '"') {
         struct agp_span tok = read_token(t);
         AGP_ENSURE(tok.len > 0, AGP_ERR_SYNTAX);
+        /*
+         * Leniency: base64 padding after an unquoted value (`challenge=AB==`)
+         * is not a token, but some clients and servers write it (the
+         * privacypass-ts peer does by default), and it is unambiguous.
+         */
+        while (peek(t) == '=') {
+            t->pos++;
+            tok.len++;
+        }
         AGP_ENSURE(tok.len <= cap, AGP_ERR_TOO_BIG);
         memcpy(out, tok.ptr, tok.len);
         *out_len = tok.len;
@@ -118,8 +130,8 @@ static agp_err read_value(struct text *t, char *out, size_t cap, size_t *out_len
 }
 
 /*
- * After a comma (and OWS) inside a challenge: true if what follows is an
- * auth-param (token BWS "="), false if it starts the next challenge.
+ * True if what follows is an auth-param (token BWS "=" BWS value); after a
+ * comma, false means the next challenge starts.
  */
 static bool param_follows(const struct text *t)
 {
@@ -127,7 +139,11 @@ static bool param_follows(const struct text *t)
     struct agp_span name = read_token(&look);
     if (name.len == 0) return false;
     skip_ows(&look);
-    return peek(&look) == '=';
+    if (peek(&look) != '=') return false;
+    /* `abc==` is a token68 with padding: a value cannot start with "=" */
+    look.pos++;
+    skip_ows(&look);
+    return peek(&look) == '"' || is_tchar(peek(&look));
 }
 
 /* Skips OWS and any run of empty list elements: `, ,` (RFC 9110 §5.6.1). */
@@ -217,7 +233,7 @@ static agp_err check_pt(const struct pt_params *pp, struct agp_www_challenge *it
 static agp_err read_params(struct text *t, struct pt_params *pp)
 {
     char value[VALUE_MAX];
-    size_t vlen;
+    size_t vlen, comma;
     agp_err err;
 
     if (peek(t) != ' ') return AGP_OK; /* scheme alone */
@@ -250,8 +266,13 @@ static agp_err read_params(struct text *t, struct pt_params *pp)
         skip_ows(t);
         if (at_end(t)) return AGP_OK;
         AGP_ENSURE(peek(t) == ',', AGP_ERR_SYNTAX);
+        comma = t->pos;
         skip_list_sep(t);
-        if (at_end(t) || !param_follows(t)) return AGP_OK;
+        if (at_end(t)) return AGP_OK;
+        if (!param_follows(t)) {
+            t->pos = comma; /* the comma ends this challenge: leave it to the caller */
+            return AGP_OK;
+        }
     }
 }
 

@@ -1,0 +1,106 @@
+/*
+ * tests/unit/test_directory.c: the RFC 9578 §4 issuer directory, with the
+ * RFC 9578 A.2 key, and the documents a client must refuse.
+ *
+ * usage: test_directory VECTOR_DIR
+ */
+#include "agepass/directory.h"
+#include "agepass/util.h"
+#include "test.h"
+
+static struct agp_directory d, d2;
+
+static agp_err parse(const char *s)
+{
+    return agp_directory_parse(&d, s, strlen(s));
+}
+
+int main(int argc, char **argv)
+{
+    json_t *root;
+    struct test_bytes pk;
+    char b64[600], doc[4096], *out = NULL;
+    size_t len, i;
+
+    if (argc != 2) return 2;
+    root = test_load_json(argv[1], "rfc9578-type2.json");
+    pk = test_json_hex(json_array_get(json_object_get(root, "vectors"), 0), "pkS");
+    json_decref(root);
+    EXPECT_OK(agp_b64url_encode(b64, sizeof b64, NULL, pk.ptr, pk.len));
+
+    snprintf(doc, sizeof doc,
+             "{\"issuer-request-uri\": \"https://issuer.example/request\", \"token-keys\": ["
+             "{\"token-type\": 2, \"token-key\": \"%s\", \"not-before\": 1686913811, "
+             "\"x-agepass-age\": 18},"
+             "{\"token-type\": 3, \"token-key\": \"AAAA\"},"
+             "{\"token-type\": 2, \"token-key\": \"%s\"}], \"extension\": {}}",
+             b64, b64);
+    EXPECT_OK(parse(doc));
+    EXPECT(strcmp(d.issuer_request_uri, "https://issuer.example/request") == 0);
+    EXPECT(d.count == 2); /* the type 3 key is skipped */
+    EXPECT(d.keys[0].token_type == 2 && d.keys[0].token_key_len == pk.len);
+    EXPECT_BYTES(d.keys[0].token_key, pk.ptr, pk.len);
+    EXPECT(d.keys[0].has_not_before && d.keys[0].not_before == 1686913811);
+    EXPECT(!d.keys[1].has_not_before);
+
+    /* written and read back */
+    EXPECT_OK(agp_directory_write(&d, &out, &len));
+    EXPECT(out != NULL && strlen(out) == len);
+    EXPECT(out != NULL && strncmp(out, "{\"issuer-request-uri\":", 22) == 0);
+    EXPECT_OK(agp_directory_parse(&d2, out, len));
+    EXPECT(d2.count == d.count && strcmp(d2.issuer_request_uri, d.issuer_request_uri) == 0);
+    for (i = 0; i < d.count && i < d2.count; i++) {
+        EXPECT(d2.keys[i].token_type == d.keys[i].token_type);
+        EXPECT(d2.keys[i].token_key_len == d.keys[i].token_key_len);
+        EXPECT_BYTES(d2.keys[i].token_key, d.keys[i].token_key, d.keys[i].token_key_len);
+        EXPECT(d2.keys[i].has_not_before == d.keys[i].has_not_before);
+        EXPECT(d2.keys[i].not_before == d.keys[i].not_before);
+    }
+    free(out);
+
+    /* refusals */
+    EXPECT_ERR(parse("not json"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("[]"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"token-keys\": []}"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\"}"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": 5, \"token-keys\": []}"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"\", \"token-keys\": []}"), AGP_ERR_LENGTH);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/a b\", \"token-keys\": []}"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"issuer-request-uri\": \"/s\", "
+                     "\"token-keys\": []}"),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [5]}"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": 2}]}"),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": \"2\", "
+                     "\"token-key\": \"AAAA\"}]}"),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": 65536, "
+                     "\"token-key\": \"AAAA\"}]}"),
+               AGP_ERR_RANGE);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": 2, "
+                     "\"token-key\": \"A!AA\"}]}"),
+               AGP_ERR_ENCODING);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": 2, "
+                     "\"token-key\": \"AAAA\", \"not-before\": -1}]}"),
+               AGP_ERR_RANGE);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": 2, "
+                     "\"token-key\": \"AAAA\", \"not-before\": \"soon\"}]}"),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": []} x"), AGP_ERR_SYNTAX);
+    /* more keys than we keep */
+    len = (size_t)snprintf(doc, sizeof doc, "{\"issuer-request-uri\": \"/r\", \"token-keys\": [");
+    for (i = 0; i <= AGP_DIR_MAX_KEYS; i++)
+        len += (size_t)snprintf(doc + len, sizeof doc - len,
+                                "%s{\"token-type\": 2, \"token-key\": \"AAAA\"}", i ? "," : "");
+    snprintf(doc + len, sizeof doc - len, "]}");
+    EXPECT_ERR(parse(doc), AGP_ERR_LENGTH);
+    EXPECT(d.count == 0);
+    {
+        static char big[AGP_DIR_MAX_BYTES + 1];
+        memset(big, ' ', sizeof big);
+        EXPECT_ERR(agp_directory_parse(&d, big, sizeof big), AGP_ERR_TOO_BIG);
+    }
+    free(pk.ptr);
+    TEST_END();
+}
