@@ -57,7 +57,8 @@ static char peek(const struct text *t)
 
 static void skip_ows(struct text *t)
 {
-    while (!at_end(t) && (t->p[t->pos] == ' ' || t->p[t->pos] == '\t')) t->pos++;
+    while (!at_end(t) && (t->p[t->pos] == ' ' || t->p[t->pos] == '\t'))
+        t->pos++;
 }
 
 /* A token (1*tchar) as a span of the text; empty if none. */
@@ -240,8 +241,10 @@ static agp_err read_params(struct text *t, struct pt_params *pp)
     skip_ows(t);
     if (!param_follows(t)) {
         /* token68, or nothing before the next comma */
-        while (is_token68_char(peek(t))) t->pos++;
-        while (peek(t) == '=') t->pos++;
+        while (is_token68_char(peek(t)))
+            t->pos++;
+        while (peek(t) == '=')
+            t->pos++;
         skip_ows(t);
         AGP_ENSURE(at_end(t) || peek(t) == ',', AGP_ERR_SYNTAX);
         if (pp) pp->bad = true; /* PrivateToken takes parameters, not token68 */
@@ -319,8 +322,8 @@ static agp_err add_b64_param(char *out, size_t cap, size_t *len, const char *nam
     memcpy(out + *len, name, name_len);
     out[*len + name_len] = '=';
     out[*len + name_len + 1] = '"';
-    AGP_TRY(agp_b64url_encode(out + *len + name_len + 2, cap - *len - name_len - 2, &enc_len,
-                              bytes, n));
+    AGP_TRY(agp_b64url_encode(out + *len + name_len + 2, cap - *len - name_len - 2, &enc_len, bytes,
+                              n));
     AGP_ENSURE(cap - *len - name_len - 2 - enc_len >= 2, AGP_ERR_TOO_BIG);
     out[*len + name_len + 2 + enc_len] = '"';
     *len += name_len + 3 + enc_len;
@@ -338,8 +341,8 @@ static agp_err add_literal(char *out, size_t cap, size_t *len, const char *s)
 }
 
 static agp_err add_challenge(char *out, size_t cap, size_t *len, const uint8_t *challenge,
-                             size_t challenge_len, const uint8_t *token_key,
-                             size_t token_key_len, long max_age)
+                             size_t challenge_len, const uint8_t *token_key, size_t token_key_len,
+                             long max_age)
 {
     struct agp_challenge c;
     AGP_TRY(agp_challenge_parse(&c, challenge, challenge_len));
@@ -374,8 +377,8 @@ agp_err agp_www_auth_add(char *out, size_t cap, size_t *len, const uint8_t *chal
                          long max_age)
 {
     size_t start = *len;
-    agp_err err = add_challenge(out, cap, len, challenge, challenge_len, token_key,
-                                token_key_len, max_age);
+    agp_err err =
+        add_challenge(out, cap, len, challenge, challenge_len, token_key, token_key_len, max_age);
     if (err != AGP_OK) {
         *len = start;
         if (cap > start) out[start] = '\0';

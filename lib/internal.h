@@ -31,8 +31,8 @@
 
 /* The parts of a key the RSA code needs; all public except pkey's private half. */
 struct agp_key {
-    EVP_PKEY *pkey; /* OpenSSL's key, private or public */
-    BIGNUM *n, *e;  /* public */
+    EVP_PKEY *pkey;    /* OpenSSL's key, private or public */
+    BIGNUM *n, *e;     /* public */
     BN_MONT_CTX *mont; /* Montgomery context for n, public, read-only after load */
     size_t len;        /* modulus length in bytes */
     int is_private;

@@ -71,7 +71,8 @@ static agp_err mgf1_xor(uint8_t *mask, size_t len, const uint8_t seed[HASH_LEN])
         in[HASH_LEN + 2] = (uint8_t)(counter >> 8);
         in[HASH_LEN + 3] = (uint8_t)counter;
         AGP_TRY(agp_sha384(h, in, sizeof in));
-        for (i = 0; i < HASH_LEN && done < len; i++) mask[done++] ^= h[i];
+        for (i = 0; i < HASH_LEN && done < len; i++)
+            mask[done++] ^= h[i];
     }
     return AGP_OK;
 }
@@ -220,8 +221,7 @@ agp_err agp_rsabssa_blind_sign(const struct agp_key *sk, uint8_t *blind_sig,
     /* s = RSASP1(sk, m): OpenSSL's private operation, CRT and blinding */
     err = AGP_ERR_CRYPTO;
     if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk->pkey, NULL)) == NULL) goto out;
-    if (EVP_PKEY_sign_init(pctx) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) != 1 ||
+    if (EVP_PKEY_sign_init(pctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) != 1 ||
         EVP_PKEY_sign(pctx, blind_sig, &out_len, blinded_msg, k) != 1 || out_len != k)
         goto out;
     /* m' = RSAVP1(pk, s); m' must equal m (guards against CRT faults) */
@@ -239,8 +239,8 @@ out:
 }
 
 /* see agepass/rsabssa.h */
-agp_err agp_rsabssa_verify(const struct agp_key *pk, enum agp_rsabssa_variant v,
-                           const uint8_t *sig, const uint8_t *input_msg, size_t input_len)
+agp_err agp_rsabssa_verify(const struct agp_key *pk, enum agp_rsabssa_variant v, const uint8_t *sig,
+                           const uint8_t *input_msg, size_t input_len)
 {
     agp_err err = AGP_ERR_CRYPTO;
     uint8_t hash[HASH_LEN];

@@ -205,8 +205,8 @@ agp_err agp_token_begin(const struct agp_key *pk, uint8_t request[AGP_TOKEN_REQU
     w.len += AGP_SHA256_LEN;
     if ((err = agp_write_bytes(&w, key_id, AGP_SHA256_LEN)) != AGP_OK) goto out;
     /* blinded_msg, blind_inv = Blind(pkI, PrepareIdentity(token_input)) */
-    err = agp_rsabssa_blind(pk, VARIANT, request + 3, st->inv, st->token_input,
-                            AGP_TOKEN_INPUT_LEN, NULL, NULL);
+    err = agp_rsabssa_blind(pk, VARIANT, request + 3, st->inv, st->token_input, AGP_TOKEN_INPUT_LEN,
+                            NULL, NULL);
     if (err != AGP_OK) goto out;
     request[0] = (uint8_t)(AGP_TOKEN_TYPE_BLIND_RSA >> 8);
     request[1] = (uint8_t)AGP_TOKEN_TYPE_BLIND_RSA;

@@ -51,8 +51,7 @@ static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* see agepass/util.h */
-agp_err agp_b64url_encode(char *out, size_t out_cap, size_t *out_len, const uint8_t *in,
-                          size_t n)
+agp_err agp_b64url_encode(char *out, size_t out_cap, size_t *out_len, const uint8_t *in, size_t n)
 {
     size_t need, i, o = 0;
     if (out_len) *out_len = 0;

@@ -17,7 +17,8 @@ int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, const char 
 {
     int i;
     size_t j;
-    for (j = 0; j < n; j++) opts[j].value = NULL;
+    for (j = 0; j < n; j++)
+        opts[j].value = NULL;
     for (i = 0; i < argc; i++) {
         for (j = 0; j < n; j++)
             if (strcmp(argv[i], opts[j].name) == 0) break;

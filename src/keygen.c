@@ -59,7 +59,8 @@ int cmd_keygen(int argc, char **argv)
         goto out;
     }
     id = agp_key_id(key);
-    for (i = 0; i < AGP_SHA256_LEN; i++) printf("%02x", id[i]);
+    for (i = 0; i < AGP_SHA256_LEN; i++)
+        printf("%02x", id[i]);
     printf("\n");
     rc = CLI_OK;
 out:

@@ -75,7 +75,8 @@ static int verb_challenge(int argc, char **argv)
     origins = cli_get(o, OPT_COUNT(o), "--origin-info");
     ctx = cli_get(o, OPT_COUNT(o), "--context");
     c.issuer_name = (struct agp_span){(const uint8_t *)name, strlen(name)};
-    if (origins != NULL) c.origin_info = (struct agp_span){(const uint8_t *)origins, strlen(origins)};
+    if (origins != NULL)
+        c.origin_info = (struct agp_span){(const uint8_t *)origins, strlen(origins)};
     if (ctx == NULL || strcmp(ctx, "empty") == 0) {
         /* empty redemption context: a token that any such challenge accepts */
     } else if (strcmp(ctx, "random") == 0) {
@@ -347,8 +348,9 @@ static int verb_parse_header(int argc, char **argv)
     if ((www == NULL) == (authz == NULL) ||
         (www != NULL && cli_get(o, OPT_COUNT(o), "--out-challenge") == NULL) ||
         (authz != NULL && cli_get(o, OPT_COUNT(o), "--out") == NULL)) {
-        fprintf(stderr, "agepass: give --www-authenticate with --out-challenge, or "
-                        "--authorization with --out\n%s",
+        fprintf(stderr,
+                "agepass: give --www-authenticate with --out-challenge, or "
+                "--authorization with --out\n%s",
                 usage);
         return CLI_USAGE;
     }

@@ -59,7 +59,6 @@ AGP_MUST_USE agp_err agp_write_u16(struct agp_writer *w, uint16_t v);
 AGP_MUST_USE agp_err agp_write_bytes(struct agp_writer *w, const uint8_t *p, size_t n);
 /* Writes a length prefix then p; AGP_ERR_LENGTH if n is above max. */
 AGP_MUST_USE agp_err agp_write_vec8(struct agp_writer *w, const uint8_t *p, size_t n, size_t max);
-AGP_MUST_USE agp_err agp_write_vec16(struct agp_writer *w, const uint8_t *p, size_t n,
-                                     size_t max);
+AGP_MUST_USE agp_err agp_write_vec16(struct agp_writer *w, const uint8_t *p, size_t n, size_t max);
 
 #endif

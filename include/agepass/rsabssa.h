@@ -38,8 +38,8 @@
 #define AGP_RSABSSA_PREFIX_LEN 32
 /* Largest SPKI agp_key_spki writes (RSA-4096 with PSS parameters). */
 #define AGP_SPKI_MAX_LEN 600
-#define AGP_SHA256_LEN 32
-#define AGP_SHA384_LEN 48
+#define AGP_SHA256_LEN   32
+#define AGP_SHA384_LEN   48
 
 enum agp_rsabssa_variant {
     AGP_RSABSSA_SHA384_PSS_RANDOMIZED = 0,
@@ -61,13 +61,15 @@ struct agp_key;
 AGP_MUST_USE agp_err agp_key_generate(struct agp_key **out, unsigned bits);
 
 /*
- * Loads a private key from PEM text: PKCS#8 "PRIVATE KEY" (rsaEncryption or
- * id-RSASSA-PSS), as OpenSSL and WebCrypto write it, or PKCS#1 "RSA PRIVATE
- * KEY". Errors: AGP_ERR_ENCODING, AGP_ERR_KEY (not RSA, wrong size, e not
- * odd or too small).
+ * Loads a private key from PEM text: PKCS#8 "PRIVATE KEY" with the
+ * rsaEncryption algorithm, as OpenSSL and WebCrypto write it, or PKCS#1 "RSA
+ * PRIVATE KEY". Encrypted PEM is refused, never prompted for. A PKCS#8 key
+ * restricted to id-RSASSA-PSS is refused too: OpenSSL will not run the raw
+ * RSA operation that BlindSign needs on it. Errors: AGP_ERR_ENCODING,
+ * AGP_ERR_KEY (not RSA, wrong size, e even or 1), AGP_ERR_TOO_BIG (over
+ * 16 KiB).
  */
-AGP_MUST_USE agp_err agp_key_load_private_pem(struct agp_key **out, const uint8_t *pem,
-                                              size_t len);
+AGP_MUST_USE agp_err agp_key_load_private_pem(struct agp_key **out, const uint8_t *pem, size_t len);
 
 /*
  * Loads a public key from its RFC 9578 §6.5 encoding: a DER
@@ -102,9 +104,8 @@ AGP_MUST_USE agp_err agp_key_private_pem(const struct agp_key *key, char **out, 
  * variants (prefix 32 random bytes), msg otherwise. out has room for
  * msg_len + 32; *out_len gets the length.
  */
-AGP_MUST_USE agp_err agp_rsabssa_prepare(enum agp_rsabssa_variant v, uint8_t *out,
-                                         size_t out_cap, size_t *out_len, const uint8_t *msg,
-                                         size_t msg_len);
+AGP_MUST_USE agp_err agp_rsabssa_prepare(enum agp_rsabssa_variant v, uint8_t *out, size_t out_cap,
+                                         size_t *out_len, const uint8_t *msg, size_t msg_len);
 
 /*
  * Blind (RFC 9474 §4.2). Writes blinded_msg and inv, each agp_key_len(pk)
@@ -116,9 +117,8 @@ AGP_MUST_USE agp_err agp_rsabssa_prepare(enum agp_rsabssa_variant v, uint8_t *ou
  * On error the outputs are zero.
  */
 AGP_MUST_USE agp_err agp_rsabssa_blind(const struct agp_key *pk, enum agp_rsabssa_variant v,
-                                       uint8_t *blinded_msg, uint8_t *inv,
-                                       const uint8_t *input_msg, size_t input_len,
-                                       const uint8_t *salt, const uint8_t *r);
+                                       uint8_t *blinded_msg, uint8_t *inv, const uint8_t *input_msg,
+                                       size_t input_len, const uint8_t *salt, const uint8_t *r);
 
 /*
  * BlindSign (RFC 9474 §4.3): blind_sig = blinded_msg^d mod n, using

@@ -31,13 +31,13 @@
 #define AGP_NONCE_LEN            32
 #define AGP_NK                   256 /* RFC 9578 §6: Nk for RSA-2048 */
 /* token_type(2) || nonce(32) || challenge_digest(32) || token_key_id(32) */
-#define AGP_TOKEN_INPUT_LEN      98
-#define AGP_TOKEN_REQUEST_LEN    (2 + 1 + AGP_NK)
-#define AGP_TOKEN_RESPONSE_LEN   AGP_NK
-#define AGP_TOKEN_LEN            (AGP_TOKEN_INPUT_LEN + AGP_NK)
+#define AGP_TOKEN_INPUT_LEN        98
+#define AGP_TOKEN_REQUEST_LEN      (2 + 1 + AGP_NK)
+#define AGP_TOKEN_RESPONSE_LEN     AGP_NK
+#define AGP_TOKEN_LEN              (AGP_TOKEN_INPUT_LEN + AGP_NK)
 #define AGP_REDEMPTION_CONTEXT_LEN 32
 /* Ceiling on a serialized TokenChallenge we accept or write (2 KiB). */
-#define AGP_CHALLENGE_MAX        2048
+#define AGP_CHALLENGE_MAX 2048
 
 /*
  * RFC 9577 §2.1:

@@ -91,7 +91,7 @@ static void check_www_negative(const char *good_value)
     EXPECT(parse_count(h) == 1);
     EXPECT(wa.items[0].has_max_age && wa.items[0].max_age == 0);
     snprintf(h, sizeof h, "PrivateToken challenge=\"%s\", challenge=\"%s\"", ch, ch);
-    EXPECT(parse_count(h) == 0); /* a parameter given twice */
+    EXPECT(parse_count(h) == 0);                                 /* a parameter given twice */
     EXPECT(parse_count("PrivateToken token-key=\"AAAA\"") == 0); /* no challenge */
     EXPECT(parse_count("PrivateToken challenge=\"AAIADmlzc3Vlci5leGFtcGxlAAA\"") == 0);
     EXPECT(parse_count("PrivateToken challenge=\"AAIADmlzc3Vlci5leGFtcGxlAAAA!\"") == 0);
@@ -169,8 +169,7 @@ static void check_authorization(const struct test_bytes *tok)
     EXPECT_ERR(agp_authorization_parse(dec, sizeof dec, &dlen, h, strlen(h)), AGP_ERR_SYNTAX);
     snprintf(h, sizeof h, "PrivateToken token=%s, token=%s", b64, b64);
     EXPECT_ERR(agp_authorization_parse(dec, sizeof dec, &dlen, h, strlen(h)), AGP_ERR_SYNTAX);
-    EXPECT_ERR(agp_authorization_parse(dec, sizeof dec, &dlen, "PrivateToken", 12),
-               AGP_ERR_SYNTAX);
+    EXPECT_ERR(agp_authorization_parse(dec, sizeof dec, &dlen, "PrivateToken", 12), AGP_ERR_SYNTAX);
     EXPECT_ERR(agp_authorization_parse(dec, sizeof dec, &dlen, "PrivateToken x=y", 16),
                AGP_ERR_SYNTAX);
     EXPECT_ERR(agp_authorization_parse(dec, sizeof dec, &dlen, "PrivateToken token=\"a!\"", 23),
@@ -218,9 +217,9 @@ int main(int argc, char **argv)
         EXPECT_ERR(agp_www_auth_add(out, sizeof out, &len, (const uint8_t *)"\0\2\0\1a\0\0\0", 8,
                                     NULL, 0, (long)AGP_MAX_AGE_MAX + 1),
                    AGP_ERR_RANGE);
-        EXPECT_ERR(agp_www_auth_add(out, 20, &len, (const uint8_t *)"\0\2\0\1a\0\0\0", 8, NULL, 0,
-                                    -1),
-                   AGP_ERR_TOO_BIG);
+        EXPECT_ERR(
+            agp_www_auth_add(out, 20, &len, (const uint8_t *)"\0\2\0\1a\0\0\0", 8, NULL, 0, -1),
+            AGP_ERR_TOO_BIG);
         EXPECT(len == 0 && out[0] == '\0');
     }
     TEST_END();

@@ -126,8 +126,7 @@ static void check_vector(json_t *v, enum agp_rsabssa_variant var)
     EXPECT(k == 512);
     EXPECT(strcmp(agp_rsabssa_variant_name(var), json_string_value(json_object_get(v, "name"))) ==
            0);
-    EXPECT(agp_rsabssa_salt_len(var) ==
-           (size_t)json_integer_value(json_object_get(v, "salt_len")));
+    EXPECT(agp_rsabssa_salt_len(var) == (size_t)json_integer_value(json_object_get(v, "salt_len")));
 
     /* Prepare: prefix || msg (random prefix) or msg itself */
     EXPECT(prepared.len == prefix.len + msg.len);
@@ -135,8 +134,7 @@ static void check_vector(json_t *v, enum agp_rsabssa_variant var)
     EXPECT_OK(agp_rsabssa_prepare(var, buf, sizeof buf, &len, msg.ptr, msg.len));
     EXPECT(len == msg.len + (agp_rsabssa_is_randomized(var) ? AGP_RSABSSA_PREFIX_LEN : 0));
     EXPECT_BYTES(buf + len - msg.len, msg.ptr, msg.len);
-    EXPECT_ERR(agp_rsabssa_prepare(var, buf, msg.len - 1, &len, msg.ptr, msg.len),
-               AGP_ERR_TOO_BIG);
+    EXPECT_ERR(agp_rsabssa_prepare(var, buf, msg.len - 1, &len, msg.ptr, msg.len), AGP_ERR_TOO_BIG);
 
     check_blinding(key, var, v, &prepared, json_string_value(json_object_get(v, "inv")),
                    json_string_value(json_object_get(v, "blinded_msg")),
@@ -171,7 +169,8 @@ static void check_vector(json_t *v, enum agp_rsabssa_variant var)
         /* Finalize refuses a blind signature over something else */
         bsig[k / 2] ^= 0x10;
         EXPECT_ERR(agp_rsabssa_finalize(key, var, out, bsig, inv, buf, len), AGP_ERR_SIGNATURE);
-        for (len = 0; len < k && out[len] == 0; len++) continue;
+        for (len = 0; len < k && out[len] == 0; len++)
+            continue;
         EXPECT(len == k); /* output zeroed on failure */
     }
 

@@ -61,12 +61,13 @@ static void check_lengths(parse_fn parse, const uint8_t *in, size_t len)
 }
 
 /* Sets a big-endian length field of width bytes at off to v, then parses. */
-static agp_err with_length(parse_fn parse, const uint8_t *in, size_t len, size_t off,
-                           size_t width, unsigned v)
+static agp_err with_length(parse_fn parse, const uint8_t *in, size_t len, size_t off, size_t width,
+                           unsigned v)
 {
     uint8_t buf[AGP_CHALLENGE_MAX + 2];
     memcpy(buf, in, len);
-    if (width == 1) buf[off] = (uint8_t)v;
+    if (width == 1)
+        buf[off] = (uint8_t)v;
     else {
         buf[off] = (uint8_t)(v >> 8);
         buf[off + 1] = (uint8_t)v;
@@ -92,7 +93,8 @@ static void check_challenge(const struct test_bytes *ch, json_t *derived)
     EXPECT(c.issuer_name.len == name.len && memcmp(c.issuer_name.ptr, name.ptr, name.len) == 0);
     EXPECT(c.redemption_context.len == ctx.len);
     EXPECT(c.origin_info.len == origin.len);
-    EXPECT(c.origin_info.len == origin.len && memcmp(c.origin_info.ptr, origin.ptr, origin.len) == 0);
+    EXPECT(c.origin_info.len == origin.len &&
+           memcmp(c.origin_info.ptr, origin.ptr, origin.len) == 0);
     EXPECT(ctx.len == 0 || memcmp(c.redemption_context.ptr, ctx.ptr, ctx.len) == 0);
     agp_writer_init(&w, out, sizeof out);
     EXPECT_OK(agp_challenge_write(&w, &c));
@@ -114,9 +116,9 @@ static void check_challenge(const struct test_bytes *ch, json_t *derived)
         with_length(parse_challenge, ch->ptr, ch->len, off_origin, 2, (unsigned)origin.len + 1));
     EXPECT_FAIL(with_length(parse_challenge, ch->ptr, ch->len, off_origin, 2, 0xffff));
     if (origin.len > 0)
-        EXPECT_ERR(with_length(parse_challenge, ch->ptr, ch->len, off_origin, 2,
-                               (unsigned)origin.len - 1),
-                   AGP_ERR_TRAILING);
+        EXPECT_ERR(
+            with_length(parse_challenge, ch->ptr, ch->len, off_origin, 2, (unsigned)origin.len - 1),
+            AGP_ERR_TRAILING);
     /* unknown and grease token types */
     EXPECT_ERR(with_length(parse_challenge, ch->ptr, ch->len, 0, 2, 0x0000), AGP_ERR_TOKEN_TYPE);
     EXPECT_ERR(with_length(parse_challenge, ch->ptr, ch->len, 0, 2, 0x0003), AGP_ERR_TOKEN_TYPE);
@@ -290,9 +292,10 @@ static void check_structures(json_t *list, const uint8_t *type2_key_id)
             struct test_bytes origin = test_json_hex(v, "origin_info");
             struct test_bytes nonce = test_json_hex(v, "nonce");
             struct test_bytes kid = test_json_hex(v, "token_key_id");
-            struct test_bytes want = test_json_hex(json_object_get(v, "derived"), "token_challenge");
-            struct agp_challenge c = {tt, {name.ptr, name.len}, {ctx.ptr, ctx.len},
-                                      {origin.ptr, origin.len}};
+            struct test_bytes want =
+                test_json_hex(json_object_get(v, "derived"), "token_challenge");
+            struct agp_challenge c = {
+                tt, {name.ptr, name.len}, {ctx.ptr, ctx.len}, {origin.ptr, origin.len}};
             uint8_t ch[AGP_CHALLENGE_MAX], digest[AGP_SHA256_LEN];
             struct agp_writer w;
             agp_writer_init(&w, ch, sizeof ch);
@@ -386,7 +389,8 @@ int main(int argc, char **argv)
     root = test_load_json(argv[1], "rfc9578-type2.json");
     vectors = json_object_get(root, "vectors");
     EXPECT(json_array_size(vectors) == 5);
-    for (i = 0; i < json_array_size(vectors); i++) check_vector(json_array_get(vectors, i), other);
+    for (i = 0; i < json_array_size(vectors); i++)
+        check_vector(json_array_get(vectors, i), other);
     first_key_id =
         test_json_hex(json_object_get(json_array_get(vectors, 0), "derived"), "token_key_id");
     json_decref(root);

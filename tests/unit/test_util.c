@@ -14,13 +14,13 @@ static void check_b64(const char *plain, const char *padded)
     EXPECT(len == elen && strcmp(enc, padded) == 0);
     EXPECT_OK(agp_b64url_decode(dec, sizeof dec, &len, padded, elen));
     EXPECT(len == plen && memcmp(dec, plain, plen) == 0);
-    while (unpadded > 0 && padded[unpadded - 1] == '=') unpadded--;
+    while (unpadded > 0 && padded[unpadded - 1] == '=')
+        unpadded--;
     EXPECT_OK(agp_b64url_decode(dec, sizeof dec, &len, padded, unpadded));
     EXPECT(len == plen && memcmp(dec, plain, plen) == 0);
     /* exact output capacity is enough, one less is not */
     EXPECT_ERR(agp_b64url_encode(enc, elen, &len, (const uint8_t *)plain, plen), AGP_ERR_TOO_BIG);
-    if (plen > 0)
-        EXPECT_ERR(agp_b64url_decode(dec, plen - 1, &len, padded, elen), AGP_ERR_TOO_BIG);
+    if (plen > 0) EXPECT_ERR(agp_b64url_decode(dec, plen - 1, &len, padded, elen), AGP_ERR_TOO_BIG);
 }
 
 int main(void)
