@@ -202,7 +202,10 @@ agp_err agp_key_load_spki(struct agp_key **out, const uint8_t *der, size_t len)
     p = body.ptr;
     pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)body.len);
     AGP_ENSURE(pkey != NULL, AGP_ERR_ENCODING);
-    AGP_ENSURE(p == body.ptr + body.len, AGP_ERR_ENCODING); /* no bytes left over */
+    if (p != body.ptr + body.len) { /* bytes left over after RSAPublicKey */
+        EVP_PKEY_free(pkey);
+        return AGP_ERR_ENCODING;
+    }
     AGP_TRY(key_from_pkey(out, pkey, 0));
     /* DER is canonical: only our own re-encoding names this key */
     err = ((*out)->spki_len == len && memcmp((*out)->spki, der, len) == 0) ? AGP_OK

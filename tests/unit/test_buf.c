@@ -10,7 +10,7 @@ int main(void)
     struct agp_reader r;
     struct agp_writer w;
     struct agp_span s;
-    uint8_t u8, out[8], big[300];
+    uint8_t u8, out[8], big[300], src[256] = {0};
     uint16_t u16;
 
     agp_reader_init(&r, in, sizeof in);
@@ -57,8 +57,8 @@ int main(void)
     EXPECT_OK(agp_write_bytes(&w, in, 3));
     EXPECT_ERR(agp_write_u8(&w, 0), AGP_ERR_TOO_BIG);
     agp_writer_init(&w, big, sizeof big);
-    EXPECT_ERR(agp_write_vec8(&w, big, 256, 1000), AGP_ERR_LENGTH);
-    EXPECT_OK(agp_write_vec16(&w, big, 256, 1000));
+    EXPECT_ERR(agp_write_vec8(&w, src, 256, 1000), AGP_ERR_LENGTH);
+    EXPECT_OK(agp_write_vec16(&w, src, 256, 1000));
     EXPECT(w.len == 258 && big[0] == 1 && big[1] == 0);
     TEST_END();
 }

@@ -215,6 +215,7 @@ int main(int argc, char **argv)
     EXPECT(!agp_key_is_private(pub) && agp_key_is_private(gen));
     m[255] = 2;
     EXPECT_ERR(agp_rsabssa_blind_sign(pub, s, m), AGP_ERR_KEY);
+    agp_key_free(pub);
     EXPECT_ERR(agp_key_generate(&pub, 1024), AGP_ERR_ARG);
     EXPECT(pub == NULL);
     agp_key_free(gen);
