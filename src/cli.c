@@ -136,6 +136,24 @@ agp_err cli_write(const char *path, const uint8_t *buf, size_t len, mode_t mode)
 }
 
 /* see cli.h */
+int cli_input(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+    agp_err err;
+    errno = 0;
+    err = cli_read(path, max, buf, len);
+    return err == AGP_OK ? CLI_OK : cli_fail(path, err);
+}
+
+/* see cli.h */
+int cli_output(const char *path, const uint8_t *buf, size_t len, mode_t mode)
+{
+    agp_err err;
+    errno = 0;
+    err = cli_write(path, buf, len, mode);
+    return err == AGP_OK ? CLI_OK : cli_fail(path, err);
+}
+
+/* see cli.h */
 int cli_fail(const char *what, agp_err err)
 {
     if (err == AGP_ERR_IO && errno != 0)

@@ -50,6 +50,13 @@ void cli_free(uint8_t *buf, size_t len);
  */
 AGP_MUST_USE agp_err cli_write(const char *path, const uint8_t *buf, size_t len, mode_t mode);
 
+/*
+ * cli_read and cli_write for a subcommand: on failure they print which file
+ * and why, and return CLI_REJECTED; CLI_OK otherwise.
+ */
+int cli_input(const char *path, size_t max, uint8_t **buf, size_t *len);
+int cli_output(const char *path, const uint8_t *buf, size_t len, mode_t mode);
+
 /* Prints "agepass: WHAT: REASON" and returns CLI_REJECTED. */
 int cli_fail(const char *what, agp_err err);
 

@@ -35,6 +35,8 @@ static const char usage[] =
     "      write the token of an Authorization value\n";
 
 #define OPT_COUNT(o) (sizeof(o) / sizeof((o)[0]))
+/* The value of option name in the verb's table o. */
+#define OPT(name) cli_get(o, OPT_COUNT(o), name)
 
 static int hex_value(char c)
 {
@@ -71,9 +73,9 @@ static int verb_challenge(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    name = cli_get(o, OPT_COUNT(o), "--issuer-name");
-    origins = cli_get(o, OPT_COUNT(o), "--origin-info");
-    ctx = cli_get(o, OPT_COUNT(o), "--context");
+    name = OPT("--issuer-name");
+    origins = OPT("--origin-info");
+    ctx = OPT("--context");
     c.issuer_name = (struct agp_span){(const uint8_t *)name, strlen(name)};
     if (origins != NULL)
         c.origin_info = (struct agp_span){(const uint8_t *)origins, strlen(origins)};
@@ -90,16 +92,7 @@ static int verb_challenge(int argc, char **argv)
     }
     agp_writer_init(&w, buf, sizeof buf);
     if ((err = agp_challenge_write(&w, &c)) != AGP_OK) return cli_fail("challenge", err);
-    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), buf, w.len, 0644)) != AGP_OK)
-        return cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
-    return CLI_OK;
-}
-
-/* Reads a file of at most max bytes; prints why on failure. */
-static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len)
-{
-    agp_err err = cli_read(path, max, buf, len);
-    return err == AGP_OK ? CLI_OK : cli_fail(path, err);
+    return cli_output(OPT("--out"), buf, w.len, 0644);
 }
 
 static int verb_request(int argc, char **argv)
@@ -119,9 +112,8 @@ static int verb_request(int argc, char **argv)
     memset(&st, 0, sizeof st);
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    if ((rc = cli_load_public(cli_get(o, OPT_COUNT(o), "--pub"), &pk)) != CLI_OK) return rc;
-    rc = read_input(cli_get(o, OPT_COUNT(o), "--challenge"), AGP_CHALLENGE_MAX + 1, &chal,
-                    &chal_len);
+    if ((rc = cli_load_public(OPT("--pub"), &pk)) != CLI_OK) return rc;
+    rc = cli_input(OPT("--challenge"), AGP_CHALLENGE_MAX + 1, &chal, &chal_len);
     if (rc != CLI_OK) goto out;
     rc = CLI_REJECTED;
     if ((err = agp_token_begin(pk, req, &st, chal, chal_len)) != AGP_OK) {
@@ -129,15 +121,12 @@ static int verb_request(int argc, char **argv)
         goto out;
     }
     agp_writer_init(&w, state_buf, sizeof state_buf);
-    if ((err = agp_token_state_write(&w, &st, pk)) != AGP_OK ||
-        (err = cli_write(cli_get(o, OPT_COUNT(o), "--state"), state_buf, w.len, 0600)) != AGP_OK) {
-        cli_fail(cli_get(o, OPT_COUNT(o), "--state"), err);
+    if ((err = agp_token_state_write(&w, &st, pk)) != AGP_OK) {
+        cli_fail("request: state", err);
         goto out;
     }
-    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), req, sizeof req, 0644)) != AGP_OK) {
-        cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
-        goto out;
-    }
+    if ((rc = cli_output(OPT("--state"), state_buf, w.len, 0600)) != CLI_OK) goto out;
+    if ((rc = cli_output(OPT("--out"), req, sizeof req, 0644)) != CLI_OK) goto out;
     rc = CLI_OK;
 out:
     agp_token_state_clear(&st);
@@ -158,18 +147,15 @@ static int verb_issue(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    if ((rc = cli_load_private(cli_get(o, OPT_COUNT(o), "--key"), &sk)) != CLI_OK) return rc;
-    rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_REQUEST_LEN + 1, &in, &in_len);
+    if ((rc = cli_load_private(OPT("--key"), &sk)) != CLI_OK) return rc;
+    rc = cli_input(OPT("--in"), AGP_TOKEN_REQUEST_LEN + 1, &in, &in_len);
     if (rc != CLI_OK) goto out;
     rc = CLI_REJECTED;
     if ((err = agp_token_issue(sk, resp, in, in_len)) != AGP_OK) {
         cli_fail("issue: token request", err);
         goto out;
     }
-    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), resp, sizeof resp, 0644)) != AGP_OK) {
-        cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
-        goto out;
-    }
+    if ((rc = cli_output(OPT("--out"), resp, sizeof resp, 0644)) != CLI_OK) goto out;
     rc = CLI_OK;
 out:
     cli_free(in, in_len);
@@ -191,10 +177,9 @@ static int verb_finalize(int argc, char **argv)
     memset(&st, 0, sizeof st);
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    rc = read_input(cli_get(o, OPT_COUNT(o), "--state"), AGP_TOKEN_STATE_MAX, &state_buf,
-                    &state_len);
+    rc = cli_input(OPT("--state"), AGP_TOKEN_STATE_MAX, &state_buf, &state_len);
     if (rc != CLI_OK) goto out;
-    rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_RESPONSE_LEN + 1, &in, &in_len);
+    rc = cli_input(OPT("--in"), AGP_TOKEN_RESPONSE_LEN + 1, &in, &in_len);
     if (rc != CLI_OK) goto out;
     rc = CLI_REJECTED;
     if ((err = agp_token_state_parse(&st, &spki, state_buf, state_len)) != AGP_OK ||
@@ -206,10 +191,7 @@ static int verb_finalize(int argc, char **argv)
         cli_fail("finalize: token response", err);
         goto out;
     }
-    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), token, sizeof token, 0644)) != AGP_OK) {
-        cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
-        goto out;
-    }
+    if ((rc = cli_output(OPT("--out"), token, sizeof token, 0644)) != CLI_OK) goto out;
     rc = CLI_OK;
 out:
     agp_token_state_clear(&st);
@@ -232,11 +214,10 @@ static int verb_verify(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    if ((rc = cli_load_public(cli_get(o, OPT_COUNT(o), "--pub"), &pk)) != CLI_OK) return rc;
-    rc = read_input(cli_get(o, OPT_COUNT(o), "--challenge"), AGP_CHALLENGE_MAX + 1, &chal,
-                    &chal_len);
+    if ((rc = cli_load_public(OPT("--pub"), &pk)) != CLI_OK) return rc;
+    rc = cli_input(OPT("--challenge"), AGP_CHALLENGE_MAX + 1, &chal, &chal_len);
     if (rc != CLI_OK) goto out;
-    rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_LEN + 1, &in, &in_len);
+    rc = cli_input(OPT("--in"), AGP_TOKEN_LEN + 1, &in, &in_len);
     if (rc != CLI_OK) goto out;
     rc = CLI_REJECTED;
     if ((err = agp_challenge_parse(&c, chal, chal_len)) != AGP_OK) {
@@ -274,17 +255,16 @@ static int verb_header_challenge(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    max_age_s = cli_get(o, OPT_COUNT(o), "--max-age");
+    max_age_s = OPT("--max-age");
     if (max_age_s != NULL && !cli_parse_uint(max_age_s, AGP_MAX_AGE_MAX, &max_age)) {
         fprintf(stderr, "agepass: --max-age must be 0..%u seconds\n", AGP_MAX_AGE_MAX);
         return CLI_USAGE;
     }
-    if (cli_get(o, OPT_COUNT(o), "--pub") != NULL) {
-        if ((rc = cli_load_public(cli_get(o, OPT_COUNT(o), "--pub"), &pk)) != CLI_OK) return rc;
+    if (OPT("--pub") != NULL) {
+        if ((rc = cli_load_public(OPT("--pub"), &pk)) != CLI_OK) return rc;
         spki = agp_key_spki(pk, &spki_len);
     }
-    rc = read_input(cli_get(o, OPT_COUNT(o), "--challenge"), AGP_CHALLENGE_MAX + 1, &chal,
-                    &chal_len);
+    rc = cli_input(OPT("--challenge"), AGP_CHALLENGE_MAX + 1, &chal, &chal_len);
     if (rc != CLI_OK) goto out;
     rc = CLI_REJECTED;
     err = agp_www_auth_add(out, sizeof out, &len, chal, chal_len, spki, spki_len,
@@ -313,9 +293,7 @@ static int verb_header_token(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    if ((rc = read_input(cli_get(o, OPT_COUNT(o), "--in"), AGP_TOKEN_LEN + 1, &in, &in_len)) !=
-        CLI_OK)
-        return rc;
+    if ((rc = cli_input(OPT("--in"), AGP_TOKEN_LEN + 1, &in, &in_len)) != CLI_OK) return rc;
     rc = CLI_REJECTED;
     if ((err = agp_token_parse(&tok, in, in_len)) == AGP_OK)
         err = agp_authorization_write(out, sizeof out, &len, in, in_len);
@@ -343,11 +321,10 @@ static int verb_parse_header(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
         return rc == CLI_HELP ? 0 : rc;
-    www = cli_get(o, OPT_COUNT(o), "--www-authenticate");
-    authz = cli_get(o, OPT_COUNT(o), "--authorization");
-    if ((www == NULL) == (authz == NULL) ||
-        (www != NULL && cli_get(o, OPT_COUNT(o), "--out-challenge") == NULL) ||
-        (authz != NULL && cli_get(o, OPT_COUNT(o), "--out") == NULL)) {
+    www = OPT("--www-authenticate");
+    authz = OPT("--authorization");
+    if ((www == NULL) == (authz == NULL) || (www != NULL && OPT("--out-challenge") == NULL) ||
+        (authz != NULL && OPT("--out") == NULL)) {
         fprintf(stderr,
                 "agepass: give --www-authenticate with --out-challenge, or "
                 "--authorization with --out\n%s",
@@ -362,9 +339,7 @@ static int verb_parse_header(int argc, char **argv)
                 AGP_OK ||
             (err = agp_token_parse(&tok, token, len)) != AGP_OK)
             return cli_fail("authorization", err);
-        if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out"), token, len, 0644)) != AGP_OK)
-            return cli_fail(cli_get(o, OPT_COUNT(o), "--out"), err);
-        return CLI_OK;
+        return cli_output(OPT("--out"), token, len, 0644);
     }
     struct agp_www_auth *wa = malloc(sizeof *wa);
     if (wa == NULL) return cli_fail("www-authenticate", AGP_ERR_NOMEM);
@@ -379,21 +354,17 @@ static int verb_parse_header(int argc, char **argv)
         cli_fail("www-authenticate: no PrivateToken challenge of type 0x0002", AGP_ERR_NOT_FOUND);
         goto out;
     }
-    if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out-challenge"), wa->items[i].challenge,
-                         wa->items[i].challenge_len, 0644)) != AGP_OK) {
-        cli_fail(cli_get(o, OPT_COUNT(o), "--out-challenge"), err);
+    if ((rc = cli_output(OPT("--out-challenge"), wa->items[i].challenge, wa->items[i].challenge_len,
+                         0644)) != CLI_OK)
         goto out;
-    }
-    if (cli_get(o, OPT_COUNT(o), "--out-pub") != NULL) {
+    if (OPT("--out-pub") != NULL) {
         if (wa->items[i].token_key_len == 0) {
-            cli_fail("www-authenticate: the challenge has no token-key", AGP_ERR_NOT_FOUND);
+            rc = cli_fail("www-authenticate: the challenge has no token-key", AGP_ERR_NOT_FOUND);
             goto out;
         }
-        if ((err = cli_write(cli_get(o, OPT_COUNT(o), "--out-pub"), wa->items[i].token_key,
-                             wa->items[i].token_key_len, 0644)) != AGP_OK) {
-            cli_fail(cli_get(o, OPT_COUNT(o), "--out-pub"), err);
+        if ((rc = cli_output(OPT("--out-pub"), wa->items[i].token_key, wa->items[i].token_key_len,
+                             0644)) != CLI_OK)
             goto out;
-        }
     }
     rc = CLI_OK;
 out:
