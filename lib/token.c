@@ -25,7 +25,7 @@ static bool registered_type(uint16_t t)
  *#       opaque origin_info<0..2^16-1>;
  *#   } TokenChallenge;
  */
-agp_err agp_challenge_parse(struct agp_challenge *c, const uint8_t *in, size_t len)
+static agp_err challenge_parse_fields(struct agp_challenge *c, const uint8_t *in, size_t len)
 {
     struct agp_reader r;
     memset(c, 0, sizeof *c);
@@ -41,6 +41,14 @@ agp_err agp_challenge_parse(struct agp_challenge *c, const uint8_t *in, size_t l
                AGP_ERR_LENGTH);
     AGP_TRY(agp_read_vec16(&r, 0, 0xffff, &c->origin_info));
     return agp_read_end(&r);
+}
+
+/* see agepass/token.h; on failure *c is zeroed */
+agp_err agp_challenge_parse(struct agp_challenge *c, const uint8_t *in, size_t len)
+{
+    agp_err err = challenge_parse_fields(c, in, len);
+    if (err != AGP_OK) memset(c, 0, sizeof *c);
+    return err;
 }
 
 /* see agepass/token.h */
@@ -78,7 +86,8 @@ agp_err agp_challenge_digest(uint8_t digest[AGP_SHA256_LEN], const uint8_t *in, 
  *#      uint8_t blinded_msg[Nk];
  *#   } TokenRequest;
  */
-agp_err agp_token_request_parse(struct agp_token_request *req, const uint8_t *in, size_t len)
+static agp_err token_request_parse_fields(struct agp_token_request *req, const uint8_t *in,
+                                          size_t len)
 {
     struct agp_reader r;
     memset(req, 0, sizeof *req);
@@ -88,6 +97,14 @@ agp_err agp_token_request_parse(struct agp_token_request *req, const uint8_t *in
     AGP_TRY(agp_read_u8(&r, &req->truncated_token_key_id));
     AGP_TRY(agp_read_span(&r, AGP_NK, &req->blinded_msg));
     return agp_read_end(&r);
+}
+
+/* see agepass/token.h; on failure *req is zeroed */
+agp_err agp_token_request_parse(struct agp_token_request *req, const uint8_t *in, size_t len)
+{
+    agp_err err = token_request_parse_fields(req, in, len);
+    if (err != AGP_OK) memset(req, 0, sizeof *req);
+    return err;
 }
 
 /* see agepass/token.h */
@@ -112,8 +129,11 @@ agp_err agp_token_response_parse(struct agp_token_response *resp, const uint8_t 
     struct agp_reader r;
     memset(resp, 0, sizeof *resp);
     agp_reader_init(&r, in, len);
-    AGP_TRY(agp_read_span(&r, AGP_NK, &resp->blind_sig));
-    return agp_read_end(&r);
+    if (agp_read_span(&r, AGP_NK, &resp->blind_sig) != AGP_OK || agp_read_end(&r) != AGP_OK) {
+        memset(resp, 0, sizeof *resp);
+        return len < AGP_NK ? AGP_ERR_TRUNCATED : AGP_ERR_TRAILING;
+    }
+    return AGP_OK;
 }
 
 /* see agepass/token.h */
@@ -134,7 +154,7 @@ agp_err agp_token_response_write(struct agp_writer *w, const struct agp_token_re
  *#   } Token;
  * with Nid = 32 and Nk = 256 for token type 0x0002 (RFC 9578 §6.3).
  */
-agp_err agp_token_parse(struct agp_token *tok, const uint8_t *in, size_t len)
+static agp_err token_parse_fields(struct agp_token *tok, const uint8_t *in, size_t len)
 {
     struct agp_reader r;
     memset(tok, 0, sizeof *tok);
@@ -149,6 +169,14 @@ agp_err agp_token_parse(struct agp_token *tok, const uint8_t *in, size_t len)
     tok->token_input.ptr = in;
     tok->token_input.len = AGP_TOKEN_INPUT_LEN;
     return AGP_OK;
+}
+
+/* see agepass/token.h; on failure *tok is zeroed */
+agp_err agp_token_parse(struct agp_token *tok, const uint8_t *in, size_t len)
+{
+    agp_err err = token_parse_fields(tok, in, len);
+    if (err != AGP_OK) memset(tok, 0, sizeof *tok);
+    return err;
 }
 
 /* see agepass/token.h */

@@ -47,6 +47,17 @@ agp_err agp_sha384(uint8_t out[AGP_SHA384_LEN], const uint8_t *in, size_t len)
     return digest(EVP_sha384(), out, in, len);
 }
 
+agp_err agp_hmac_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *key, size_t key_len,
+                        const uint8_t *data, size_t data_len)
+{
+    size_t out_len = 0;
+    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, data_len, out,
+                  AGP_SHA256_LEN, &out_len) == NULL ||
+        out_len != AGP_SHA256_LEN)
+        return AGP_ERR_CRYPTO;
+    return AGP_OK;
+}
+
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -136,8 +147,10 @@ agp_err agp_b64url_decode(uint8_t *out, size_t out_cap, size_t *out_len, const c
         pad++;
     }
     /* padding, when present, must complete the last quantum exactly */
-    if (pad > 0 && (n % 4 != 0 || (body % 4) + pad != 4)) return AGP_ERR_ENCODING;
-    err = decode_body(out, out_cap, out_len, in, body);
+    if (pad > 0 && (n % 4 != 0 || (body % 4) + pad != 4))
+        err = AGP_ERR_ENCODING;
+    else
+        err = decode_body(out, out_cap, out_len, in, body);
     if (err != AGP_OK) {
         agp_wipe(out, out_cap);
         *out_len = 0;

@@ -4,7 +4,8 @@
  *
  * Parsers are strict: exact sizes, bounded vectors, the one token type we
  * implement, no trailing bytes. Parsed structs hold spans into the input,
- * which must outlive them. Writers append to an agp_writer.
+ * which must outlive them; on failure they are zeroed. Writers append to an
+ * agp_writer.
  *
  * Flow (file names as in `agepass token`):
  *   origin:  challenge = agp_challenge_write(...)
