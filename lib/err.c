@@ -21,6 +21,8 @@ const char *agp_err_str(agp_err err)
     case AGP_ERR_KEY: return "unusable key";
     case AGP_ERR_RANGE: return "value out of range";
     case AGP_ERR_NOT_FOUND: return "nothing usable found";
+    case AGP_ERR_REPLAY: return "already spent";
+    case AGP_ERR_EXPIRED: return "expired or not yet valid";
     case AGP_ERR_IO: return "input/output error";
     case AGP_ERR_NOMEM: return "out of memory";
     case AGP_ERR_CRYPTO: return "cryptographic library failure";

@@ -38,6 +38,8 @@ typedef enum {
     AGP_ERR_KEY,              /* unusable key (size, algorithm, parameters) */
     AGP_ERR_RANGE,            /* a number not in [0, n) or not invertible */
     AGP_ERR_NOT_FOUND,        /* nothing usable in the input (no challenge) */
+    AGP_ERR_REPLAY,           /* a single-use value was already spent */
+    AGP_ERR_EXPIRED,          /* a time-limited value is no longer (or not yet) valid */
 
     /* unavailable: an outside resource failed; callers fail closed */
     AGP_ERR_IO = 300, /* file or socket error */
