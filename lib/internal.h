@@ -45,6 +45,10 @@ struct agp_key {
 agp_err agp_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *in, size_t len);
 agp_err agp_sha384(uint8_t out[AGP_SHA384_LEN], const uint8_t *in, size_t len);
 
+/* HMAC-SHA256(key, data) into out (32 bytes). */
+agp_err agp_hmac_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *key, size_t key_len,
+                        const uint8_t *data, size_t data_len);
+
 /* Lower-case ASCII of c (locale-free). */
 static inline char agp_lower(char c)
 {

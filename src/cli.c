@@ -17,28 +17,37 @@ int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, const char 
 {
     int i;
     size_t j;
-    for (j = 0; j < n; j++)
+    for (j = 0; j < n; j++) {
         opts[j].value = NULL;
+        opts[j].count = 0;
+    }
     for (i = 0; i < argc; i++) {
-        for (j = 0; j < n; j++)
-            if (strcmp(argv[i], opts[j].name) == 0) break;
+        struct cli_opt *o;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
             return CLI_HELP;
         }
+        for (j = 0; j < n; j++)
+            if (strcmp(argv[i], opts[j].name) == 0) break;
         if (j == n) {
             fprintf(stderr, "agepass: unknown option '%s'\n%s", argv[i], usage);
             return CLI_USAGE;
         }
-        if (i + 1 >= argc) {
+        o = &opts[j];
+        if (o->count > 0 && (o->kind != CLI_REPEAT || o->count == CLI_MAX_REPEAT)) {
+            fprintf(stderr, "agepass: option %s given too many times\n%s", argv[i], usage);
+            return CLI_USAGE;
+        }
+        if (o->kind == CLI_FLAG) {
+            o->value = "1";
+        } else if (i + 1 >= argc) {
             fprintf(stderr, "agepass: option %s needs a value\n%s", argv[i], usage);
             return CLI_USAGE;
+        } else {
+            o->value = argv[++i];
+            o->values[o->count] = o->value;
         }
-        if (opts[j].value != NULL) {
-            fprintf(stderr, "agepass: option %s given twice\n%s", argv[i], usage);
-            return CLI_USAGE;
-        }
-        opts[j].value = argv[++i];
+        o->count++;
     }
     for (j = 0; j < n; j++) {
         if (opts[j].required && opts[j].value == NULL) {

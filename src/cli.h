@@ -24,15 +24,22 @@
 /* Largest file any verb reads (bytes). */
 #define CLI_FILE_MAX (64 * 1024)
 
+#define CLI_MAX_REPEAT 16
+
 struct cli_opt {
     const char *name; /* "--out" */
     bool required;
-    const char *value; /* set by cli_parse */
+    const char *value; /* set by cli_parse: the (last) value, "1" for a flag */
+    enum { CLI_ONE = 0, CLI_FLAG, CLI_REPEAT } kind;
+    const char *values[CLI_MAX_REPEAT]; /* CLI_REPEAT: every value, in order */
+    size_t count;                       /* how many times it was given */
 };
 
 /*
- * Reads "--name VALUE" pairs from argv[0..argc) into opts. Unknown options,
- * a missing value, a repeated option or a missing required one print the
+ * Reads "--name VALUE" pairs (and "--flag" alone for CLI_FLAG options) from
+ * argv[0..argc) into opts. Unknown options, a missing value, a repeated
+ * option (unless CLI_REPEAT, up to CLI_MAX_REPEAT) or a missing required one
+ * print the
  * usage text and return CLI_USAGE; --help prints it and returns CLI_HELP;
  * otherwise CLI_OK.
  */
@@ -69,5 +76,6 @@ int cli_load_private(const char *path, struct agp_key **key);
 
 int cmd_keygen(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_verifier(int argc, char **argv);
 
 #endif

@@ -22,7 +22,7 @@ static const char usage[] =
 
 int cmd_keygen(int argc, char **argv)
 {
-    struct cli_opt opts[] = {{"--out", true, NULL}, {"--bits", false, NULL}};
+    struct cli_opt opts[] = {{.name = "--out", .required = true}, {.name = "--bits"}};
     size_t n = sizeof opts / sizeof opts[0], spki_len, pem_len = 0, i;
     const char *dir, *bits_s;
     uint64_t bits = 2048;

@@ -60,10 +60,10 @@ static bool parse_hex(uint8_t *out, size_t n, const char *s)
 
 static int verb_challenge(int argc, char **argv)
 {
-    struct cli_opt o[] = {{"--issuer-name", true, NULL},
-                          {"--origin-info", false, NULL},
-                          {"--context", false, NULL},
-                          {"--out", true, NULL}};
+    struct cli_opt o[] = {{.name = "--issuer-name", .required = true},
+                          {.name = "--origin-info"},
+                          {.name = "--context"},
+                          {.name = "--out", .required = true}};
     const char *name, *origins, *ctx;
     uint8_t context[AGP_REDEMPTION_CONTEXT_LEN], buf[AGP_CHALLENGE_MAX];
     struct agp_challenge c = {AGP_TOKEN_TYPE_BLIND_RSA, {NULL, 0}, {NULL, 0}, {NULL, 0}};
@@ -97,10 +97,10 @@ static int verb_challenge(int argc, char **argv)
 
 static int verb_request(int argc, char **argv)
 {
-    struct cli_opt o[] = {{"--pub", true, NULL},
-                          {"--challenge", true, NULL},
-                          {"--state", true, NULL},
-                          {"--out", true, NULL}};
+    struct cli_opt o[] = {{.name = "--pub", .required = true},
+                          {.name = "--challenge", .required = true},
+                          {.name = "--state", .required = true},
+                          {.name = "--out", .required = true}};
     struct agp_key *pk = NULL;
     struct agp_token_state st;
     uint8_t req[AGP_TOKEN_REQUEST_LEN], state_buf[AGP_TOKEN_STATE_MAX], *chal = NULL;
@@ -138,7 +138,9 @@ out:
 
 static int verb_issue(int argc, char **argv)
 {
-    struct cli_opt o[] = {{"--key", true, NULL}, {"--in", true, NULL}, {"--out", true, NULL}};
+    struct cli_opt o[] = {{.name = "--key", .required = true},
+                          {.name = "--in", .required = true},
+                          {.name = "--out", .required = true}};
     struct agp_key *sk = NULL;
     uint8_t resp[AGP_TOKEN_RESPONSE_LEN], *in = NULL;
     size_t in_len = 0;
@@ -165,7 +167,9 @@ out:
 
 static int verb_finalize(int argc, char **argv)
 {
-    struct cli_opt o[] = {{"--state", true, NULL}, {"--in", true, NULL}, {"--out", true, NULL}};
+    struct cli_opt o[] = {{.name = "--state", .required = true},
+                          {.name = "--in", .required = true},
+                          {.name = "--out", .required = true}};
     struct agp_key *pk = NULL;
     struct agp_token_state st;
     struct agp_span spki;
@@ -203,7 +207,9 @@ out:
 
 static int verb_verify(int argc, char **argv)
 {
-    struct cli_opt o[] = {{"--pub", true, NULL}, {"--challenge", true, NULL}, {"--in", true, NULL}};
+    struct cli_opt o[] = {{.name = "--pub", .required = true},
+                          {.name = "--challenge", .required = true},
+                          {.name = "--in", .required = true}};
     struct agp_key *pk = NULL;
     struct agp_challenge c;
     struct agp_token tok;
@@ -242,7 +248,7 @@ out:
 static int verb_header_challenge(int argc, char **argv)
 {
     struct cli_opt o[] = {
-        {"--challenge", true, NULL}, {"--pub", false, NULL}, {"--max-age", false, NULL}};
+        {.name = "--challenge", .required = true}, {.name = "--pub"}, {.name = "--max-age"}};
     struct agp_key *pk = NULL;
     const uint8_t *spki = NULL;
     size_t spki_len = 0, chal_len = 0, len = 0;
@@ -283,7 +289,7 @@ out:
 
 static int verb_header_token(int argc, char **argv)
 {
-    struct cli_opt o[] = {{"--in", true, NULL}};
+    struct cli_opt o[] = {{.name = "--in", .required = true}};
     char out[AGP_B64_ENC_LEN(AGP_TOKEN_LEN) + 64];
     uint8_t *in = NULL;
     size_t in_len = 0, len;
@@ -309,11 +315,11 @@ static int verb_header_token(int argc, char **argv)
 
 static int verb_parse_header(int argc, char **argv)
 {
-    struct cli_opt o[] = {{"--www-authenticate", false, NULL},
-                          {"--out-challenge", false, NULL},
-                          {"--out-pub", false, NULL},
-                          {"--authorization", false, NULL},
-                          {"--out", false, NULL}};
+    struct cli_opt o[] = {{.name = "--www-authenticate"},
+                          {.name = "--out-challenge"},
+                          {.name = "--out-pub"},
+                          {.name = "--authorization"},
+                          {.name = "--out"}};
     const char *www, *authz;
     agp_err err;
     size_t i;

@@ -1,0 +1,131 @@
+/*
+ * agepass/verifier.h: the site's side of agepass. Given the issuers' public
+ * keys it trusts, a verifier writes PrivateToken challenges, redeems tokens
+ * once each, and opens short sessions held in signed cookies. It never
+ * contacts an issuer and keeps nothing that links two visits: the replay
+ * store holds a keyed 16-byte tag per spent token, and a session cookie
+ * holds only its age class and two times.
+ *
+ * Challenges come in two kinds (RFC 9577 §2.1):
+ *  - origin-bound: origin_info is the site, redemption_context is
+ *    window(8) || HMAC(secret, "agepass-context" || window || origin)[:24],
+ *    where window = floor(now / window_s). Everyone asking in the same
+ *    window gets the same challenge, so the verifier needs no state to
+ *    recognise it: a token is accepted for the current and the previous
+ *    window, and refused as stale after that. The client must fetch a fresh
+ *    token for it, so the issuer sees when (not where) a person browses.
+ *  - cross-origin (only when enabled): empty context and empty origin_info.
+ *    Clients can fetch such tokens in advance, in batches, which hides from
+ *    the issuer when the person visits a site (REQUIREMENTS D3), at the
+ *    cost of tokens that any site enabling this mode would accept once.
+ *
+ * Thread safety: after setup (new, add_key), all functions may be called
+ * from several threads at once.
+ */
+#ifndef AGEPASS_VERIFIER_H
+#define AGEPASS_VERIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agepass/err.h"
+#include "agepass/replay.h"
+#include "agepass/rsabssa.h"
+
+#define AGP_VERIFIER_SECRET_LEN 32
+#define AGP_ISSUER_NAME_MAX     255
+#define AGP_ORIGIN_MAX          255
+#define AGP_VERIFIER_MAX_KEYS   32
+#define AGP_SESSION_COOKIE      "agepass_session"
+/* Room for any Set-Cookie value agp_verifier writes. */
+#define AGP_COOKIE_MAX 256
+
+struct agp_verifier_config {
+    const char *origin;      /* origin_info of origin-bound challenges, e.g. "shop.example" */
+    unsigned window_s;       /* challenge window and max-age, seconds (default 300) */
+    bool cross_origin;       /* also challenge for and accept cross-origin tokens */
+    int64_t cross_ttl_s;     /* how long a spent cross-origin token is remembered (90 days) */
+    unsigned session_idle_s; /* a session ends after this long unused (default 1800) */
+    unsigned session_max_s;  /* and after this long in all (default 43200) */
+};
+
+/* Why a redemption was refused: the metric labels of the verifier. */
+enum agp_refusal {
+    AGP_REFUSED_NONE = 0,
+    AGP_REFUSED_MALFORMED,       /* header or token does not parse */
+    AGP_REFUSED_UNKNOWN_KEY,     /* token_key_id names no trusted key */
+    AGP_REFUSED_WRONG_CLASS,     /* trusted key of a lower age class */
+    AGP_REFUSED_STALE_CHALLENGE, /* a challenge of ours, from an older window */
+    AGP_REFUSED_WRONG_CHALLENGE, /* not a challenge this verifier writes */
+    AGP_REFUSED_BAD_SIGNATURE,   /* authenticator does not verify */
+    AGP_REFUSED_REPLAY,          /* already spent */
+    AGP_REFUSED_STORE,           /* the replay store failed: refused, 503 */
+    AGP_REFUSAL_COUNT
+};
+
+/* The metric label of r: "malformed", "unknown_key", ... */
+const char *agp_refusal_name(enum agp_refusal r);
+
+struct agp_verifier;
+
+/*
+ * Makes a verifier. Copies cfg->origin; borrows store, which must outlive
+ * the verifier. secret keys the challenge contexts, replay tags and
+ * cookies; keep it across restarts (or spent tokens could be re-accepted
+ * under new tags). Errors: AGP_ERR_ARG (bad config), AGP_ERR_NOMEM.
+ */
+AGP_MUST_USE agp_err agp_verifier_new(struct agp_verifier **out,
+                                      const struct agp_verifier_config *cfg,
+                                      const uint8_t secret[AGP_VERIFIER_SECRET_LEN],
+                                      struct agp_replay *store);
+
+/*
+ * Trusts key (public, RSA-2048) from issuer_name as proving age class age
+ * (e.g. 18: "over 18"). Takes ownership of key, also on error.
+ * Errors: AGP_ERR_KEY (not usable for token type 0x0002), AGP_ERR_LENGTH
+ * (name), AGP_ERR_TOO_BIG (too many keys), AGP_ERR_ARG (same key twice).
+ */
+AGP_MUST_USE agp_err agp_verifier_add_key(struct agp_verifier *v, struct agp_key *key,
+                                          const char *issuer_name, unsigned age);
+
+/* Frees v and its keys; NULL is fine. */
+void agp_verifier_free(struct agp_verifier *v);
+
+/*
+ * The WWW-Authenticate value for a request needing age class age at time
+ * now: one challenge per trusted key of exactly that class (and a
+ * cross-origin one each, when enabled), with token-key and max-age.
+ * Errors: AGP_ERR_NOT_FOUND (no key of that class), AGP_ERR_TOO_BIG.
+ */
+AGP_MUST_USE agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap,
+                                            size_t *len, unsigned age, int64_t now);
+
+/*
+ * Redeems the Authorization value authz for age class age: parses it,
+ * checks the token type, that token_key_id is a trusted key of class age
+ * or higher, that challenge_digest is one this verifier wrote for the
+ * current or previous window (or the cross-origin one), the signature, and
+ * finally spends the token in the store. On success writes a Set-Cookie
+ * value for a new session into cookie. On failure *why says why, for logs
+ * and metrics only, never for the client.
+ * Errors: AGP_ERR_IO (store unavailable: answer 503), and any other error
+ * for a refused token (answer 401).
+ */
+AGP_MUST_USE agp_err agp_verifier_redeem(struct agp_verifier *v, enum agp_refusal *why,
+                                         char *cookie, size_t cookie_cap, const char *authz,
+                                         size_t authz_len, unsigned age, int64_t now);
+
+/*
+ * Checks the Cookie header value for a session of class age or higher that
+ * is neither idle too long nor too old. When the session was last refreshed
+ * more than a minute ago, writes a refreshed Set-Cookie value into refresh
+ * (otherwise refresh[0] is NUL). Touches no store.
+ * Errors: AGP_ERR_NOT_FOUND (no session cookie), AGP_ERR_SIGNATURE,
+ * AGP_ERR_EXPIRED, AGP_ERR_ENCODING, AGP_ERR_RANGE (lower class).
+ */
+AGP_MUST_USE agp_err agp_verifier_session(struct agp_verifier *v, char *refresh, size_t refresh_cap,
+                                          const char *cookie_header, size_t len, unsigned age,
+                                          int64_t now);
+
+#endif

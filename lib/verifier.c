@@ -1,0 +1,374 @@
+/*
+ * lib/verifier.c: challenges, redemption and sessions for a site. See
+ * agepass/verifier.h for the design; this file keeps the order of checks
+ * cheapest first and touches the replay store last, so that a refused
+ * token never costs a store write.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agepass/authhdr.h"
+#include "agepass/token.h"
+#include "agepass/verifier.h"
+#include "internal.h"
+
+/* How many older windows are recognised as stale (for the reason only). */
+#define STALE_WINDOWS 24
+/* A session cookie is refreshed when last seen this long ago (seconds). */
+#define SESSION_REFRESH_S 60
+#define SESSION_VERSION   1
+/* version(1) || age(1) || issued(4) || seen(4) || mac(16) */
+#define SESSION_LEN     26
+#define SESSION_MAC_LEN 16
+
+struct vkey {
+    struct agp_key *key;
+    char name[AGP_ISSUER_NAME_MAX + 1];
+    size_t name_len;
+    unsigned age;
+    uint8_t cross_digest[AGP_SHA256_LEN]; /* digest of its cross-origin challenge */
+};
+
+struct agp_verifier {
+    struct agp_verifier_config cfg;
+    char origin[AGP_ORIGIN_MAX + 1];
+    uint8_t secret[AGP_VERIFIER_SECRET_LEN];
+    struct agp_replay *store;
+    struct vkey keys[AGP_VERIFIER_MAX_KEYS];
+    size_t nkeys;
+};
+
+/* see agepass/verifier.h */
+const char *agp_refusal_name(enum agp_refusal r)
+{
+    switch (r) {
+    case AGP_REFUSED_NONE: return "none";
+    case AGP_REFUSED_MALFORMED: return "malformed";
+    case AGP_REFUSED_UNKNOWN_KEY: return "unknown_key";
+    case AGP_REFUSED_WRONG_CLASS: return "wrong_class";
+    case AGP_REFUSED_STALE_CHALLENGE: return "stale_challenge";
+    case AGP_REFUSED_WRONG_CHALLENGE: return "wrong_challenge";
+    case AGP_REFUSED_BAD_SIGNATURE: return "bad_signature";
+    case AGP_REFUSED_REPLAY: return "replay";
+    case AGP_REFUSED_STORE: return "store_error";
+    case AGP_REFUSAL_COUNT: break;
+    }
+    return "unknown";
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    int i;
+    for (i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* HMAC(secret, label || data) truncated to n bytes. */
+static agp_err keyed(const struct agp_verifier *v, uint8_t *out, size_t n, const char *label,
+                     const uint8_t *data, size_t len)
+{
+    uint8_t buf[64 + AGP_ORIGIN_MAX + 16], mac[AGP_SHA256_LEN];
+    size_t label_len = strlen(label);
+    AGP_ENSURE(label_len <= 64 && len <= sizeof buf - label_len && n <= sizeof mac, AGP_ERR_ARG);
+    memcpy(buf, label, label_len);
+    if (len > 0) memcpy(buf + label_len, data, len);
+    AGP_TRY(agp_hmac_sha256(mac, v->secret, sizeof v->secret, buf, label_len + len));
+    memcpy(out, mac, n);
+    return AGP_OK;
+}
+
+/* redemption_context for window w: w (8 bytes) || HMAC(...)[:24]. */
+static agp_err window_context(const struct agp_verifier *v, uint8_t ctx[32], uint64_t w)
+{
+    uint8_t data[8 + AGP_ORIGIN_MAX];
+    size_t origin_len = strlen(v->origin);
+    put_u64(data, w);
+    memcpy(data + 8, v->origin, origin_len);
+    put_u64(ctx, w);
+    return keyed(v, ctx + 8, 24, "agepass-context", data, 8 + origin_len);
+}
+
+/* The challenge for key k: origin-bound for window w, or cross-origin when cross. */
+static agp_err make_challenge(const struct agp_verifier *v, const struct vkey *k, bool cross,
+                              uint64_t w, uint8_t *out, size_t cap, size_t *len)
+{
+    uint8_t ctx[AGP_REDEMPTION_CONTEXT_LEN];
+    struct agp_challenge c;
+    struct agp_writer wr;
+    c.token_type = AGP_TOKEN_TYPE_BLIND_RSA;
+    c.issuer_name = (struct agp_span){(const uint8_t *)k->name, k->name_len};
+    if (cross) {
+        c.redemption_context = (struct agp_span){NULL, 0};
+        c.origin_info = (struct agp_span){NULL, 0};
+    } else {
+        AGP_TRY(window_context(v, ctx, w));
+        c.redemption_context = (struct agp_span){ctx, sizeof ctx};
+        c.origin_info = (struct agp_span){(const uint8_t *)v->origin, strlen(v->origin)};
+    }
+    agp_writer_init(&wr, out, cap);
+    AGP_TRY(agp_challenge_write(&wr, &c));
+    *len = wr.len;
+    return AGP_OK;
+}
+
+static agp_err challenge_digest(const struct agp_verifier *v, const struct vkey *k, bool cross,
+                                uint64_t w, uint8_t digest[AGP_SHA256_LEN])
+{
+    uint8_t buf[AGP_CHALLENGE_MAX];
+    size_t len;
+    AGP_TRY(make_challenge(v, k, cross, w, buf, sizeof buf, &len));
+    return agp_challenge_digest(digest, buf, len);
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_new(struct agp_verifier **out, const struct agp_verifier_config *cfg,
+                         const uint8_t secret[AGP_VERIFIER_SECRET_LEN], struct agp_replay *store)
+{
+    struct agp_verifier *v;
+    size_t origin_len;
+    *out = NULL;
+    AGP_ENSURE(cfg != NULL && cfg->origin != NULL && store != NULL, AGP_ERR_ARG);
+    origin_len = strlen(cfg->origin);
+    AGP_ENSURE(origin_len > 0 && origin_len <= AGP_ORIGIN_MAX, AGP_ERR_ARG);
+    AGP_ENSURE(cfg->window_s >= 10 && cfg->window_s <= 86400, AGP_ERR_ARG);
+    AGP_ENSURE(cfg->session_idle_s >= 60 && cfg->session_max_s >= cfg->session_idle_s, AGP_ERR_ARG);
+    AGP_ENSURE(cfg->cross_ttl_s > 0, AGP_ERR_ARG);
+    if ((v = calloc(1, sizeof *v)) == NULL) return AGP_ERR_NOMEM;
+    v->cfg = *cfg;
+    memcpy(v->origin, cfg->origin, origin_len + 1);
+    v->cfg.origin = v->origin;
+    memcpy(v->secret, secret, sizeof v->secret);
+    v->store = store;
+    *out = v;
+    return AGP_OK;
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_add_key(struct agp_verifier *v, struct agp_key *key, const char *issuer_name,
+                             unsigned age)
+{
+    agp_err err = AGP_ERR_KEY;
+    size_t i, name_len = strlen(issuer_name);
+    struct vkey *k;
+
+    if (agp_key_len(key) != AGP_NK) goto fail;
+    err = AGP_ERR_LENGTH;
+    if (name_len == 0 || name_len > AGP_ISSUER_NAME_MAX || age == 0 || age > 255) goto fail;
+    err = AGP_ERR_TOO_BIG;
+    if (v->nkeys == AGP_VERIFIER_MAX_KEYS) goto fail;
+    err = AGP_ERR_ARG;
+    for (i = 0; i < v->nkeys; i++)
+        if (memcmp(agp_key_id(v->keys[i].key), agp_key_id(key), AGP_SHA256_LEN) == 0) goto fail;
+    k = &v->keys[v->nkeys];
+    k->key = key;
+    memcpy(k->name, issuer_name, name_len + 1);
+    k->name_len = name_len;
+    k->age = age;
+    if ((err = challenge_digest(v, k, true, 0, k->cross_digest)) != AGP_OK) goto fail;
+    v->nkeys++;
+    return AGP_OK;
+fail:
+    agp_key_free(key);
+    return err;
+}
+
+/* see agepass/verifier.h */
+void agp_verifier_free(struct agp_verifier *v)
+{
+    size_t i;
+    if (v == NULL) return;
+    for (i = 0; i < v->nkeys; i++)
+        agp_key_free(v->keys[i].key);
+    agp_wipe(v, sizeof *v);
+    free(v);
+}
+
+static uint64_t window_of(const struct agp_verifier *v, int64_t now)
+{
+    return now > 0 ? (uint64_t)now / v->cfg.window_s : 0;
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap, size_t *len,
+                               unsigned age, int64_t now)
+{
+    uint8_t ch[AGP_CHALLENGE_MAX];
+    size_t i, ch_len, spki_len, found = 0;
+    uint64_t w = window_of(v, now);
+    /* a challenge is good until its window ends plus one more window */
+    long max_age = (long)((w + 2) * v->cfg.window_s - (uint64_t)now);
+
+    *len = 0;
+    if (cap > 0) out[0] = '\0';
+    for (i = 0; i < v->nkeys; i++) {
+        const struct vkey *k = &v->keys[i];
+        const uint8_t *spki = agp_key_spki(k->key, &spki_len);
+        if (k->age != age) continue;
+        if (v->cfg.cross_origin) {
+            AGP_TRY(make_challenge(v, k, true, 0, ch, sizeof ch, &ch_len));
+            AGP_TRY(agp_www_auth_add(out, cap, len, ch, ch_len, spki, spki_len, max_age));
+        }
+        AGP_TRY(make_challenge(v, k, false, w, ch, sizeof ch, &ch_len));
+        AGP_TRY(agp_www_auth_add(out, cap, len, ch, ch_len, spki, spki_len, max_age));
+        found++;
+    }
+    return found > 0 ? AGP_OK : AGP_ERR_NOT_FOUND;
+}
+
+/*
+ * Which challenge a token answers: AGP_OK with *cross set, or
+ * AGP_ERR_EXPIRED (one of ours, too old) or AGP_ERR_CHALLENGE (not ours).
+ */
+static agp_err match_challenge(const struct agp_verifier *v, const struct vkey *k,
+                               const uint8_t *digest, int64_t now, bool *cross, uint64_t *win)
+{
+    uint8_t d[AGP_SHA256_LEN];
+    uint64_t w = window_of(v, now), back;
+    if (v->cfg.cross_origin && memcmp(digest, k->cross_digest, AGP_SHA256_LEN) == 0) {
+        *cross = true;
+        return AGP_OK;
+    }
+    *cross = false;
+    for (back = 0; back <= STALE_WINDOWS && back <= w; back++) {
+        AGP_TRY(challenge_digest(v, k, false, w - back, d));
+        if (memcmp(d, digest, AGP_SHA256_LEN) == 0) {
+            *win = w - back;
+            return back <= 1 ? AGP_OK : AGP_ERR_EXPIRED;
+        }
+    }
+    return AGP_ERR_CHALLENGE;
+}
+
+static agp_err session_cookie(const struct agp_verifier *v, char *out, size_t cap, unsigned age,
+                              uint32_t issued, uint32_t seen)
+{
+    static const char name[] = AGP_SESSION_COOKIE "=";
+    static const char attrs[] = "; Path=/; HttpOnly; Secure; SameSite=Lax";
+    uint8_t raw[SESSION_LEN];
+    size_t n = sizeof name - 1, enc;
+    raw[0] = SESSION_VERSION;
+    raw[1] = (uint8_t)age;
+    put_u32(raw + 2, issued);
+    put_u32(raw + 6, seen);
+    AGP_TRY(keyed(v, raw + 10, SESSION_MAC_LEN, "agepass-session", raw, 10));
+    AGP_ENSURE(cap > n + AGP_B64_ENC_LEN(SESSION_LEN) + sizeof attrs, AGP_ERR_TOO_BIG);
+    memcpy(out, name, n);
+    AGP_TRY(agp_b64url_encode(out + n, cap - n, &enc, raw, sizeof raw));
+    memcpy(out + n + enc, attrs, sizeof attrs);
+    return AGP_OK;
+}
+
+/* The redemption steps; *why is set on every refusal. */
+static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char *authz,
+                      size_t authz_len, unsigned age, int64_t now)
+{
+    uint8_t raw[AGP_TOKEN_LEN + 1], tag_in[2 * AGP_SHA256_LEN], tag[AGP_REPLAY_TAG_LEN];
+    size_t raw_len, i;
+    struct agp_token tok;
+    const struct vkey *k = NULL;
+    bool cross = false;
+    uint64_t w = 0;
+    int64_t expires;
+    agp_err err;
+
+    *why = AGP_REFUSED_MALFORMED;
+    AGP_TRY(agp_authorization_parse(raw, sizeof raw, &raw_len, authz, authz_len));
+    AGP_TRY(agp_token_parse(&tok, raw, raw_len));
+    *why = AGP_REFUSED_UNKNOWN_KEY;
+    for (i = 0; i < v->nkeys && k == NULL; i++)
+        if (memcmp(agp_key_id(v->keys[i].key), tok.token_key_id.ptr, AGP_SHA256_LEN) == 0)
+            k = &v->keys[i];
+    AGP_ENSURE(k != NULL, AGP_ERR_KEY_ID);
+    *why = AGP_REFUSED_WRONG_CLASS;
+    AGP_ENSURE(k->age >= age, AGP_ERR_RANGE);
+    err = match_challenge(v, k, tok.challenge_digest.ptr, now, &cross, &w);
+    if (err != AGP_OK) {
+        *why = err == AGP_ERR_EXPIRED ? AGP_REFUSED_STALE_CHALLENGE : AGP_REFUSED_WRONG_CHALLENGE;
+        return err;
+    }
+    *why = AGP_REFUSED_BAD_SIGNATURE;
+    AGP_TRY(agp_token_verify(k->key, &tok, tok.challenge_digest.ptr));
+    /* spend it: remembered as long as it could be accepted */
+    memcpy(tag_in, tok.token_key_id.ptr, AGP_SHA256_LEN);
+    memcpy(tag_in + AGP_SHA256_LEN, tok.nonce.ptr, AGP_NONCE_LEN);
+    AGP_TRY(keyed(v, tag, sizeof tag, "agepass-replay", tag_in, sizeof tag_in));
+    expires = cross ? now + v->cfg.cross_ttl_s : (int64_t)((w + 2) * v->cfg.window_s);
+    err = agp_replay_spend(v->store, tag, expires, now);
+    *why = err == AGP_OK           ? AGP_REFUSED_NONE
+           : err == AGP_ERR_REPLAY ? AGP_REFUSED_REPLAY
+                                   : AGP_REFUSED_STORE;
+    if (err != AGP_OK && err != AGP_ERR_REPLAY) err = AGP_ERR_IO;
+    return err;
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_redeem(struct agp_verifier *v, enum agp_refusal *why, char *cookie,
+                            size_t cookie_cap, const char *authz, size_t authz_len, unsigned age,
+                            int64_t now)
+{
+    agp_err err = redeem(v, why, authz, authz_len, age, now);
+    if (cookie_cap > 0) cookie[0] = '\0';
+    if (err != AGP_OK) return err;
+    return session_cookie(v, cookie, cookie_cap, age, (uint32_t)now, (uint32_t)now);
+}
+
+/* Finds `name=value` in a Cookie header ("a=b; c=d"); the first one wins. */
+static bool find_cookie(const char *h, size_t len, const char *name, struct agp_span *value)
+{
+    size_t i = 0, n = strlen(name);
+    while (i < len) {
+        size_t start, end;
+        while (i < len && (h[i] == ' ' || h[i] == '\t' || h[i] == ';'))
+            i++;
+        start = i;
+        while (i < len && h[i] != ';')
+            i++;
+        end = i;
+        if (end - start > n && memcmp(h + start, name, n) == 0 && h[start + n] == '=') {
+            value->ptr = (const uint8_t *)h + start + n + 1;
+            value->len = end - start - n - 1;
+            while (value->len > 0 && value->ptr[value->len - 1] == ' ')
+                value->len--;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_session(struct agp_verifier *v, char *refresh, size_t refresh_cap,
+                             const char *cookie_header, size_t len, unsigned age, int64_t now)
+{
+    struct agp_span value;
+    uint8_t raw[SESSION_LEN + 2], mac[SESSION_MAC_LEN];
+    size_t raw_len;
+    int64_t issued, seen;
+
+    if (refresh_cap > 0) refresh[0] = '\0';
+    AGP_ENSURE(cookie_header != NULL && len <= AGP_HEADER_MAX, AGP_ERR_NOT_FOUND);
+    AGP_ENSURE(find_cookie(cookie_header, len, AGP_SESSION_COOKIE, &value), AGP_ERR_NOT_FOUND);
+    AGP_TRY(agp_b64url_decode(raw, sizeof raw, &raw_len, (const char *)value.ptr, value.len));
+    AGP_ENSURE(raw_len == SESSION_LEN && raw[0] == SESSION_VERSION, AGP_ERR_ENCODING);
+    AGP_TRY(keyed(v, mac, sizeof mac, "agepass-session", raw, 10));
+    AGP_ENSURE(agp_ct_eq(mac, raw + 10, SESSION_MAC_LEN), AGP_ERR_SIGNATURE);
+    AGP_ENSURE(raw[1] >= age, AGP_ERR_RANGE);
+    issued = get_u32(raw + 2);
+    seen = get_u32(raw + 6);
+    AGP_ENSURE(seen >= issued && now >= seen - 5, AGP_ERR_EXPIRED); /* small clock slack */
+    AGP_ENSURE(now - seen <= (int64_t)v->cfg.session_idle_s, AGP_ERR_EXPIRED);
+    AGP_ENSURE(now - issued <= (int64_t)v->cfg.session_max_s, AGP_ERR_EXPIRED);
+    if (now - seen >= SESSION_REFRESH_S)
+        AGP_TRY(session_cookie(v, refresh, refresh_cap, raw[1], (uint32_t)issued, (uint32_t)now));
+    return AGP_OK;
+}

@@ -1,0 +1,66 @@
+# tests/integration/lib.sh: shared helpers for the integration scripts.
+# Source it; it sets $work (a temp dir removed on exit) and counts checks.
+set -u
+work=$(mktemp -d "${TMPDIR:-/tmp}/agp-it.XXXXXX")
+pids=()
+pass=0
+fail=0
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() {
+    pass=$((pass + 1))
+    echo "ok - $*"
+}
+not_ok() {
+    fail=$((fail + 1))
+    echo "not ok - $*"
+}
+# check DESCRIPTION COMMAND...: the command must succeed
+check() {
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+# one_of VALUE A B...: VALUE is one of A B...
+one_of() {
+    local v=$1 x
+    shift
+    for x in "$@"; do [ "$v" = "$x" ] && return 0; done
+    return 1
+}
+finish() {
+    echo "$(basename "$0" .sh): $pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
+
+# A free TCP port on loopback.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_port PORT: until something listens there (5 s at most).
+wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+# start_redis PORT: a private Redis server on loopback, no persistence.
+start_redis() {
+    mkdir -p "$work/redis-$1"
+    redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis-$1" \
+        --daemonize no >"$work/redis-$1/log" 2>&1 &
+    pids+=($!)
+    redis_pid=$!
+    wait_port "$1"
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# A site protected by the nginx snippet in deploy/nginx, the agepass
+# verifier behind it, and Redis as its replay store, all started here on
+# loopback; driven with curl and the agepass CLI. Usage: verifier_nginx.sh AGEPASS
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+agepass=$(realpath "${1:?usage: verifier_nginx.sh AGEPASS}")
+. "$here/lib.sh"
+cd "$work" || exit 2
+chmod 755 "$work" # nginx workers run as an unprivileged user
+
+redis_port=$(free_port)
+verifier_port=$(free_port)
+nginx_port=$(free_port)
+start_redis "$redis_port" || exit 2
+
+"$agepass" keygen --out issuer >/dev/null || exit 2
+"$agepass" keygen --out rogue >/dev/null || exit 2
+"$agepass" verifier serve --state vstate --listen "127.0.0.1:$verifier_port" \
+    --trust issuer/issuer-public.der,name=issuer.example --origin localhost \
+    --redis "redis://127.0.0.1:$redis_port" 2>verifier.log &
+pids+=($!)
+wait_port "$verifier_port" || { cat verifier.log; exit 2; }
+
+# nginx: a static site whose /adult/ part is protected, with our snippets.
+mkdir -p site/adult nginx/logs
+echo "public page" >site/index.html
+echo "ADULT CONTENT 7f3a" >site/adult/index.html
+sed "s/127.0.0.1:8081/127.0.0.1:$verifier_port/" "$repo/deploy/nginx/agepass.conf" >nginx/agepass.conf
+cp "$repo/deploy/nginx/agepass-protect.conf" nginx/
+cat >nginx/nginx.conf <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $work/site;
+        include $work/nginx/agepass.conf;
+        location /adult/ {
+            include $work/nginx/agepass-protect.conf;
+            try_files \$uri \$uri/index.html =404;
+        }
+    }
+}
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>nginx/stderr &
+pids+=($!)
+wait_port "$nginx_port" || { cat nginx/stderr; exit 2; }
+base="http://127.0.0.1:$nginx_port"
+
+# status URL [curl args...]: prints the HTTP status, body in body.txt, headers in headers.txt
+status() {
+    local url=$1
+    shift
+    curl -s -o body.txt -D headers.txt -w '%{http_code}' "$@" "$url"
+}
+header() { grep -i "^$1:" headers.txt | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+
+# get_token NAME KEYDIR: answers the current challenge with a token from KEYDIR
+get_token() {
+    local name=$1 keys=$2 www
+    status "$base/adult/" >/dev/null
+    www=$(header WWW-Authenticate)
+    "$agepass" token parse-header --www-authenticate "$www" --out-challenge "$name.ch" --out-pub "$name.pub" &&
+        "$agepass" token request --pub "$keys/issuer-public.der" --challenge "$name.ch" --state "$name.st" --out "$name.req" &&
+        "$agepass" token issue --key "$keys/issuer-private.pem" --in "$name.req" --out "$name.resp" &&
+        "$agepass" token finalize --state "$name.st" --in "$name.resp" --out "$name.tok" &&
+        "$agepass" token header-token --in "$name.tok" >"$name.authz"
+}
+
+check "public page is served" [ "$(status "$base/")" = 200 ]
+s=$(status "$base/adult/")
+check "protected page without a token: 401" [ "$s" = 401 ]
+check "401 carries a PrivateToken challenge" grep -qi '^WWW-Authenticate: PrivateToken challenge=' headers.txt
+check "401 shows none of the protected content" bash -c '! grep -q "ADULT CONTENT" body.txt'
+check "401 says an age check is required" grep -q "Age check required" body.txt
+
+check "a token for that challenge is made with the CLI" get_token t1 issuer
+check "the challenge names our key" cmp -s t1.pub issuer/issuer-public.der
+s=$(status "$base/adult/" -H "Authorization: $(cat t1.authz)")
+check "the token opens the page once: 200" [ "$s" = 200 ]
+check "... with the content" grep -q "ADULT CONTENT" body.txt
+cookie=$(header Set-Cookie | cut -d';' -f1)
+check "... and a session cookie" [ -n "$cookie" ]
+check "the cookie is HttpOnly, Secure, SameSite=Lax" bash -c "grep -i '^Set-Cookie:' headers.txt | grep -q 'HttpOnly; Secure; SameSite=Lax'"
+s=$(status "$base/adult/" -H "Authorization: $(cat t1.authz)")
+check "the same token a second time: 401 (replay)" [ "$s" = 401 ]
+s=$(status "$base/adult/" -H "Cookie: $cookie")
+check "the session cookie opens the page: 200" [ "$s" = 200 ]
+s=$(status "$base/adult/" -H "Cookie: ${cookie%?}A")
+check "a forged cookie does not: 401" [ "$s" = 401 ]
+
+check "a token from an untrusted issuer is made" get_token t2 rogue
+s=$(status "$base/adult/" -H "Authorization: $(cat t2.authz)")
+check "untrusted issuer: 401" [ "$s" = 401 ]
+check "a fresh token is made" get_token t3 issuer
+flipped=$(sed 's/token="A/token="B/' t3.authz)
+s=$(status "$base/adult/" -H "Authorization: $flipped")
+check "a token with a changed byte: 401" [ "$s" = 401 ]
+
+# hostile headers: the service keeps serving
+big=$(head -c 60000 /dev/zero | tr '\0' 'A')
+s=$(status "$base/adult/" -H "Authorization: PrivateToken token=\"$big\"")
+check "oversized Authorization: refused ($s)" one_of "$s" 400 401 431 494
+s=$(status "$base/adult/" -H "Authorization: PrivateToken token=\"!!!not-base64!!!\"")
+check "broken base64url: 401" [ "$s" = 401 ]
+s=$(status "$base/adult/" -H "Authorization: $(cat t3.authz)" -H "Authorization: $(cat t3.authz)")
+check "duplicated Authorization: refused ($s)" one_of "$s" 400 401
+s=$(status "$base/adult/" -H "Authorization: $(cat t3.authz)")
+check "the service still serves: the fresh token opens the page" [ "$s" = 200 ]
+
+# the replay store down: fail closed; back up: works again by itself
+check "a token is made before Redis stops" get_token t4 issuer
+kill "$redis_pid"; wait "$redis_pid" 2>/dev/null
+s=$(status "$base/adult/" -H "Authorization: $(cat t4.authz)")
+check "Redis down: the good token is refused with 503 ($s)" [ "$s" = 503 ]
+check "... and the page is not shown" bash -c '! grep -q "ADULT CONTENT" body.txt'
+start_redis "$redis_port"
+s=$(status "$base/adult/" -H "Authorization: $(cat t4.authz)")
+check "Redis back: the same token is accepted ($s)" [ "$s" = 200 ]
+
+# figures and logs
+curl -s "http://127.0.0.1:$verifier_port/metrics" >metrics.txt
+check "metrics count accepted tokens" grep -q '^agepass_verifier_tokens_accepted_total [1-9]' metrics.txt
+check "metrics count replays" grep -q 'reason="replay"} [1-9]' metrics.txt
+check "metrics count unknown keys" grep -q 'reason="unknown_key"} [1-9]' metrics.txt
+check "metrics count store errors" grep -q '^agepass_verifier_store_errors_total [1-9]' metrics.txt
+nonce_b64=$(cut -c21-40 t1.authz)
+check "the verifier log holds no token bytes" bash -c "! grep -qF '$nonce_b64' verifier.log"
+check "the verifier log holds no cookie" bash -c "[ -n '${cookie#*=}' ] && ! grep -qF '${cookie#*=}' verifier.log"
+[ "$fail" -eq 0 ] || { echo "--- verifier log"; tail -20 verifier.log; echo "--- nginx error log"; tail -5 nginx/logs/error.log; }
+finish
