@@ -28,6 +28,7 @@ static agp_err parse_key(struct agp_dir_key *k, json_t *obj)
     json_t *type = json_object_get(obj, "token-type");
     json_t *key = json_object_get(obj, "token-key");
     json_t *nb = json_object_get(obj, "not-before");
+    json_t *age = json_object_get(obj, "agepass-age");
     json_int_t t;
     const char *s;
 
@@ -47,6 +48,11 @@ static agp_err parse_key(struct agp_dir_key *k, json_t *obj)
         AGP_ENSURE(json_integer_value(nb) >= 0, AGP_ERR_RANGE);
         k->not_before = (int64_t)json_integer_value(nb);
         k->has_not_before = true;
+    }
+    if (age != NULL) {
+        AGP_ENSURE(json_is_integer(age), AGP_ERR_SYNTAX);
+        AGP_ENSURE(json_integer_value(age) >= 1 && json_integer_value(age) <= 255, AGP_ERR_RANGE);
+        k->age = (unsigned)json_integer_value(age);
     }
     return AGP_OK;
 }
@@ -123,6 +129,7 @@ agp_err agp_directory_write(const struct agp_directory *d, char **out, size_t *l
         if (k->has_not_before &&
             json_object_set_new(obj, "not-before", json_integer((json_int_t)k->not_before)))
             goto out;
+        if (k->age > 0 && json_object_set_new(obj, "agepass-age", json_integer(k->age))) goto out;
     }
     if (json_object_set(root, "token-keys", keys)) goto out;
     if ((*out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) goto out;

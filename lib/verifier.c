@@ -4,6 +4,7 @@
  * cheapest first and touches the replay store last, so that a refused
  * token never costs a store write.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,11 +22,16 @@
 #define SESSION_LEN     26
 #define SESSION_MAC_LEN 16
 
+/* Tokens of a key are taken this long before its not_before (clock skew). */
+#define NOT_BEFORE_SLACK_S 300
+
 struct vkey {
     struct agp_key *key;
     char name[AGP_ISSUER_NAME_MAX + 1];
     size_t name_len;
     unsigned age;
+    unsigned source;
+    int64_t not_before;
     uint8_t cross_digest[AGP_SHA256_LEN]; /* digest of its cross-origin challenge */
 };
 
@@ -34,6 +40,7 @@ struct agp_verifier {
     char origin[AGP_ORIGIN_MAX + 1];
     uint8_t secret[AGP_VERIFIER_SECRET_LEN];
     struct agp_replay *store;
+    pthread_rwlock_t lock; /* guards keys and nkeys */
     struct vkey keys[AGP_VERIFIER_MAX_KEYS];
     size_t nkeys;
 };
@@ -150,37 +157,107 @@ agp_err agp_verifier_new(struct agp_verifier **out, const struct agp_verifier_co
     v->cfg.origin = v->origin;
     memcpy(v->secret, secret, sizeof v->secret);
     v->store = store;
+    if (pthread_rwlock_init(&v->lock, NULL) != 0) {
+        free(v);
+        return AGP_ERR_NOMEM;
+    }
     *out = v;
     return AGP_OK;
+}
+
+/* Fills k from in; takes ownership of in->key only on success. */
+static agp_err fill_key(const struct agp_verifier *v, struct vkey *k,
+                        const struct agp_verifier_key *in, unsigned source)
+{
+    size_t name_len = strlen(in->issuer_name);
+    AGP_ENSURE(agp_key_len(in->key) == AGP_NK, AGP_ERR_KEY);
+    AGP_ENSURE(name_len > 0 && name_len <= AGP_ISSUER_NAME_MAX, AGP_ERR_LENGTH);
+    AGP_ENSURE(in->age > 0 && in->age <= 255, AGP_ERR_LENGTH);
+    memset(k, 0, sizeof *k);
+    memcpy(k->name, in->issuer_name, name_len + 1);
+    k->name_len = name_len;
+    k->age = in->age;
+    k->source = source;
+    k->not_before = in->not_before;
+    AGP_TRY(challenge_digest(v, k, true, 0, k->cross_digest));
+    k->key = in->key;
+    return AGP_OK;
+}
+
+/* The index of the trusted key with this id, or nkeys. Caller holds the lock. */
+static size_t find_key(const struct agp_verifier *v, const uint8_t *id)
+{
+    size_t i;
+    for (i = 0; i < v->nkeys; i++)
+        if (memcmp(agp_key_id(v->keys[i].key), id, AGP_SHA256_LEN) == 0) break;
+    return i;
 }
 
 /* see agepass/verifier.h */
 agp_err agp_verifier_add_key(struct agp_verifier *v, struct agp_key *key, const char *issuer_name,
                              unsigned age)
 {
-    agp_err err = AGP_ERR_KEY;
-    size_t i, name_len = strlen(issuer_name);
-    struct vkey *k;
-
-    if (agp_key_len(key) != AGP_NK) goto fail;
-    err = AGP_ERR_LENGTH;
-    if (name_len == 0 || name_len > AGP_ISSUER_NAME_MAX || age == 0 || age > 255) goto fail;
-    err = AGP_ERR_TOO_BIG;
-    if (v->nkeys == AGP_VERIFIER_MAX_KEYS) goto fail;
+    struct agp_verifier_key in = {key, issuer_name, age, 0};
+    agp_err err = AGP_ERR_TOO_BIG;
+    pthread_rwlock_wrlock(&v->lock);
+    if (v->nkeys == AGP_VERIFIER_MAX_KEYS) goto out;
     err = AGP_ERR_ARG;
-    for (i = 0; i < v->nkeys; i++)
-        if (memcmp(agp_key_id(v->keys[i].key), agp_key_id(key), AGP_SHA256_LEN) == 0) goto fail;
-    k = &v->keys[v->nkeys];
-    k->key = key;
-    memcpy(k->name, issuer_name, name_len + 1);
-    k->name_len = name_len;
-    k->age = age;
-    if ((err = challenge_digest(v, k, true, 0, k->cross_digest)) != AGP_OK) goto fail;
+    if (find_key(v, agp_key_id(key)) < v->nkeys) goto out;
+    if ((err = fill_key(v, &v->keys[v->nkeys], &in, 0)) != AGP_OK) goto out;
     v->nkeys++;
-    return AGP_OK;
-fail:
-    agp_key_free(key);
+out:
+    pthread_rwlock_unlock(&v->lock);
+    if (err != AGP_OK) agp_key_free(key);
     return err;
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_replace_keys(struct agp_verifier *v, unsigned source,
+                                  struct agp_verifier_key *keys, size_t n, size_t *dropped)
+{
+    struct vkey next[AGP_VERIFIER_MAX_KEYS], old[AGP_VERIFIER_MAX_KEYS];
+    size_t i, j, nnext = 0, nold = 0, drops = 0;
+    agp_err err = AGP_OK;
+
+    pthread_rwlock_wrlock(&v->lock);
+    /* keep the other sources' keys */
+    for (i = 0; i < v->nkeys; i++) {
+        if (v->keys[i].source == source)
+            old[nold++] = v->keys[i];
+        else
+            next[nnext++] = v->keys[i];
+    }
+    for (j = 0; j < n; j++) {
+        bool dup = false;
+        for (i = 0; i < nnext && !dup; i++)
+            dup = memcmp(agp_key_id(next[i].key), agp_key_id(keys[j].key), AGP_SHA256_LEN) == 0;
+        if (nnext == AGP_VERIFIER_MAX_KEYS) {
+            err = AGP_ERR_TOO_BIG;
+            break;
+        }
+        if (source == 0 || dup || fill_key(v, &next[nnext], &keys[j], source) != AGP_OK) {
+            agp_key_free(keys[j].key);
+            drops++;
+            continue;
+        }
+        nnext++;
+    }
+    if (err != AGP_OK) { /* nothing changes: free what this call was given */
+        for (i = 0; i < nnext; i++)
+            if (next[i].source == source) agp_key_free(next[i].key);
+        for (; j < n; j++)
+            agp_key_free(keys[j].key);
+        pthread_rwlock_unlock(&v->lock);
+        return err;
+    }
+    /* the old keys of this source are retired (the new list holds fresh copies) */
+    for (i = 0; i < nold; i++)
+        agp_key_free(old[i].key);
+    memcpy(v->keys, next, nnext * sizeof next[0]);
+    v->nkeys = nnext;
+    pthread_rwlock_unlock(&v->lock);
+    if (dropped) *dropped = drops;
+    return AGP_OK;
 }
 
 /* see agepass/verifier.h */
@@ -190,6 +267,7 @@ void agp_verifier_free(struct agp_verifier *v)
     if (v == NULL) return;
     for (i = 0; i < v->nkeys; i++)
         agp_key_free(v->keys[i].key);
+    pthread_rwlock_destroy(&v->lock);
     agp_wipe(v, sizeof *v);
     free(v);
 }
@@ -199,9 +277,8 @@ static uint64_t window_of(const struct agp_verifier *v, int64_t now)
     return now > 0 ? (uint64_t)now / v->cfg.window_s : 0;
 }
 
-/* see agepass/verifier.h */
-agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap, size_t *len,
-                               unsigned age, int64_t now)
+static agp_err challenge_locked(struct agp_verifier *v, char *out, size_t cap, size_t *len,
+                                unsigned age, int64_t now)
 {
     uint8_t ch[AGP_CHALLENGE_MAX];
     size_t i, ch_len, spki_len, found = 0;
@@ -214,7 +291,7 @@ agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap, si
     for (i = 0; i < v->nkeys; i++) {
         const struct vkey *k = &v->keys[i];
         const uint8_t *spki = agp_key_spki(k->key, &spki_len);
-        if (k->age != age) continue;
+        if (k->age != age || k->not_before > now) continue;
         if (v->cfg.cross_origin) {
             AGP_TRY(make_challenge(v, k, true, 0, ch, sizeof ch, &ch_len));
             AGP_TRY(agp_www_auth_add(out, cap, len, ch, ch_len, spki, spki_len, max_age));
@@ -224,6 +301,17 @@ agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap, si
         found++;
     }
     return found > 0 ? AGP_OK : AGP_ERR_NOT_FOUND;
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap, size_t *len,
+                               unsigned age, int64_t now)
+{
+    agp_err err;
+    pthread_rwlock_rdlock(&v->lock);
+    err = challenge_locked(v, out, cap, len, age, now);
+    pthread_rwlock_unlock(&v->lock);
+    return err;
 }
 
 /*
@@ -276,7 +364,7 @@ static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char 
     uint8_t raw[AGP_TOKEN_LEN + 1], tag_in[2 * AGP_SHA256_LEN], tag[AGP_REPLAY_TAG_LEN];
     size_t raw_len, i;
     struct agp_token tok;
-    const struct vkey *k = NULL;
+    const struct vkey *k;
     bool cross = false;
     uint64_t w = 0;
     int64_t expires;
@@ -286,10 +374,9 @@ static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char 
     AGP_TRY(agp_authorization_parse(raw, sizeof raw, &raw_len, authz, authz_len));
     AGP_TRY(agp_token_parse(&tok, raw, raw_len));
     *why = AGP_REFUSED_UNKNOWN_KEY;
-    for (i = 0; i < v->nkeys && k == NULL; i++)
-        if (memcmp(agp_key_id(v->keys[i].key), tok.token_key_id.ptr, AGP_SHA256_LEN) == 0)
-            k = &v->keys[i];
-    AGP_ENSURE(k != NULL, AGP_ERR_KEY_ID);
+    i = find_key(v, tok.token_key_id.ptr);
+    AGP_ENSURE(i < v->nkeys && v->keys[i].not_before <= now + NOT_BEFORE_SLACK_S, AGP_ERR_KEY_ID);
+    k = &v->keys[i];
     *why = AGP_REFUSED_WRONG_CLASS;
     AGP_ENSURE(k->age >= age, AGP_ERR_RANGE);
     err = match_challenge(v, k, tok.challenge_digest.ptr, now, &cross, &w);
@@ -317,7 +404,10 @@ agp_err agp_verifier_redeem(struct agp_verifier *v, enum agp_refusal *why, char 
                             size_t cookie_cap, const char *authz, size_t authz_len, unsigned age,
                             int64_t now)
 {
-    agp_err err = redeem(v, why, authz, authz_len, age, now);
+    agp_err err;
+    pthread_rwlock_rdlock(&v->lock);
+    err = redeem(v, why, authz, authz_len, age, now);
+    pthread_rwlock_unlock(&v->lock);
     if (cookie_cap > 0) cookie[0] = '\0';
     if (err != AGP_OK) return err;
     return session_cookie(v, cookie, cookie_cap, age, (uint32_t)now, (uint32_t)now);

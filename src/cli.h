@@ -74,6 +74,14 @@ bool cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
 int cli_load_public(const char *path, struct agp_key **key);
 int cli_load_private(const char *path, struct agp_key **key);
 
+/*
+ * GET url (http or https, no redirects) within timeout_ms; the body, at most
+ * max bytes, NUL-terminated, malloc'd into *body; the HTTP status in
+ * *status. Errors: AGP_ERR_IO (no answer), AGP_ERR_TOO_BIG, AGP_ERR_NOMEM.
+ */
+AGP_MUST_USE agp_err cli_http_get(const char *url, size_t max, long timeout_ms, uint8_t **body,
+                                  size_t *len, long *status);
+
 int cmd_keygen(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_verifier(int argc, char **argv);

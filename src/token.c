@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agepass/authhdr.h"
+#include "agepass/directory.h"
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "cli.h"
@@ -32,7 +33,9 @@ static const char usage[] =
     "  parse-header --www-authenticate VALUE --out-challenge FILE [--out-pub FILE]\n"
     "      write the first type 0x0002 challenge (and its token-key) of a header\n"
     "  parse-header --authorization VALUE --out FILE\n"
-    "      write the token of an Authorization value\n";
+    "      write the token of an Authorization value\n"
+    "  directory --request-uri URI --pub FILE[,age=N][,not-before=UNIX_TIME]... --out FILE\n"
+    "      write an issuer directory (RFC 9578 §4) naming these keys\n";
 
 #define OPT_COUNT(o) (sizeof(o) / sizeof((o)[0]))
 /* The value of option name in the verb's table o. */
@@ -378,6 +381,73 @@ out:
     return rc;
 }
 
+static int verb_directory(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--request-uri", .required = true},
+                          {.name = "--pub", .required = true, .kind = CLI_REPEAT},
+                          {.name = "--out", .required = true}};
+    struct agp_directory *d;
+    const char *uri;
+    char *json = NULL;
+    size_t i, len;
+    agp_err err;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, OPT_COUNT(o), usage)) != CLI_OK)
+        return rc == CLI_HELP ? 0 : rc;
+    uri = OPT("--request-uri");
+    if (strlen(uri) == 0 || strlen(uri) > AGP_URI_MAX) {
+        fprintf(stderr, "agepass: --request-uri must be 1..%d characters\n", AGP_URI_MAX);
+        return CLI_USAGE;
+    }
+    if ((d = calloc(1, sizeof *d)) == NULL) return cli_fail("directory", AGP_ERR_NOMEM);
+    memcpy(d->issuer_request_uri, uri, strlen(uri) + 1);
+    rc = CLI_USAGE;
+    for (i = 0; i < o[1].count; i++) {
+        char spec[1024], *field, *next;
+        struct agp_dir_key *k = &d->keys[d->count];
+        struct agp_key *key = NULL;
+        uint64_t num;
+        const uint8_t *spki;
+        if (strlen(o[1].values[i]) >= sizeof spec) goto out;
+        memcpy(spec, o[1].values[i], strlen(o[1].values[i]) + 1);
+        next = strchr(spec, ',');
+        if (next) *next++ = '\0';
+        while ((field = next) != NULL) {
+            next = strchr(field, ',');
+            if (next) *next++ = '\0';
+            if (strncmp(field, "age=", 4) == 0 && cli_parse_uint(field + 4, 255, &num) && num > 0) {
+                k->age = (unsigned)num;
+            } else if (strncmp(field, "not-before=", 11) == 0 &&
+                       cli_parse_uint(field + 11, INT64_MAX, &num)) {
+                k->not_before = (int64_t)num;
+                k->has_not_before = true;
+            } else {
+                fprintf(stderr, "agepass: --pub takes FILE[,age=N][,not-before=T], not '%s'\n",
+                        o[1].values[i]);
+                goto out;
+            }
+        }
+        if ((rc = cli_load_public(spec, &key)) != CLI_OK) goto out;
+        spki = agp_key_spki(key, &k->token_key_len);
+        memcpy(k->token_key, spki, k->token_key_len);
+        k->token_type = AGP_TOKEN_TYPE_BLIND_RSA;
+        agp_key_free(key);
+        d->count++;
+        rc = CLI_USAGE;
+    }
+    rc = CLI_REJECTED;
+    if ((err = agp_directory_write(d, &json, &len)) != AGP_OK) {
+        cli_fail("directory", err);
+        goto out;
+    }
+    rc = cli_output(OPT("--out"), (const uint8_t *)json, len, 0644);
+out:
+    free(json);
+    free(d);
+    return rc;
+}
+
 int cmd_token(int argc, char **argv)
 {
     static const struct {
@@ -390,7 +460,8 @@ int cmd_token(int argc, char **argv)
                  {"verify", verb_verify},
                  {"header-challenge", verb_header_challenge},
                  {"header-token", verb_header_token},
-                 {"parse-header", verb_parse_header}};
+                 {"parse-header", verb_parse_header},
+                 {"directory", verb_directory}};
     size_t i;
     if (argc < 1) {
         fputs(usage, stderr);

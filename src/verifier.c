@@ -30,7 +30,9 @@
 #include <microhttpd.h>
 
 #include "agepass/authhdr.h"
+#include "agepass/directory.h"
 #include "agepass/replay.h"
+#include "agepass/token.h"
 #include "agepass/util.h"
 #include "agepass/verifier.h"
 #include "cli.h"
@@ -45,16 +47,21 @@ static const char usage[] =
     "is unreachable. GET /metrics gives Prometheus counters.\n"
     "\n"
     "  --state DIR         keeps verifier-secret and (without --redis) replay.log\n"
-    "  --trust SOURCE      an issuer key to trust, repeatable:\n"
-    "                      FILE,name=ISSUER_NAME[,age=N]  (an RFC 9578 public key\n"
-    "                      as written by agepass keygen; age defaults to --min-age)\n"
+    "  --trust SOURCE      an issuer to trust, repeatable, either\n"
+    "                      FILE,name=ISSUER_NAME[,age=N]  an RFC 9578 public key file\n"
+    "                      (agepass keygen writes one), or\n"
+    "                      URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX]...  an issuer\n"
+    "                      directory, fetched now and every --refresh seconds;\n"
+    "                      name defaults to the URL's host, age to the directory's\n"
+    "                      agepass-age, then to --min-age; pins limit the keys taken\n"
     "  --origin NAME       this site, as put in challenges (default localhost)\n"
     "  --min-age N         age class required when nginx does not say (default 18)\n"
     "  --redis URL         share the replay store: redis://HOST[:PORT][/DB]\n"
     "  --cross-origin      also accept pre-fetched cross-origin tokens\n"
     "  --window SECONDS    challenge lifetime (default 300)\n"
     "  --session-idle S    session ends after S idle seconds (default 1800)\n"
-    "  --sync-ms MS        embedded store: flush to disk within MS ms (default 100; 0: always)\n";
+    "  --sync-ms MS        embedded store: flush to disk within MS ms (default 100; 0: always)\n"
+    "  --refresh SECONDS   how often directories are fetched again (default 600)\n";
 
 /* Counters for /metrics: totals only, no label that could name anyone. */
 static struct {
@@ -250,44 +257,220 @@ static int load_secret(const char *dir, uint8_t secret[AGP_VERIFIER_SECRET_LEN])
     return CLI_OK;
 }
 
-/* --trust FILE,name=ISSUER[,age=N] */
-static int add_trust(struct agp_verifier *v, const char *spec, unsigned default_age)
-{
-    char buf[1024], *fields[4], *name = NULL, *p;
-    size_t nf = 0, i;
-    uint64_t age = default_age;
-    struct agp_key *key = NULL;
-    agp_err err;
-    int rc;
+/*
+ * A --trust source: a key file, or an issuer directory URL (RFC 9578 §4)
+ * fetched at start and every refresh_s seconds. The last good directory is
+ * kept in DIR/trust-N.json and used when the issuer cannot be reached.
+ */
+#define MAX_PINS 8
 
-    if (strlen(spec) >= sizeof buf) return cli_fail("--trust", AGP_ERR_TOO_BIG);
-    memcpy(buf, spec, strlen(spec) + 1);
-    for (p = buf; nf < 4; nf++) {
-        fields[nf] = p;
-        if ((p = strchr(p, ',')) == NULL) {
-            nf++;
-            break;
-        }
-        *p++ = '\0';
+struct trust {
+    char spec[1024];
+    const char *where; /* the file or URL */
+    char name[AGP_ISSUER_NAME_MAX + 1];
+    unsigned age; /* from age=, for keys whose directory entry does not say */
+    uint8_t pins[MAX_PINS][AGP_SHA256_LEN];
+    size_t npins;
+    bool is_url;
+};
+
+static struct {
+    struct trust t[CLI_MAX_REPEAT];
+    size_t n;
+    const char *state_dir;
+    unsigned refresh_s;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} trusts = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static bool parse_hex32(uint8_t out[AGP_SHA256_LEN], const char *s)
+{
+    size_t i;
+    if (strlen(s) != 2 * AGP_SHA256_LEN) return false;
+    for (i = 0; i < 2 * AGP_SHA256_LEN; i++) {
+        char c = s[i];
+        int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (v < 0) return false;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
     }
-    for (i = 1; i < nf; i++) {
-        if (strncmp(fields[i], "name=", 5) == 0) {
-            name = fields[i] + 5;
-        } else if (strncmp(fields[i], "age=", 4) == 0) {
-            if (!cli_parse_uint(fields[i] + 4, 255, &age) || age == 0) break;
+    return true;
+}
+
+/* The host of an http(s) URL, as the issuer's default name. */
+static bool url_host(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://"), *end;
+    size_t n;
+    if (p == NULL) return false;
+    p += 3;
+    end = p + strcspn(p, ":/?#");
+    n = (size_t)(end - p);
+    if (n == 0 || n >= cap) return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Parses SOURCE[,name=ISSUER][,age=N][,pin=KEY_ID_HEX]... into t. */
+static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
+{
+    char *field, *next;
+    uint64_t age = default_age;
+    memset(t, 0, sizeof *t);
+    if (strlen(spec) >= sizeof t->spec) return CLI_USAGE;
+    memcpy(t->spec, spec, strlen(spec) + 1);
+    t->where = t->spec;
+    t->is_url = strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0;
+    next = strchr(t->spec, ',');
+    if (next) *next++ = '\0';
+    while ((field = next) != NULL) {
+        next = strchr(field, ',');
+        if (next) *next++ = '\0';
+        if (strncmp(field, "name=", 5) == 0 && strlen(field + 5) > 0 &&
+            strlen(field + 5) <= AGP_ISSUER_NAME_MAX) {
+            memcpy(t->name, field + 5, strlen(field + 5) + 1);
+        } else if (strncmp(field, "age=", 4) == 0 && cli_parse_uint(field + 4, 255, &age) &&
+                   age > 0) {
+            /* kept below */
+        } else if (strncmp(field, "pin=", 4) == 0 && t->npins < MAX_PINS &&
+                   parse_hex32(t->pins[t->npins], field + 4)) {
+            t->npins++;
         } else {
-            break;
+            return CLI_USAGE;
         }
     }
-    if (i < nf || p != NULL || name == NULL || name[0] == '\0') {
-        fprintf(stderr, "agepass: --trust takes FILE,name=ISSUER_NAME[,age=N], not '%s'\n", spec);
+    t->age = (unsigned)age;
+    if (t->name[0] == '\0' && !(t->is_url && url_host(t->where, t->name, sizeof t->name)))
         return CLI_USAGE;
+    return CLI_OK;
+}
+
+static bool pinned(const struct trust *t, const uint8_t *id)
+{
+    size_t i;
+    if (t->npins == 0) return true;
+    for (i = 0; i < t->npins; i++)
+        if (memcmp(t->pins[i], id, AGP_SHA256_LEN) == 0) return true;
+    return false;
+}
+
+/* Trusts the type-2 keys of directory JSON text for source index+1. */
+static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8_t *json,
+                               size_t len)
+{
+    static struct agp_directory d; /* only the refresh thread and start-up use it */
+    struct agp_verifier_key keys[AGP_DIR_MAX_KEYS];
+    const struct trust *t = &trusts.t[index];
+    size_t i, n = 0, bad = 0, dropped = 0;
+    agp_err err;
+
+    if ((err = agp_directory_parse(&d, (const char *)json, len)) != AGP_OK) return err;
+    for (i = 0; i < d.count; i++) {
+        struct agp_key *key = NULL;
+        unsigned age = d.keys[i].age ? d.keys[i].age : t->age;
+        if (d.keys[i].token_type != AGP_TOKEN_TYPE_BLIND_RSA) continue;
+        if (agp_key_load_spki(&key, d.keys[i].token_key, d.keys[i].token_key_len) != AGP_OK) {
+            bad++;
+            continue;
+        }
+        if (!pinned(t, agp_key_id(key))) {
+            fprintf(stderr, "agepass verifier: %s: a key not pinned is ignored\n", t->where);
+            agp_key_free(key);
+            continue;
+        }
+        keys[n++] = (struct agp_verifier_key){key, t->name, age, d.keys[i].not_before};
     }
-    if ((rc = cli_load_public(fields[0], &key)) != CLI_OK) return rc;
-    if ((err = agp_verifier_add_key(v, key, name, (unsigned)age)) != AGP_OK)
-        return cli_fail(fields[0], err);
-    fprintf(stderr, "agepass verifier: trusting %s for age %u from %s\n", name, (unsigned)age,
-            fields[0]);
+    if ((err = agp_verifier_replace_keys(v, (unsigned)index + 1, keys, n, &dropped)) != AGP_OK)
+        return err;
+    fprintf(stderr, "agepass verifier: %s: %zu keys of %s trusted, %zu ignored\n", t->where,
+            n - dropped, t->name, dropped + bad);
+    return AGP_OK;
+}
+
+/* Fetches one directory; falls back to (at start) or refreshes the cache. */
+static void refresh_one(struct agp_verifier *v, size_t index, bool at_start)
+{
+    const struct trust *t = &trusts.t[index];
+    char cache[4096];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    long status = 0;
+    agp_err err;
+
+    snprintf(cache, sizeof cache, "%s/trust-%zu.json", trusts.state_dir, index + 1);
+    err = cli_http_get(t->where, AGP_DIR_MAX_BYTES, 5000, &body, &len, &status);
+    if (err == AGP_OK && status == 200 && apply_directory(v, index, body, len) == AGP_OK) {
+        if (cli_output(cache, body, len, 0600) != CLI_OK)
+            fprintf(stderr, "agepass verifier: cannot cache %s\n", t->where);
+    } else {
+        fprintf(stderr, "agepass verifier: %s: no usable directory (%s, HTTP %ld)%s\n", t->where,
+                agp_err_str(err), status,
+                at_start ? "; using the cached copy if any" : "; keeping the current keys");
+        free(body);
+        body = NULL;
+        if (at_start && cli_read(cache, AGP_DIR_MAX_BYTES, &body, &len) == AGP_OK &&
+            apply_directory(v, index, body, len) != AGP_OK)
+            fprintf(stderr, "agepass verifier: the cached copy of %s is unusable\n", t->where);
+    }
+    free(body);
+}
+
+static void *refresher(void *arg)
+{
+    struct agp_verifier *v = arg;
+    size_t i;
+    pthread_mutex_lock(&trusts.mu);
+    while (!trusts.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += trusts.refresh_s;
+        while (!trusts.stop && pthread_cond_timedwait(&trusts.cv, &trusts.mu, &until) != ETIMEDOUT)
+            continue;
+        if (trusts.stop) break;
+        pthread_mutex_unlock(&trusts.mu);
+        for (i = 0; i < trusts.n; i++)
+            if (trusts.t[i].is_url) refresh_one(v, i, false);
+        pthread_mutex_lock(&trusts.mu);
+    }
+    pthread_mutex_unlock(&trusts.mu);
+    return NULL;
+}
+
+/* Loads every --trust source once; key files are trusted for good. */
+static int load_trusts(struct agp_verifier *v, const struct cli_opt *opt, unsigned default_age)
+{
+    size_t i;
+    for (i = 0; i < opt->count; i++) {
+        struct trust *t = &trusts.t[i];
+        struct agp_key *key = NULL;
+        agp_err err;
+        int rc;
+        if (parse_trust(t, opt->values[i], default_age) != CLI_OK) {
+            fprintf(stderr,
+                    "agepass: --trust takes FILE,name=ISSUER[,age=N] or "
+                    "URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX], not '%s'\n",
+                    opt->values[i]);
+            return CLI_USAGE;
+        }
+        trusts.n = i + 1;
+        if (t->is_url) {
+            refresh_one(v, i, true);
+            continue;
+        }
+        if ((rc = cli_load_public(t->where, &key)) != CLI_OK) return rc;
+        if (!pinned(t, agp_key_id(key))) {
+            agp_key_free(key);
+            return cli_fail(t->where, AGP_ERR_KEY_ID);
+        }
+        if ((err = agp_verifier_add_key(v, key, t->name, t->age)) != AGP_OK)
+            return cli_fail(t->where, err);
+        fprintf(stderr, "agepass verifier: trusting %s for age %u from %s\n", t->name, t->age,
+                t->where);
+    }
     return CLI_OK;
 }
 
@@ -333,10 +516,13 @@ static int serve(int argc, char **argv)
         {.name = "--window"},
         {.name = "--session-idle"},
         {.name = "--sync-ms"},
+        {.name = "--refresh"},
     };
-    size_t n = sizeof o / sizeof o[0], i;
+    size_t n = sizeof o / sizeof o[0];
     const char *dir;
-    uint64_t min_age = 18, window = 300, idle = 1800, sync_ms = 100;
+    uint64_t min_age = 18, window = 300, idle = 1800, sync_ms = 100, refresh = 600;
+    pthread_t refresh_thread;
+    bool have_refresh = false;
     uint8_t secret[AGP_VERIFIER_SECRET_LEN];
     struct agp_verifier_config cfg;
     struct agp_replay *store = NULL;
@@ -359,6 +545,8 @@ static int serve(int argc, char **argv)
         (cli_get(o, n, "--window") && !cli_parse_uint(cli_get(o, n, "--window"), 86400, &window)) ||
         (cli_get(o, n, "--session-idle") &&
          !cli_parse_uint(cli_get(o, n, "--session-idle"), 86400, &idle)) ||
+        (cli_get(o, n, "--refresh") &&
+         (!cli_parse_uint(cli_get(o, n, "--refresh"), 86400, &refresh) || refresh < 5)) ||
         (cli_get(o, n, "--sync-ms") &&
          !cli_parse_uint(cli_get(o, n, "--sync-ms"), 10000, &sync_ms))) {
         fprintf(stderr, "agepass: a numeric option is out of range\n%s", usage);
@@ -401,8 +589,14 @@ static int serve(int argc, char **argv)
         cli_fail("verifier", err);
         goto out;
     }
-    for (i = 0; i < o[2].count; i++)
-        if ((rc = add_trust(v, o[2].values[i], (unsigned)min_age)) != CLI_OK) goto out;
+    trusts.state_dir = dir;
+    trusts.refresh_s = (unsigned)refresh;
+    if ((rc = load_trusts(v, &o[2], (unsigned)min_age)) != CLI_OK) goto out;
+    if (pthread_create(&refresh_thread, NULL, refresher, v) != 0) {
+        rc = cli_fail("refresh thread", AGP_ERR_NOMEM);
+        goto out;
+    }
+    have_refresh = true;
 
     svc.v = v;
     svc.min_age = (unsigned)min_age;
@@ -429,6 +623,13 @@ static int serve(int argc, char **argv)
     fprintf(stderr, "agepass verifier: stopping\n");
     rc = CLI_OK;
 out:
+    if (have_refresh) {
+        pthread_mutex_lock(&trusts.mu);
+        trusts.stop = true;
+        pthread_cond_signal(&trusts.cv);
+        pthread_mutex_unlock(&trusts.mu);
+        pthread_join(refresh_thread, NULL);
+    }
     if (d != NULL) MHD_stop_daemon(d);
     agp_verifier_free(v);
     agp_replay_free(store);

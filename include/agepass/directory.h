@@ -10,6 +10,8 @@
  *   }
  *
  * token-key is base64url (padded when written, either way when read).
+ * agepass adds one member per key that RFC clients ignore: "agepass-age",
+ * the age class the key proves (an integer 1..255: 18 means "over 18").
  * Unknown members are ignored (the format is extensible); keys of token
  * types other than 1 and 2 are skipped. Duplicate member names are refused.
  * Thread safety: reentrant.
@@ -34,6 +36,7 @@ struct agp_dir_key {
     size_t token_key_len;
     bool has_not_before;
     int64_t not_before; /* seconds since the Unix epoch */
+    unsigned age;       /* "agepass-age", 0 when absent */
 };
 
 struct agp_directory {
@@ -47,8 +50,8 @@ struct agp_directory {
  * Errors: AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX (not JSON, a required member
  * missing or of the wrong type, duplicate names), AGP_ERR_ENCODING (token-key
  * not base64url), AGP_ERR_LENGTH (uri or key too long, more than
- * AGP_DIR_MAX_KEYS keys), AGP_ERR_RANGE (token-type or not-before out of
- * range).
+ * AGP_DIR_MAX_KEYS keys), AGP_ERR_RANGE (token-type, not-before or
+ * agepass-age out of range).
  */
 AGP_MUST_USE agp_err agp_directory_parse(struct agp_directory *d, const char *json, size_t len);
 

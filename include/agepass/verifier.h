@@ -19,8 +19,9 @@
  *    the issuer when the person visits a site (REQUIREMENTS D3), at the
  *    cost of tokens that any site enabling this mode would accept once.
  *
- * Thread safety: after setup (new, add_key), all functions may be called
- * from several threads at once.
+ * Thread safety: after agp_verifier_new, all functions but agp_verifier_free
+ * may be called from several threads at once; key changes take a write
+ * lock, checks a read lock.
  */
 #ifndef AGEPASS_VERIFIER_H
 #define AGEPASS_VERIFIER_H
@@ -89,12 +90,34 @@ AGP_MUST_USE agp_err agp_verifier_new(struct agp_verifier **out,
 AGP_MUST_USE agp_err agp_verifier_add_key(struct agp_verifier *v, struct agp_key *key,
                                           const char *issuer_name, unsigned age);
 
+/* One key of a trust source, for agp_verifier_replace_keys. */
+struct agp_verifier_key {
+    struct agp_key *key;     /* public, RSA-2048; ownership passes to the verifier */
+    const char *issuer_name; /* copied */
+    unsigned age;            /* the age class it proves */
+    int64_t not_before;      /* challenges name it from then on (0: at once) */
+};
+
+/*
+ * Replaces every key that came from trust source `source` (1, 2, ...; the
+ * keys of agp_verifier_add_key are source 0) with keys[0..n): keys that
+ * left the source are retired at once, new ones trusted. Safe while other
+ * threads redeem. Takes ownership of every key, also on error; a key that
+ * another source already trusts, or that is unusable, is dropped (and
+ * counted in *dropped, which may be NULL). Errors: AGP_ERR_TOO_BIG (more
+ * than AGP_VERIFIER_MAX_KEYS in all; nothing changes).
+ */
+AGP_MUST_USE agp_err agp_verifier_replace_keys(struct agp_verifier *v, unsigned source,
+                                               struct agp_verifier_key *keys, size_t n,
+                                               size_t *dropped);
+
 /* Frees v and its keys; NULL is fine. */
 void agp_verifier_free(struct agp_verifier *v);
 
 /*
  * The WWW-Authenticate value for a request needing age class age at time
- * now: one challenge per trusted key of exactly that class (and a
+ * now: one challenge per trusted key of exactly that class whose
+ * not_before has come (and a
  * cross-origin one each, when enabled), with token-key and max-age.
  * Errors: AGP_ERR_NOT_FOUND (no key of that class), AGP_ERR_TOO_BIG.
  */

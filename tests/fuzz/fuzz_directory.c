@@ -22,7 +22,7 @@ static bool same_key(const struct agp_dir_key *a, const struct agp_dir_key *b)
     return a->token_type == b->token_type && a->token_key_len == b->token_key_len &&
            memcmp(a->token_key, b->token_key, a->token_key_len) == 0 &&
            a->has_not_before == b->has_not_before &&
-           (!a->has_not_before || a->not_before == b->not_before);
+           (!a->has_not_before || a->not_before == b->not_before) && a->age == b->age;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

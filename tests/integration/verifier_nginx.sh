@@ -16,12 +16,6 @@ start_redis "$redis_port" || exit 2
 
 "$agepass" keygen --out issuer >/dev/null || exit 2
 "$agepass" keygen --out rogue >/dev/null || exit 2
-"$agepass" verifier serve --state vstate --listen "127.0.0.1:$verifier_port" \
-    --trust issuer/issuer-public.der,name=issuer.example --origin localhost \
-    --redis "redis://127.0.0.1:$redis_port" 2>verifier.log &
-pids+=($!)
-wait_port "$verifier_port" || { cat verifier.log; exit 2; }
-
 # nginx: a static site whose /adult/ part is protected, with our snippets.
 mkdir -p site/adult nginx/logs
 echo "public page" >site/index.html
@@ -56,6 +50,19 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>nginx/stderr &
 pids+=($!)
 wait_port "$nginx_port" || { cat nginx/stderr; exit 2; }
 base="http://127.0.0.1:$nginx_port"
+
+# The issuer's directory (RFC 9578 §4) as a static file; the verifier trusts its URL.
+mkdir -p site/.well-known
+"$agepass" token directory --request-uri "https://issuer.example/token-request" \
+    --pub issuer/issuer-public.der,age=18 --out site/.well-known/private-token-issuer-directory || exit 2
+dir_url="$base/.well-known/private-token-issuer-directory"
+"$agepass" verifier serve --state vstate --listen "127.0.0.1:$verifier_port" \
+    --trust "$dir_url,name=issuer.example" --origin localhost --refresh 5 \
+    --redis "redis://127.0.0.1:$redis_port" 2>verifier.log &
+pids+=($!)
+wait_port "$verifier_port" || { cat verifier.log; exit 2; }
+check "the verifier took the key from the directory" grep -q "1 keys of issuer.example trusted" verifier.log
+check "... and cached the directory" cmp -s vstate/trust-1.json site/.well-known/private-token-issuer-directory
 
 # status URL [curl args...]: prints the HTTP status, body in body.txt, headers in headers.txt
 status() {
@@ -127,6 +134,31 @@ check "... and the page is not shown" bash -c '! grep -q "ADULT CONTENT" body.tx
 start_redis "$redis_port"
 s=$(status "$base/adult/" -H "Authorization: $(cat t4.authz)")
 check "Redis back: the same token is accepted ($s)" [ "$s" = 200 ]
+
+# a pinned key that the directory does not hold: nothing trusted, no page
+pin_port=$(free_port)
+"$agepass" verifier serve --state vpin --listen "127.0.0.1:$pin_port" \
+    --trust "$dir_url,pin=$(printf '%064d' 0)" --redis "redis://127.0.0.1:$redis_port" 2>pin.log &
+pids+=($!)
+wait_port "$pin_port"
+s=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pin_port/auth")
+check "a pin that matches no key: no challenge, 503 ($s)" [ "$s" = 503 ]
+
+# the issuer retires its key: the verifier drops it at the next refresh
+check "a token is made before the key is retired" get_token t5 issuer
+"$agepass" keygen --out issuer2 >/dev/null
+"$agepass" token directory --request-uri "https://issuer.example/token-request" \
+    --pub issuer2/issuer-public.der,age=18 --out site/.well-known/private-token-issuer-directory.new &&
+    mv site/.well-known/private-token-issuer-directory.new site/.well-known/private-token-issuer-directory
+for i in $(seq 1 40); do
+    grep -q "keys of issuer.example trusted" <(tail -1 verifier.log) && cmp -s vstate/trust-1.json site/.well-known/private-token-issuer-directory && break
+    sleep 0.25
+done
+s=$(status "$base/adult/" -H "Authorization: $(cat t5.authz)")
+check "after the refresh, a token of the retired key is refused ($s)" [ "$s" = 401 ]
+check "a token of the new key is made" get_token t6 issuer2
+s=$(status "$base/adult/" -H "Authorization: $(cat t6.authz)")
+check "... and opens the page ($s)" [ "$s" = 200 ]
 
 # figures and logs
 curl -s "http://127.0.0.1:$verifier_port/metrics" >metrics.txt

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
     snprintf(doc, sizeof doc,
              "{\"issuer-request-uri\": \"https://issuer.example/request\", \"token-keys\": ["
              "{\"token-type\": 2, \"token-key\": \"%s\", \"not-before\": 1686913811, "
-             "\"x-agepass-age\": 18},"
+             "\"agepass-age\": 18},"
              "{\"token-type\": 3, \"token-key\": \"AAAA\"},"
              "{\"token-type\": 2, \"token-key\": \"%s\"}], \"extension\": {}}",
              b64, b64);
@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     EXPECT_BYTES(d.keys[0].token_key, pk.ptr, pk.len);
     EXPECT(d.keys[0].has_not_before && d.keys[0].not_before == 1686913811);
     EXPECT(!d.keys[1].has_not_before);
+    EXPECT(d.keys[0].age == 18 && d.keys[1].age == 0);
 
     /* written and read back */
     EXPECT_OK(agp_directory_write(&d, &out, &len));
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
         EXPECT_BYTES(d2.keys[i].token_key, d.keys[i].token_key, d.keys[i].token_key_len);
         EXPECT(d2.keys[i].has_not_before == d.keys[i].has_not_before);
         EXPECT(d2.keys[i].not_before == d.keys[i].not_before);
+        EXPECT(d2.keys[i].age == d.keys[i].age);
     }
     free(out);
 
@@ -88,6 +90,12 @@ int main(int argc, char **argv)
                      "\"token-key\": \"AAAA\", \"not-before\": \"soon\"}]}"),
                AGP_ERR_SYNTAX);
     EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": []} x"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": 2, "
+                     "\"token-key\": \"AAAA\", \"agepass-age\": 0}]}"),
+               AGP_ERR_RANGE);
+    EXPECT_ERR(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [{\"token-type\": 2, "
+                     "\"token-key\": \"AAAA\", \"agepass-age\": \"18\"}]}"),
+               AGP_ERR_SYNTAX);
     /* more keys than we keep */
     len = (size_t)snprintf(doc, sizeof doc, "{\"issuer-request-uri\": \"/r\", \"token-keys\": [");
     for (i = 0; i <= AGP_DIR_MAX_KEYS; i++)

@@ -186,6 +186,30 @@ int main(void)
     EXPECT(redeem(cross, authz, 18, NOW + 86000, NULL, NULL) == AGP_REFUSED_NONE);
     EXPECT(redeem(cross, authz, 18, NOW + 86000, NULL, NULL) == AGP_REFUSED_REPLAY);
 
+    /* keys from a trust source: published early, used from not_before, retired */
+    {
+        struct agp_key *sk_next = NULL;
+        struct agp_verifier_key in[2];
+        size_t dropped = 99;
+        EXPECT_OK(agp_key_generate(&sk_next, 2048));
+        in[0] = (struct agp_verifier_key){public_of(sk_next), "issuer.example", 18, NOW + 1000};
+        in[1] = (struct agp_verifier_key){public_of(sk18), "issuer.example", 18, 0};
+        EXPECT_OK(agp_verifier_replace_keys(v, 1, in, 2, &dropped));
+        EXPECT(dropped == 1); /* sk18 is trusted already, from source 0 */
+        first_challenge(v, 18, NOW, 0, ch);
+        EXPECT(wa.count == 1); /* the next key is not named before its time */
+        ch_len = first_challenge(v, 18, NOW + 1000, 1, ch);
+        EXPECT(wa.count == 2);
+        make_authz(authz, sizeof authz, sk_next, ch, ch_len, NULL);
+        EXPECT(redeem(v, authz, 18, NOW + 1000, NULL, NULL) == AGP_REFUSED_NONE);
+        make_authz(authz, sizeof authz, sk_next, ch, ch_len, NULL);
+        EXPECT_OK(agp_verifier_replace_keys(v, 1, NULL, 0, NULL)); /* retired */
+        EXPECT(redeem(v, authz, 18, NOW + 1000, NULL, NULL) == AGP_REFUSED_UNKNOWN_KEY);
+        first_challenge(v, 18, NOW + 1000, 0, ch);
+        EXPECT(wa.count == 1);
+        agp_key_free(sk_next);
+    }
+
     /* a store that cannot be reached: refused as a store error, never accepted */
 #ifdef AGP_WITH_REDIS
     {
