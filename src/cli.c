@@ -49,6 +49,15 @@ int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, const char 
         }
         o->count++;
     }
+    /* with a config file, required options are checked once it is read */
+    if (cli_get(opts, n, "--config") != NULL) return CLI_OK;
+    return cli_check_required(opts, n, usage);
+}
+
+/* see cli.h */
+int cli_check_required(const struct cli_opt *opts, size_t n, const char *usage)
+{
+    size_t j;
     for (j = 0; j < n; j++) {
         if (opts[j].required && opts[j].value == NULL) {
             fprintf(stderr, "agepass: option %s is required\n%s", opts[j].name, usage);
@@ -56,6 +65,62 @@ int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, const char 
         }
     }
     return CLI_OK;
+}
+
+/* see cli.h */
+int cli_merge_config(struct cli_opt *opts, size_t n, const char *path, const char *usage)
+{
+    static char *text; /* option values point into it for the life of the process */
+    size_t len, line_no = 0;
+    char *line, *next;
+
+    if (text != NULL) return CLI_USAGE; /* one config file per process */
+    if (cli_input(path, 64 * 1024, (uint8_t **)&text, &len) != CLI_OK) return CLI_REJECTED;
+    text[len] = '\0';
+    for (line = text; line != NULL; line = next) {
+        char opt_name[64], *value;
+        size_t j, name_len;
+        struct cli_opt *o;
+        line_no++;
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (*line == '\0' || *line == '#') continue;
+        name_len = strcspn(line, " \t\r");
+        value = line + name_len;
+        if (*value) *value++ = '\0';
+        while (*value == ' ' || *value == '\t')
+            value++;
+        value[strcspn(value, "\r")] = '\0';
+        for (j = strlen(value); j > 0 && (value[j - 1] == ' ' || value[j - 1] == '\t'); j--)
+            value[j - 1] = '\0';
+        if (name_len + 3 > sizeof opt_name)
+            j = n;
+        else {
+            snprintf(opt_name, sizeof opt_name, "--%s", line);
+            for (j = 0; j < n; j++)
+                if (strcmp(opts[j].name, opt_name) == 0 && strcmp(opt_name, "--config") != 0) break;
+        }
+        if (j == n || (opts[j].kind == CLI_FLAG) != (*value == '\0')) {
+            fprintf(stderr, "agepass: %s:%zu: unknown option or bad value '%s'\n", path, line_no,
+                    line);
+            return CLI_USAGE;
+        }
+        o = &opts[j];
+        if (o->kind == CLI_REPEAT) {
+            if (o->count == CLI_MAX_REPEAT) {
+                fprintf(stderr, "agepass: %s:%zu: too many '%s'\n", path, line_no, line);
+                return CLI_USAGE;
+            }
+            o->values[o->count++] = value;
+            o->value = value;
+        } else if (o->value == NULL) { /* the command line wins */
+            o->value = o->kind == CLI_FLAG ? "1" : value;
+            o->count = 1;
+        }
+    }
+    return cli_check_required(opts, n, usage);
 }
 
 /* see cli.h */

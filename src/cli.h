@@ -44,6 +44,17 @@ struct cli_opt {
  * otherwise CLI_OK.
  */
 int cli_parse(int argc, char **argv, struct cli_opt *opts, size_t n, const char *usage);
+/* Prints usage and returns CLI_USAGE if a required option has no value. */
+int cli_check_required(const struct cli_opt *opts, size_t n, const char *usage);
+
+/*
+ * Reads a config file of `name value` lines (`name` alone for a flag; '#'
+ * starts a comment) into the options of the same names: a value given on
+ * the command line wins, repeatable options gather both. Then checks the
+ * required options. Returns CLI_OK, CLI_USAGE or CLI_REJECTED.
+ */
+int cli_merge_config(struct cli_opt *opts, size_t n, const char *path, const char *usage);
+
 /* The value of option name, or NULL. */
 const char *cli_get(const struct cli_opt *opts, size_t n, const char *name);
 

@@ -61,7 +61,9 @@ static const char usage[] =
     "  --window SECONDS    challenge lifetime (default 300)\n"
     "  --session-idle S    session ends after S idle seconds (default 1800)\n"
     "  --sync-ms MS        embedded store: flush to disk within MS ms (default 100; 0: always)\n"
-    "  --refresh SECONDS   how often directories are fetched again (default 600)\n";
+    "  --refresh SECONDS   how often directories are fetched again (default 600)\n"
+    "  --config FILE       options as `name value` lines (e.g. `trust URL`);\n"
+    "                      the command line wins over the file\n";
 
 /* Counters for /metrics: totals only, no label that could name anyone. */
 static struct {
@@ -191,6 +193,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/metrics") == 0) return metrics(conn);
 
     age_h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Min-Age");
+    if (age_h != NULL && age_h[0] == '\0') age_h = NULL; /* the proxy set nothing */
     if (age_h != NULL && (!cli_parse_uint(age_h, 255, &age64) || age64 == 0)) {
         fprintf(stderr, "agepass verifier: bad X-Agepass-Min-Age from the proxy\n");
         return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
@@ -517,6 +520,7 @@ static int serve(int argc, char **argv)
         {.name = "--session-idle"},
         {.name = "--sync-ms"},
         {.name = "--refresh"},
+        {.name = "--config"},
     };
     size_t n = sizeof o / sizeof o[0];
     const char *dir;
@@ -538,6 +542,9 @@ static int serve(int argc, char **argv)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if (cli_get(o, n, "--config") != NULL &&
+        (rc = cli_merge_config(o, n, cli_get(o, n, "--config"), usage)) != CLI_OK)
+        return rc;
     signal(SIGXFSZ, SIG_IGN); /* a full disk or file limit is an error, not a death */
     signal(SIGPIPE, SIG_IGN);
     if ((cli_get(o, n, "--min-age") &&

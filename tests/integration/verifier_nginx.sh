@@ -137,12 +137,23 @@ check "Redis back: the same token is accepted ($s)" [ "$s" = 200 ]
 
 # a pinned key that the directory does not hold: nothing trusted, no page
 pin_port=$(free_port)
-"$agepass" verifier serve --state vpin --listen "127.0.0.1:$pin_port" \
-    --trust "$dir_url,pin=$(printf '%064d' 0)" --redis "redis://127.0.0.1:$redis_port" 2>pin.log &
+cat >vpin.conf <<CONF
+# a verifier configured by file
+state vpin
+listen 127.0.0.1:$pin_port
+trust $dir_url,pin=$(printf '%064d' 0)
+redis redis://127.0.0.1:$redis_port
+CONF
+"$agepass" verifier serve --config vpin.conf 2>pin.log &
 pids+=($!)
 wait_port "$pin_port"
 s=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pin_port/auth")
 check "a pin that matches no key: no challenge, 503 ($s)" [ "$s" = 503 ]
+
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Agepass-Min-Age: 21" "http://127.0.0.1:$verifier_port/auth")
+check "a location asking for class 21, which no trusted key proves: 503 ($s)" [ "$s" = 503 ]
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Agepass-Min-Age: x" "http://127.0.0.1:$verifier_port/auth")
+check "a bad class from the proxy: 400 ($s)" [ "$s" = 400 ]
 
 # the issuer retires its key: the verifier drops it at the next refresh
 check "a token is made before the key is retired" get_token t5 issuer
