@@ -2,6 +2,9 @@
  * src/cli.c: option parsing and file handling for the agepass program.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,4 +281,33 @@ int cli_load_public(const char *path, struct agp_key **key)
 int cli_load_private(const char *path, struct agp_key **key)
 {
     return load_key(path, key, true);
+}
+
+/* see cli.h */
+int cli_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    const char *colon = strrchr(s, ':'), *h = s;
+    size_t hl;
+    uint64_t port;
+    struct addrinfo hints, *res = NULL;
+    if (colon == NULL || !cli_parse_uint(colon + 1, 65535, &port) || port == 0) return CLI_USAGE;
+    hl = (size_t)(colon - s);
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') h = s + 1, hl -= 2;
+    if (hl == 0 || hl >= sizeof host) return CLI_USAGE;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) return CLI_USAGE;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    return CLI_OK;
 }

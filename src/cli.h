@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "agepass/err.h"
@@ -93,7 +94,12 @@ int cli_load_private(const char *path, struct agp_key **key);
 AGP_MUST_USE agp_err cli_http_get(const char *url, size_t max, long timeout_ms, uint8_t **body,
                                   size_t *len, long *status);
 
+/* HOST:PORT or [V6]:PORT -> a socket address; CLI_USAGE if it is not one. */
+
+int cli_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
 int cmd_keygen(int argc, char **argv);
+int cmd_issuer(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_verifier(int argc, char **argv);
 

@@ -12,6 +12,7 @@ static const char usage[] =
     "  keygen   make an issuer key pair (RSA, RFC 9578 token type 0x0002)\n"
     "  token    low-level token operations: challenge, request, issue,\n"
     "           finalize, verify, and the HTTP headers of RFC 9577\n"
+    "  issuer   init, serve, rotate: the age provider's token service\n"
     "  verifier serve   the site's verifier for nginx auth_request\n"
     "\n"
     "Run 'agepass COMMAND --help' for the options of a command.\n"
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "keygen") == 0) return cmd_keygen(argc - 2, argv + 2);
     if (strcmp(argv[1], "token") == 0) return cmd_token(argc - 2, argv + 2);
     if (strcmp(argv[1], "verifier") == 0) return cmd_verifier(argc - 2, argv + 2);
+    if (strcmp(argv[1], "issuer") == 0) return cmd_issuer(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, stdout);

@@ -477,35 +477,6 @@ static int load_trusts(struct agp_verifier *v, const struct cli_opt *opt, unsign
     return CLI_OK;
 }
 
-/* HOST:PORT, [V6]:PORT -> a socket address. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[256];
-    const char *colon = strrchr(s, ':'), *h = s;
-    size_t hl;
-    uint64_t port;
-    struct addrinfo hints, *res = NULL;
-    if (colon == NULL || !cli_parse_uint(colon + 1, 65535, &port) || port == 0) return CLI_USAGE;
-    hl = (size_t)(colon - s);
-    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') h = s + 1, hl -= 2;
-    if (hl == 0 || hl >= sizeof host) return CLI_USAGE;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) return CLI_USAGE;
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    return CLI_OK;
-}
-
 static int serve(int argc, char **argv)
 {
     struct cli_opt o[] = {
@@ -559,7 +530,7 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "agepass: a numeric option is out of range\n%s", usage);
         return CLI_USAGE;
     }
-    if (parse_listen(cli_get(o, n, "--listen"), &addr, &addr_len) != CLI_OK) {
+    if (cli_parse_listen(cli_get(o, n, "--listen"), &addr, &addr_len) != CLI_OK) {
         fprintf(stderr, "agepass: --listen takes HOST:PORT, e.g. 127.0.0.1:8081\n");
         return CLI_USAGE;
     }

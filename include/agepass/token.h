@@ -37,6 +37,8 @@
 #define AGP_TOKEN_RESPONSE_LEN     AGP_NK
 #define AGP_TOKEN_LEN              (AGP_TOKEN_INPUT_LEN + AGP_NK)
 #define AGP_REDEMPTION_CONTEXT_LEN 32
+/* Longest issuer name agepass services use (challenges allow more). */
+#define AGP_ISSUER_NAME_MAX 255
 /* Ceiling on a serialized TokenChallenge we accept or write (2 KiB). */
 #define AGP_CHALLENGE_MAX 2048
 

@@ -33,9 +33,9 @@
 #include "agepass/err.h"
 #include "agepass/replay.h"
 #include "agepass/rsabssa.h"
+#include "agepass/token.h"
 
 #define AGP_VERIFIER_SECRET_LEN 32
-#define AGP_ISSUER_NAME_MAX     255
 #define AGP_ORIGIN_MAX          255
 #define AGP_VERIFIER_MAX_KEYS   32
 #define AGP_SESSION_COOKIE      "agepass_session"

@@ -1,0 +1,79 @@
+/*
+ * agepass/istore.h: what an issuer remembers, and nothing more: issuance
+ * grants, per-person counters and digests of evidence already used, each
+ * with an expiry. No name, birthdate, subject identifier or raw evidence is
+ * ever given to it (R30): a person is a 16-byte keyed pseudonym, a grant is
+ * known by the SHA-256 of its bearer value, evidence by its digest.
+ *
+ * The embedded backend is SQLite (one file, WAL journal, survives restarts).
+ * Every operation is one transaction, so counting and issuing cannot
+ * diverge: a caller issues only after a successful take/count. Any storage
+ * error is AGP_ERR_IO; callers then refuse (503), never issue uncounted.
+ *
+ * Thread safety: every function may be called from several threads at
+ * once (the SQLite connection is guarded by a mutex).
+ */
+#ifndef AGEPASS_ISTORE_H
+#define AGEPASS_ISTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agepass/err.h"
+
+#define AGP_PSEUDONYM_LEN 16
+#define AGP_GRANT_ID_LEN  32
+
+struct agp_istore;
+
+/* Opens (creating, mode 0600) the SQLite store at path. Errors: AGP_ERR_IO. */
+AGP_MUST_USE agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path);
+
+/* Closes the store; NULL is fine. */
+void agp_istore_free(struct agp_istore *s);
+
+/*
+ * Records a grant: id = SHA-256 of the bearer value, good for `tokens`
+ * tokens of any age class up to `age`, until expires_at, for the person
+ * `pseudonym`. Errors: AGP_ERR_IO, AGP_ERR_ARG (id already present).
+ */
+AGP_MUST_USE agp_err agp_istore_grant_put(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN],
+                                          unsigned age, unsigned tokens, int64_t expires_at,
+                                          const uint8_t pseudonym[AGP_PSEUDONYM_LEN]);
+
+/*
+ * Takes n tokens from grant id at time now, atomically: on success *age
+ * and pseudonym are the grant's. Errors: AGP_ERR_NOT_FOUND (unknown grant),
+ * AGP_ERR_EXPIRED, AGP_ERR_RANGE (fewer than n tokens left: nothing taken),
+ * AGP_ERR_IO.
+ */
+AGP_MUST_USE agp_err agp_istore_grant_take(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN],
+                                           unsigned n, int64_t now, unsigned *age,
+                                           uint8_t pseudonym[AGP_PSEUDONYM_LEN]);
+
+/* Gives n tokens back to a grant after a take whose issuance then failed. */
+AGP_MUST_USE agp_err agp_istore_grant_give_back(struct agp_istore *s,
+                                                const uint8_t id[AGP_GRANT_ID_LEN], unsigned n);
+
+/*
+ * Counts n tokens for pseudonym at time now, atomically, if the person
+ * stays within day_limit over the last 24 hours (hourly buckets) and
+ * epoch_limit within key epoch `epoch`. Errors: AGP_ERR_RANGE (a limit
+ * would be passed: nothing counted), AGP_ERR_IO.
+ */
+AGP_MUST_USE agp_err agp_istore_count(struct agp_istore *s,
+                                      const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,
+                                      unsigned day_limit, unsigned epoch_limit, uint32_t epoch,
+                                      int64_t now);
+
+/*
+ * Remembers an evidence digest until expires_at. AGP_OK the first time,
+ * AGP_ERR_REPLAY while it is remembered, AGP_ERR_IO.
+ */
+AGP_MUST_USE agp_err agp_istore_evidence_once(struct agp_istore *s, const uint8_t digest[32],
+                                              int64_t expires_at, int64_t now);
+
+/* Deletes everything expired at now (also done now and then by the others). */
+AGP_MUST_USE agp_err agp_istore_sweep(struct agp_istore *s, int64_t now);
+
+#endif

@@ -1,0 +1,680 @@
+/*
+ * lib/istore_sqlite.c: the issuer's store of agepass/istore.h in one SQLite
+ * file.
+ *
+ * One connection (SQLITE_OPEN_FULLMUTEX) with a WAL journal, synchronous
+ * NORMAL (a commit survives a crash of the process; a power cut may lose the
+ * last ones, never the file) and a 5 s busy timeout. Every operation holds
+ * the store's mutex and runs in BEGIN IMMEDIATE ... COMMIT: the mutex makes a
+ * read-modify-write atomic between threads, the immediate write lock makes it
+ * atomic between processes sharing the file. Any refusal or error rolls the
+ * transaction back, so a failed call leaves nothing behind. Statements are
+ * prepared once at open and reset after each use.
+ *
+ * Schema (PRAGMA user_version = 1; a file with another version, or a SQLite
+ * file holding other tables, is refused with AGP_ERR_ENCODING):
+ *
+ *     grants(id BLOB PRIMARY KEY, age, remaining, expires, pseudonym BLOB)
+ *     hourly(pseudonym BLOB, hour, n, PRIMARY KEY(pseudonym, hour))
+ *     epochs(pseudonym BLOB, epoch, n, expires, PRIMARY KEY(pseudonym, epoch))
+ *     evidence(digest BLOB PRIMARY KEY, expires)
+ *
+ * all WITHOUT ROWID, each with an index on the column the sweep looks at, so
+ * that a sweep touches only what it deletes rather than scanning tables that
+ * hold months of epoch counters while it keeps the write lock.
+ *
+ * Time: a grant, an epoch row or an evidence digest is live while now <
+ * expires. hour = floor(now / 3600); the rolling day is the sum of the
+ * buckets with hour > now / 3600 - 24. An epoch row lives 200 days, longer
+ * than any key epoch; an expired one counts as absent. The answers never
+ * depend on whether a sweep has run: sweeping only frees space. Sweeps run
+ * from agp_istore_sweep, and from the functions that are given a time at most
+ * once a minute of that time, in a transaction of their own whose failure
+ * the call does not report (the next sweep retries).
+ *
+ * Privacy: only the bytes and numbers passed in are stored. secure_delete
+ * is on, so a deleted row is zeroed in its page and a page freed by a sweep
+ * is zeroed too (the hot path frees no pages: it costs the sweeps only);
+ * what a checkpoint has not yet overwritten in the -wal file still holds old
+ * page images. The file is created 0600, as are its -wal and -shm files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agepass/istore.h"
+#include "internal.h"
+
+#define SCHEMA_VERSION 1
+#define DIGEST_LEN     32
+#define HOUR           3600
+#define DAY_HOURS      24
+#define EPOCH_TTL      ((int64_t)200 * 86400) /* longer than any key epoch (90 days at most) */
+#define SWEEP_EVERY    60                     /* seconds of the callers' clock */
+#define BUSY_MS        "5000"
+
+static const char schema_sql[] =
+    "CREATE TABLE grants(id BLOB PRIMARY KEY, age INTEGER NOT NULL, remaining INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL, pseudonym BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX grants_expires ON grants(expires);"
+    "CREATE TABLE hourly(pseudonym BLOB NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(pseudonym, hour)) WITHOUT ROWID;"
+    "CREATE INDEX hourly_hour ON hourly(hour);"
+    "CREATE TABLE epochs(pseudonym BLOB NOT NULL, epoch INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL, PRIMARY KEY(pseudonym, epoch)) WITHOUT ROWID;"
+    "CREATE INDEX epochs_expires ON epochs(expires);"
+    "CREATE TABLE evidence(digest BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX evidence_expires ON evidence(expires);"
+    "PRAGMA user_version = 1;";
+
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_GRANT_PUT,
+    ST_GRANT_GET,
+    ST_GRANT_TAKE,
+    ST_GRANT_GIVE,
+    ST_DAY_SUM,
+    ST_EPOCH_GET,
+    ST_HOUR_ADD,
+    ST_EPOCH_ADD,
+    ST_EVIDENCE_ADD,
+    ST_SWEEP_GRANTS,
+    ST_SWEEP_HOURLY,
+    ST_SWEEP_EPOCHS,
+    ST_SWEEP_EVIDENCE,
+    ST_COUNT
+};
+
+static const char *const statement_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_GRANT_PUT] = "INSERT INTO grants(id, age, remaining, expires, pseudonym)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_GRANT_GET] = "SELECT age, remaining, expires, pseudonym FROM grants WHERE id = ?1",
+    [ST_GRANT_TAKE] = "UPDATE grants SET remaining = remaining - ?2 WHERE id = ?1",
+    [ST_GRANT_GIVE] = "UPDATE grants SET remaining = remaining + ?2 WHERE id = ?1",
+    [ST_DAY_SUM] = "SELECT COALESCE(SUM(n), 0) FROM hourly WHERE pseudonym = ?1 AND hour > ?2",
+    [ST_EPOCH_GET] = "SELECT n FROM epochs WHERE pseudonym = ?1 AND epoch = ?2 AND expires > ?3",
+    [ST_HOUR_ADD] = "INSERT INTO hourly(pseudonym, hour, n) VALUES(?1, ?2, ?3)"
+                    " ON CONFLICT(pseudonym, hour) DO UPDATE SET n = hourly.n + excluded.n",
+    /* an expired row starts over (SET sees the old row in both expressions) */
+    [ST_EPOCH_ADD] = "INSERT INTO epochs(pseudonym, epoch, n, expires) VALUES(?1, ?2, ?3, ?4)"
+                     " ON CONFLICT(pseudonym, epoch) DO UPDATE SET"
+                     " n = CASE WHEN epochs.expires > ?5 THEN epochs.n + excluded.n"
+                     " ELSE excluded.n END,"
+                     " expires = CASE WHEN epochs.expires > ?5 THEN epochs.expires"
+                     " ELSE excluded.expires END",
+    /* one change: stored (new, or in place of an expired row); none: live */
+    [ST_EVIDENCE_ADD] = "INSERT INTO evidence(digest, expires) VALUES(?1, ?2)"
+                        " ON CONFLICT(digest) DO UPDATE SET expires = excluded.expires"
+                        " WHERE evidence.expires <= ?3",
+    [ST_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires <= ?1",
+    [ST_SWEEP_HOURLY] = "DELETE FROM hourly WHERE hour < ?1",
+    [ST_SWEEP_EPOCHS] = "DELETE FROM epochs WHERE expires <= ?1",
+    [ST_SWEEP_EVIDENCE] = "DELETE FROM evidence WHERE expires <= ?1",
+};
+
+struct agp_istore {
+    pthread_mutex_t mu; /* guards all below, and one operation at a time on db */
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    int64_t last_sweep; /* the callers' now at the last sweep, if swept */
+    int swept;
+    int have_mu;
+};
+
+/*
+ * Opens are serialized in the process: closing any descriptor of a file
+ * drops every POSIX lock the process holds on it, SQLite's included, so the
+ * descriptor that creates the file must be closed before another store in
+ * this process can open it with SQLite.
+ */
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* floor(t / 3600), also for negative t */
+static int64_t hour_of(int64_t t)
+{
+    return t >= 0 ? t / HOUR : -((-(t + 1)) / HOUR) - 1;
+}
+
+/* a + b for b >= 0, saturating at INT64_MAX */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+static agp_err bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, int n)
+{
+    /* SQLITE_STATIC: every statement is reset and cleared before the call returns */
+    return sqlite3_bind_blob(st, i, p, n, SQLITE_STATIC) == SQLITE_OK ? AGP_OK : AGP_ERR_IO;
+}
+
+static agp_err bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+    return sqlite3_bind_int64(st, i, (sqlite3_int64)v) == SQLITE_OK ? AGP_OK : AGP_ERR_IO;
+}
+
+/* Runs a statement that returns no row. */
+static agp_err step_done(sqlite3_stmt *st)
+{
+    return sqlite3_step(st) == SQLITE_DONE ? AGP_OK : AGP_ERR_IO;
+}
+
+/* Runs a query for at most one row: *row is 1 if there is one. */
+static agp_err step_row(sqlite3_stmt *st, int *row)
+{
+    int rc = sqlite3_step(st);
+    *row = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? AGP_OK : AGP_ERR_IO;
+}
+
+/* Column i of the current row as an integer; AGP_ERR_IO if it is not one. */
+static agp_err column_i64(sqlite3_stmt *st, int i, int64_t *v)
+{
+    if (sqlite3_column_type(st, i) != SQLITE_INTEGER) return AGP_ERR_IO;
+    *v = (int64_t)sqlite3_column_int64(st, i);
+    return AGP_OK;
+}
+
+static void reset_all(struct agp_istore *s)
+{
+    size_t i;
+    for (i = 0; i < ST_COUNT; i++) {
+        sqlite3_reset(s->st[i]);
+        sqlite3_clear_bindings(s->st[i]);
+    }
+}
+
+static void rollback(struct agp_istore *s)
+{
+    if (sqlite3_get_autocommit(s->db)) return; /* SQLite already rolled back */
+    (void)sqlite3_step(s->st[ST_ROLLBACK]);
+    sqlite3_reset(s->st[ST_ROLLBACK]);
+}
+
+typedef agp_err (*tx_body)(struct agp_istore *s, void *arg);
+
+/*
+ * Runs body in BEGIN IMMEDIATE ... COMMIT; rolls back whatever body did if it
+ * or the commit fails. The caller holds s->mu.
+ */
+static agp_err transact(struct agp_istore *s, tx_body body, void *arg)
+{
+    agp_err err = AGP_ERR_IO;
+    int rc;
+
+    rollback(s); /* a transaction left open by a failed rollback would block all others */
+    rc = sqlite3_step(s->st[ST_BEGIN]);
+    sqlite3_reset(s->st[ST_BEGIN]);
+    if (rc != SQLITE_DONE) goto out;
+    err = body(s, arg);
+    reset_all(s);
+    if (err != AGP_OK) goto out;
+    rc = sqlite3_step(s->st[ST_COMMIT]);
+    sqlite3_reset(s->st[ST_COMMIT]);
+    if (rc != SQLITE_DONE) err = AGP_ERR_IO;
+out:
+    if (err != AGP_OK) rollback(s);
+    return err;
+}
+
+static agp_err sweep_body(struct agp_istore *s, void *arg)
+{
+    int64_t now = *(const int64_t *)arg;
+
+    AGP_TRY(bind_i64(s->st[ST_SWEEP_GRANTS], 1, now));
+    AGP_TRY(step_done(s->st[ST_SWEEP_GRANTS]));
+    /* the buckets of the last 25 hours stay: one more than the rolling day */
+    AGP_TRY(bind_i64(s->st[ST_SWEEP_HOURLY], 1, hour_of(now) - DAY_HOURS));
+    AGP_TRY(step_done(s->st[ST_SWEEP_HOURLY]));
+    AGP_TRY(bind_i64(s->st[ST_SWEEP_EPOCHS], 1, now));
+    AGP_TRY(step_done(s->st[ST_SWEEP_EPOCHS]));
+    AGP_TRY(bind_i64(s->st[ST_SWEEP_EVIDENCE], 1, now));
+    return step_done(s->st[ST_SWEEP_EVIDENCE]);
+}
+
+/*
+ * Runs body in a transaction under the mutex, after a sweep if the last was
+ * a minute or more (of now) ago, or now went back by a minute or more.
+ */
+static agp_err run(struct agp_istore *s, int64_t now, int may_sweep, tx_body body, void *arg)
+{
+    agp_err err;
+    uint64_t ago;
+
+    pthread_mutex_lock(&s->mu);
+    if (may_sweep) {
+        /* the difference as unsigned: no overflow whatever the two times */
+        ago = now >= s->last_sweep ? (uint64_t)now - (uint64_t)s->last_sweep
+                                   : (uint64_t)s->last_sweep - (uint64_t)now;
+        if (!s->swept || ago >= SWEEP_EVERY) {
+            s->swept = 1;
+            s->last_sweep = now;
+            (void)transact(s, sweep_body, &now); /* housekeeping: the answers do not need it */
+        }
+    }
+    err = transact(s, body, arg);
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+struct grant_put_args {
+    const uint8_t *id, *pseudonym;
+    unsigned age, tokens;
+    int64_t expires_at;
+};
+
+static agp_err grant_put_body(struct agp_istore *s, void *arg)
+{
+    const struct grant_put_args *a = arg;
+    sqlite3_stmt *st = s->st[ST_GRANT_PUT];
+    int rc;
+
+    AGP_TRY(bind_blob(st, 1, a->id, AGP_GRANT_ID_LEN));
+    AGP_TRY(bind_i64(st, 2, (int64_t)a->age));
+    AGP_TRY(bind_i64(st, 3, (int64_t)a->tokens));
+    AGP_TRY(bind_i64(st, 4, a->expires_at));
+    AGP_TRY(bind_blob(st, 5, a->pseudonym, AGP_PSEUDONYM_LEN));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) return AGP_OK;
+    return (rc & 0xff) == SQLITE_CONSTRAINT ? AGP_ERR_ARG : AGP_ERR_IO; /* id present */
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_grant_put(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN], unsigned age,
+                             unsigned tokens, int64_t expires_at,
+                             const uint8_t pseudonym[AGP_PSEUDONYM_LEN])
+{
+    struct grant_put_args a;
+
+    AGP_ENSURE(s != NULL && id != NULL && pseudonym != NULL, AGP_ERR_ARG);
+    a.id = id;
+    a.pseudonym = pseudonym;
+    a.age = age;
+    a.tokens = tokens;
+    a.expires_at = expires_at;
+    return run(s, 0, 0, grant_put_body, &a); /* no time given: no sweep */
+}
+
+struct grant_take_args {
+    const uint8_t *id;
+    unsigned n;
+    int64_t now;
+    unsigned age;                         /* out */
+    uint8_t pseudonym[AGP_PSEUDONYM_LEN]; /* out */
+};
+
+static agp_err grant_take_body(struct agp_istore *s, void *arg)
+{
+    struct grant_take_args *a = arg;
+    sqlite3_stmt *st = s->st[ST_GRANT_GET];
+    int64_t age, remaining, expires;
+    int row;
+
+    AGP_TRY(bind_blob(st, 1, a->id, AGP_GRANT_ID_LEN));
+    AGP_TRY(step_row(st, &row));
+    AGP_ENSURE(row, AGP_ERR_NOT_FOUND);
+    AGP_TRY(column_i64(st, 0, &age));
+    AGP_TRY(column_i64(st, 1, &remaining));
+    AGP_TRY(column_i64(st, 2, &expires));
+    /* what this file did not write is a broken store, not a grant */
+    AGP_ENSURE(age >= 0 && age <= (int64_t)UINT_MAX, AGP_ERR_IO);
+    AGP_ENSURE(sqlite3_column_type(st, 3) == SQLITE_BLOB &&
+                   sqlite3_column_bytes(st, 3) == AGP_PSEUDONYM_LEN,
+               AGP_ERR_IO);
+    AGP_ENSURE(a->now < expires, AGP_ERR_EXPIRED);
+    AGP_ENSURE(remaining >= (int64_t)a->n, AGP_ERR_RANGE);
+    a->age = (unsigned)age;
+    memcpy(a->pseudonym, sqlite3_column_blob(st, 3), AGP_PSEUDONYM_LEN);
+
+    st = s->st[ST_GRANT_TAKE];
+    AGP_TRY(bind_blob(st, 1, a->id, AGP_GRANT_ID_LEN));
+    AGP_TRY(bind_i64(st, 2, (int64_t)a->n));
+    return step_done(st);
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_grant_take(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN], unsigned n,
+                              int64_t now, unsigned *age, uint8_t pseudonym[AGP_PSEUDONYM_LEN])
+{
+    struct grant_take_args a;
+    agp_err err = AGP_ERR_ARG;
+
+    memset(&a, 0, sizeof a);
+    if (s == NULL || id == NULL || n == 0 || age == NULL || pseudonym == NULL) goto out;
+    a.id = id;
+    a.n = n;
+    a.now = now;
+    if ((err = run(s, now, 1, grant_take_body, &a)) != AGP_OK) goto out;
+    *age = a.age;
+    memcpy(pseudonym, a.pseudonym, AGP_PSEUDONYM_LEN);
+out:
+    if (err != AGP_OK) {
+        if (age != NULL) *age = 0;
+        if (pseudonym != NULL) agp_wipe(pseudonym, AGP_PSEUDONYM_LEN);
+    }
+    AGP_WIPE(a.pseudonym);
+    return err;
+}
+
+struct give_back_args {
+    const uint8_t *id;
+    unsigned n;
+};
+
+static agp_err give_back_body(struct agp_istore *s, void *arg)
+{
+    const struct give_back_args *a = arg;
+    sqlite3_stmt *st = s->st[ST_GRANT_GIVE];
+
+    AGP_TRY(bind_blob(st, 1, a->id, AGP_GRANT_ID_LEN));
+    AGP_TRY(bind_i64(st, 2, (int64_t)a->n));
+    AGP_TRY(step_done(st));
+    return sqlite3_changes(s->db) == 1 ? AGP_OK : AGP_ERR_NOT_FOUND;
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_grant_give_back(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN],
+                                   unsigned n)
+{
+    struct give_back_args a;
+
+    AGP_ENSURE(s != NULL && id != NULL && n > 0, AGP_ERR_ARG);
+    a.id = id;
+    a.n = n;
+    return run(s, 0, 0, give_back_body, &a);
+}
+
+struct count_args {
+    const uint8_t *pseudonym;
+    unsigned n, day_limit, epoch_limit;
+    uint32_t epoch;
+    int64_t now;
+};
+
+static agp_err count_body(struct agp_istore *s, void *arg)
+{
+    const struct count_args *a = arg;
+    sqlite3_stmt *st;
+    int64_t hour = hour_of(a->now), day, in_epoch = 0;
+    int row;
+
+    st = s->st[ST_DAY_SUM];
+    AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
+    AGP_TRY(bind_i64(st, 2, hour - DAY_HOURS));
+    AGP_TRY(step_row(st, &row));
+    AGP_ENSURE(row, AGP_ERR_IO);
+    AGP_TRY(column_i64(st, 0, &day));
+
+    st = s->st[ST_EPOCH_GET];
+    AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
+    AGP_TRY(bind_i64(st, 2, (int64_t)a->epoch));
+    AGP_TRY(bind_i64(st, 3, a->now));
+    AGP_TRY(step_row(st, &row));
+    if (row) AGP_TRY(column_i64(st, 0, &in_epoch));
+
+    AGP_ENSURE(day >= 0 && in_epoch >= 0, AGP_ERR_IO);
+    /* all below 2^33 once the limits, at most UINT_MAX, have been checked */
+    AGP_ENSURE(day <= (int64_t)a->day_limit && in_epoch <= (int64_t)a->epoch_limit, AGP_ERR_RANGE);
+    AGP_ENSURE(day + (int64_t)a->n <= (int64_t)a->day_limit, AGP_ERR_RANGE);
+    AGP_ENSURE(in_epoch + (int64_t)a->n <= (int64_t)a->epoch_limit, AGP_ERR_RANGE);
+
+    st = s->st[ST_HOUR_ADD];
+    AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
+    AGP_TRY(bind_i64(st, 2, hour));
+    AGP_TRY(bind_i64(st, 3, (int64_t)a->n));
+    AGP_TRY(step_done(st));
+
+    st = s->st[ST_EPOCH_ADD];
+    AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
+    AGP_TRY(bind_i64(st, 2, (int64_t)a->epoch));
+    AGP_TRY(bind_i64(st, 3, (int64_t)a->n));
+    AGP_TRY(bind_i64(st, 4, add_sat(a->now, EPOCH_TTL)));
+    AGP_TRY(bind_i64(st, 5, a->now));
+    return step_done(st);
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_count(struct agp_istore *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN],
+                         unsigned n, unsigned day_limit, unsigned epoch_limit, uint32_t epoch,
+                         int64_t now)
+{
+    struct count_args a;
+
+    AGP_ENSURE(s != NULL && pseudonym != NULL && n > 0, AGP_ERR_ARG);
+    a.pseudonym = pseudonym;
+    a.n = n;
+    a.day_limit = day_limit;
+    a.epoch_limit = epoch_limit;
+    a.epoch = epoch;
+    a.now = now;
+    return run(s, now, 1, count_body, &a);
+}
+
+struct evidence_args {
+    const uint8_t *digest;
+    int64_t expires_at, now;
+};
+
+static agp_err evidence_body(struct agp_istore *s, void *arg)
+{
+    const struct evidence_args *a = arg;
+    sqlite3_stmt *st = s->st[ST_EVIDENCE_ADD];
+    /* an expiry already past still holds the digest for a second */
+    int64_t expires = a->expires_at > a->now ? a->expires_at : add_sat(a->now, 1);
+
+    AGP_TRY(bind_blob(st, 1, a->digest, DIGEST_LEN));
+    AGP_TRY(bind_i64(st, 2, expires));
+    AGP_TRY(bind_i64(st, 3, a->now));
+    AGP_TRY(step_done(st));
+    return sqlite3_changes(s->db) == 1 ? AGP_OK : AGP_ERR_REPLAY;
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_evidence_once(struct agp_istore *s, const uint8_t digest[32], int64_t expires_at,
+                                 int64_t now)
+{
+    struct evidence_args a;
+
+    AGP_ENSURE(s != NULL && digest != NULL, AGP_ERR_ARG);
+    a.digest = digest;
+    a.expires_at = expires_at;
+    a.now = now;
+    return run(s, now, 1, evidence_body, &a);
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_sweep(struct agp_istore *s, int64_t now)
+{
+    agp_err err;
+
+    AGP_ENSURE(s != NULL, AGP_ERR_ARG);
+    pthread_mutex_lock(&s->mu);
+    err = transact(s, sweep_body, &now);
+    if (err == AGP_OK) {
+        s->swept = 1;
+        s->last_sweep = now;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+/* see agepass/istore.h */
+void agp_istore_free(struct agp_istore *s)
+{
+    size_t i;
+
+    if (s == NULL) return;
+    for (i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->st[i]); /* NULL is a no-op */
+    sqlite3_close(s->db);           /* checkpoints; NULL is a no-op */
+    if (s->have_mu) pthread_mutex_destroy(&s->mu);
+    agp_wipe(s, sizeof *s);
+    free(s);
+}
+
+/*
+ * Creates path, 0600 whatever the umask, if it does not exist. An existing
+ * file is not opened here (see open_mu); a dangling symlink is refused, as
+ * SQLite would create its target with its own default mode.
+ */
+static agp_err create_file(const char *path)
+{
+    struct stat st;
+    agp_err err = AGP_ERR_IO;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+    if (fd < 0) return errno == EEXIST && stat(path, &st) == 0 ? AGP_OK : AGP_ERR_IO;
+    if (fchmod(fd, 0600) == 0) err = AGP_OK;
+    close(fd);
+    return err;
+}
+
+/* chmod 0600 of path + suffix, if it exists. */
+static agp_err protect(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), m = strlen(suffix);
+    char *p;
+    agp_err err = AGP_ERR_NOMEM;
+
+    if ((p = malloc(n + m + 1)) == NULL) goto out;
+    memcpy(p, path, n);
+    memcpy(p + n, suffix, m + 1);
+    err = AGP_OK;
+    if (chmod(p, 0600) != 0 && errno != ENOENT) err = AGP_ERR_IO;
+out:
+    free(p);
+    return err;
+}
+
+/* The single integer a query returns. */
+static agp_err query_i64(sqlite3 *db, const char *sql, int64_t *v)
+{
+    sqlite3_stmt *st = NULL;
+    int row;
+    agp_err err = AGP_ERR_IO;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto out;
+    if ((err = step_row(st, &row)) != AGP_OK) goto out;
+    err = AGP_ERR_IO;
+    if (!row) goto out;
+    err = column_i64(st, 0, v);
+out:
+    sqlite3_finalize(st);
+    return err;
+}
+
+/*
+ * Connection settings. The journal mode is the first statement that reads
+ * the file (preparing it reads the schema), so this is where a file that is
+ * not SQLite shows: AGP_ERR_ENCODING.
+ */
+static agp_err configure(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *mode;
+    int rc;
+    agp_err err = AGP_ERR_IO;
+
+    if (sqlite3_exec(db, "PRAGMA busy_timeout = " BUSY_MS, NULL, NULL, NULL) != SQLITE_OK) goto out;
+    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_NOTADB) err = AGP_ERR_ENCODING;
+    if (rc != SQLITE_ROW) goto out;
+    /* SQLite keeps the old mode where WAL cannot work (no shared memory) */
+    mode = sqlite3_column_text(st, 0);
+    if (mode == NULL || strcmp((const char *)mode, "wal") != 0) goto out;
+    if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    err = AGP_OK;
+out:
+    sqlite3_finalize(st);
+    return err;
+}
+
+/*
+ * Creates the schema in a new file, accepts version 1, refuses the rest. The
+ * check and the creation share one write transaction, so two processes
+ * opening a new file at once create it once.
+ */
+static agp_err check_schema(sqlite3 *db)
+{
+    int64_t version, objects;
+    int in_tx = 0;
+    agp_err err = AGP_ERR_IO;
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto out;
+    in_tx = 1;
+    if ((err = query_i64(db, "PRAGMA user_version", &version)) != AGP_OK) goto out;
+    if (version == 0) {
+        if ((err = query_i64(db, "SELECT count(*) FROM sqlite_master", &objects)) != AGP_OK)
+            goto out;
+        err = AGP_ERR_ENCODING; /* someone else's database */
+        if (objects != 0) goto out;
+        err = AGP_ERR_IO;
+        if (sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) goto out;
+    } else if (version != SCHEMA_VERSION) {
+        err = AGP_ERR_ENCODING;
+        goto out;
+    }
+    err = AGP_ERR_IO;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto out;
+    in_tx = 0;
+    err = AGP_OK;
+out:
+    if (in_tx && !sqlite3_get_autocommit(db)) (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path)
+{
+    struct agp_istore *s = NULL;
+    int locked = 0, rc;
+    size_t i;
+    agp_err err = AGP_ERR_ARG;
+
+    if (out != NULL) *out = NULL;
+    if (out == NULL || path == NULL || path[0] == '\0') goto out;
+    err = AGP_ERR_NOMEM;
+    if ((s = calloc(1, sizeof *s)) == NULL) goto out;
+    if (pthread_mutex_init(&s->mu, NULL) != 0) goto out;
+    s->have_mu = 1;
+
+    pthread_mutex_lock(&open_mu);
+    locked = 1;
+    if ((err = create_file(path)) != AGP_OK) goto out;
+    err = AGP_ERR_IO;
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) goto out; /* s->db, if set, is closed by agp_istore_free */
+    if ((err = configure(s->db)) != AGP_OK) goto out;
+    if ((err = check_schema(s->db)) != AGP_OK) goto out;
+    /* the schema transaction made the -wal and -shm files; SQLite gave them the file's mode */
+    if ((err = protect(path, "-wal")) != AGP_OK || (err = protect(path, "-shm")) != AGP_OK)
+        goto out;
+    for (i = 0; i < ST_COUNT; i++) {
+        rc = sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                                NULL);
+        /* version 1 without our tables: not a store of ours */
+        err = rc == SQLITE_ERROR ? AGP_ERR_ENCODING : AGP_ERR_IO;
+        if (rc != SQLITE_OK) goto out;
+    }
+    *out = s;
+    s = NULL;
+    err = AGP_OK;
+out:
+    if (locked) pthread_mutex_unlock(&open_mu);
+    agp_istore_free(s);
+    return err;
+}

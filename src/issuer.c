@@ -1,0 +1,834 @@
+/*
+ * src/issuer.c: `agepass issuer`, the age provider's service.
+ *
+ * State folder (made by `issuer init`, mode 0700):
+ *   issuer.json           name, age classes, epoch length and the epochs
+ *   keys/age<A>-e<N>.pem  one RSA-2048 key per age class and epoch (0600)
+ *   pseudonym-secret      keys the pseudonyms of people (0600)
+ *   store.sqlite          grants, per-person counters, used evidence
+ *
+ * HTTP (libmicrohttpd, a thread per core; put a TLS front such as nginx
+ * before it, see README):
+ *   GET  /.well-known/private-token-issuer-directory   RFC 9578 §4
+ *   POST /token-request      RFC 9578 §5-6, with `Authorization: Bearer GRANT`
+ *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
+ *   GET  /metrics            Prometheus counters, totals only
+ *
+ * The issuer never learns where tokens are used: it sees blinded messages
+ * only, and the directory is the same bytes for everyone.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "agepass/directory.h"
+#include "agepass/istore.h"
+#include "agepass/token.h"
+#include "agepass/util.h"
+#include "cli.h"
+
+#define MAX_CLASSES   8
+#define MAX_EPOCHS    4 /* current, next, and room to rotate */
+#define DAY           86400
+#define GRANT_TTL_S   900 /* a grant is good for 15 minutes */
+#define GRANT_B64_LEN 43  /* 32 random bytes, unpadded base64url */
+#define BODY_MAX      (AGP_TOKEN_REQUEST_LEN + 1)
+#define ENROLL_MAX    1024
+
+static const char usage[] =
+    "usage: agepass issuer init --state DIR --name ISSUER_NAME [--age-classes 18,16]\n"
+    "                           [--epoch-days 30]\n"
+    "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
+    "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
+    "       agepass issuer rotate --state DIR [--now]\n"
+    "\n"
+    "init makes one RSA-2048 key per age class for the current and the next key\n"
+    "epoch (at most 90 days each). serve issues tokens for grants obtained by\n"
+    "enrolment. rotate starts the next epoch once its not-before has come\n"
+    "(--now: at once) and makes the one after it.\n";
+
+/* ---- state ---------------------------------------------------------------- */
+
+struct epoch {
+    uint32_t id;
+    int64_t start;
+    struct agp_key *keys[MAX_CLASSES]; /* by class index; private */
+};
+
+struct issuer_state {
+    char name[AGP_ISSUER_NAME_MAX + 1];
+    unsigned classes[MAX_CLASSES];
+    size_t nclasses;
+    unsigned epoch_days;
+    struct epoch epochs[MAX_EPOCHS];
+    size_t nepochs;
+};
+
+static void state_free(struct issuer_state *st)
+{
+    size_t e, c;
+    for (e = 0; e < st->nepochs; e++)
+        for (c = 0; c < st->nclasses; c++)
+            agp_key_free(st->epochs[e].keys[c]);
+    memset(st, 0, sizeof *st);
+}
+
+static void key_path(char *out, size_t cap, const char *dir, unsigned age, uint32_t epoch)
+{
+    snprintf(out, cap, "%s/keys/age%u-e%u.pem", dir, age, epoch);
+}
+
+static int save_state(const char *dir, const struct issuer_state *st)
+{
+    json_t *root = json_object(), *classes = json_array(), *epochs = json_array();
+    char path[4096], *text;
+    size_t i;
+    int rc;
+    json_object_set_new(root, "name", json_string(st->name));
+    for (i = 0; i < st->nclasses; i++)
+        json_array_append_new(classes, json_integer(st->classes[i]));
+    json_object_set_new(root, "age-classes", classes);
+    json_object_set_new(root, "epoch-days", json_integer(st->epoch_days));
+    for (i = 0; i < st->nepochs; i++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "id", json_integer(st->epochs[i].id));
+        json_object_set_new(e, "start", json_integer(st->epochs[i].start));
+        json_array_append_new(epochs, e);
+    }
+    json_object_set_new(root, "epochs", epochs);
+    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (text == NULL) return cli_fail("issuer.json", AGP_ERR_NOMEM);
+    snprintf(path, sizeof path, "%s/issuer.json", dir);
+    rc = cli_output(path, (const uint8_t *)text, strlen(text), 0600);
+    free(text);
+    return rc;
+}
+
+/* Refuses a secret file that others may read. */
+static int private_file(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return cli_fail(path, AGP_ERR_IO);
+    if ((sb.st_mode & 077) != 0) {
+        fprintf(stderr, "agepass: %s is readable by others; chmod 600 it\n", path);
+        return CLI_REJECTED;
+    }
+    return CLI_OK;
+}
+
+static int load_state(const char *dir, struct issuer_state *st, bool with_keys)
+{
+    char path[4096];
+    json_error_t jerr;
+    json_t *root, *classes, *epochs;
+    size_t i, c;
+    int rc = CLI_REJECTED;
+
+    memset(st, 0, sizeof *st);
+    snprintf(path, sizeof path, "%s/issuer.json", dir);
+    if ((root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+        fprintf(stderr, "agepass: %s: %s (run `agepass issuer init` first)\n", path, jerr.text);
+        return CLI_REJECTED;
+    }
+    classes = json_object_get(root, "age-classes");
+    epochs = json_object_get(root, "epochs");
+    if (!json_is_string(json_object_get(root, "name")) || !json_is_array(classes) ||
+        !json_is_array(epochs) || json_array_size(classes) == 0 ||
+        json_array_size(classes) > MAX_CLASSES || json_array_size(epochs) == 0 ||
+        json_array_size(epochs) > MAX_EPOCHS ||
+        strlen(json_string_value(json_object_get(root, "name"))) > AGP_ISSUER_NAME_MAX) {
+        fprintf(stderr, "agepass: %s is not an issuer state file\n", path);
+        goto out;
+    }
+    snprintf(st->name, sizeof st->name, "%s", json_string_value(json_object_get(root, "name")));
+    st->epoch_days = (unsigned)json_integer_value(json_object_get(root, "epoch-days"));
+    for (i = 0; i < json_array_size(classes); i++)
+        st->classes[st->nclasses++] = (unsigned)json_integer_value(json_array_get(classes, i));
+    for (i = 0; i < json_array_size(epochs); i++) {
+        struct epoch *e = &st->epochs[st->nepochs++];
+        e->id = (uint32_t)json_integer_value(json_object_get(json_array_get(epochs, i), "id"));
+        e->start = json_integer_value(json_object_get(json_array_get(epochs, i), "start"));
+        for (c = 0; with_keys && c < st->nclasses; c++) {
+            key_path(path, sizeof path, dir, st->classes[c], e->id);
+            if (private_file(path) != CLI_OK) goto out;
+            if (cli_load_private(path, &e->keys[c]) != CLI_OK) goto out;
+        }
+    }
+    rc = CLI_OK;
+out:
+    json_decref(root);
+    if (rc != CLI_OK) state_free(st);
+    return rc;
+}
+
+/*
+ * Makes the keys of epoch e for every class, so that no two active keys
+ * share a truncated key id (the last byte of token_key_id, RFC 9578 §6.1),
+ * and writes them (0600).
+ */
+static int make_epoch_keys(const char *dir, struct issuer_state *st, struct epoch *e)
+{
+    char path[4096], *pem = NULL;
+    size_t c, pem_len, other_e, other_c;
+    agp_err err;
+    int rc;
+    for (c = 0; c < st->nclasses; c++) {
+        bool clash;
+        do {
+            agp_key_free(e->keys[c]);
+            if ((err = agp_key_generate(&e->keys[c], 2048)) != AGP_OK)
+                return cli_fail("keygen", err);
+            clash = false;
+            for (other_e = 0; other_e < st->nepochs; other_e++)
+                for (other_c = 0; other_c < st->nclasses; other_c++) {
+                    const struct agp_key *k = st->epochs[other_e].keys[other_c];
+                    if (k != NULL && k != e->keys[c] &&
+                        agp_key_id(k)[AGP_SHA256_LEN - 1] ==
+                            agp_key_id(e->keys[c])[AGP_SHA256_LEN - 1])
+                        clash = true;
+                }
+        } while (clash);
+        if ((err = agp_key_private_pem(e->keys[c], &pem, &pem_len)) != AGP_OK)
+            return cli_fail("keygen", err);
+        key_path(path, sizeof path, dir, st->classes[c], e->id);
+        rc = cli_output(path, (const uint8_t *)pem, pem_len, 0600);
+        agp_wipe(pem, pem_len);
+        free(pem);
+        if (rc != CLI_OK) return rc;
+    }
+    return CLI_OK;
+}
+
+/* "18,16" -> classes, each 1..255, distinct. */
+static bool parse_classes(const char *s, unsigned *out, size_t *n)
+{
+    char buf[128], *tok, *next;
+    size_t i;
+    *n = 0;
+    if (strlen(s) >= sizeof buf) return false;
+    memcpy(buf, s, strlen(s) + 1);
+    for (tok = buf; tok != NULL; tok = next) {
+        uint64_t v;
+        next = strchr(tok, ',');
+        if (next) *next++ = '\0';
+        if (*n == MAX_CLASSES || !cli_parse_uint(tok, 255, &v) || v == 0) return false;
+        for (i = 0; i < *n; i++)
+            if (out[i] == v) return false;
+        out[(*n)++] = (unsigned)v;
+    }
+    return *n > 0;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--state", .required = true},
+                          {.name = "--name", .required = true},
+                          {.name = "--age-classes"},
+                          {.name = "--epoch-days"}};
+    size_t n = sizeof o / sizeof o[0];
+    struct issuer_state st;
+    const char *dir;
+    char path[4096], secret_path[4096];
+    uint8_t secret[32];
+    uint64_t days = 30;
+    struct stat sb;
+    int rc;
+
+    memset(&st, 0, sizeof st);
+    if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    dir = cli_get(o, n, "--state");
+    if (!parse_classes(cli_get(o, n, "--age-classes") ? cli_get(o, n, "--age-classes") : "18",
+                       st.classes, &st.nclasses)) {
+        fprintf(stderr, "agepass: --age-classes takes up to %d distinct ages, e.g. 18,16\n",
+                MAX_CLASSES);
+        return CLI_USAGE;
+    }
+    if (cli_get(o, n, "--epoch-days") &&
+        (!cli_parse_uint(cli_get(o, n, "--epoch-days"), 90, &days) || days == 0)) {
+        fprintf(stderr, "agepass: --epoch-days must be 1..90 (R17: keys live at most 90 days)\n");
+        return CLI_USAGE;
+    }
+    if (strlen(cli_get(o, n, "--name")) == 0 ||
+        strlen(cli_get(o, n, "--name")) > AGP_ISSUER_NAME_MAX) {
+        fprintf(stderr, "agepass: --name must be 1..%d characters\n", AGP_ISSUER_NAME_MAX);
+        return CLI_USAGE;
+    }
+    snprintf(st.name, sizeof st.name, "%s", cli_get(o, n, "--name"));
+    st.epoch_days = (unsigned)days;
+    snprintf(path, sizeof path, "%s/issuer.json", dir);
+    if (stat(path, &sb) == 0) {
+        fprintf(stderr, "agepass: %s exists: this folder holds an issuer already\n", path);
+        return CLI_REJECTED;
+    }
+    snprintf(path, sizeof path, "%s/keys", dir);
+    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || (mkdir(path, 0700) != 0 && errno != EEXIST))
+        return cli_fail(dir, AGP_ERR_IO);
+    st.nepochs = 2;
+    st.epochs[0] = (struct epoch){.id = 1, .start = (int64_t)time(NULL)};
+    st.epochs[1] = (struct epoch){.id = 2, .start = st.epochs[0].start + (int64_t)days * DAY};
+    rc = CLI_REJECTED;
+    if (agp_random(secret, sizeof secret) != AGP_OK) goto out;
+    snprintf(secret_path, sizeof secret_path, "%s/pseudonym-secret", dir);
+    if ((rc = cli_output(secret_path, secret, sizeof secret, 0600)) != CLI_OK) goto out;
+    if ((rc = make_epoch_keys(dir, &st, &st.epochs[0])) != CLI_OK ||
+        (rc = make_epoch_keys(dir, &st, &st.epochs[1])) != CLI_OK ||
+        (rc = save_state(dir, &st)) != CLI_OK)
+        goto out;
+    printf("issuer %s: %zu age classes, epochs of %u days, state in %s\n", st.name, st.nclasses,
+           st.epoch_days, dir);
+out:
+    AGP_WIPE(secret);
+    state_free(&st);
+    return rc;
+}
+
+static int cmd_rotate(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--state", .required = true},
+                          {.name = "--now", .kind = CLI_FLAG}};
+    size_t n = sizeof o / sizeof o[0], c;
+    struct issuer_state st;
+    const char *dir;
+    int64_t now = (int64_t)time(NULL);
+    struct epoch *next;
+    char path[4096];
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    dir = cli_get(o, n, "--state");
+    if ((rc = load_state(dir, &st, true)) != CLI_OK) return rc;
+    next = &st.epochs[st.nepochs - 1];
+    if (now < next->start && cli_get(o, n, "--now") == NULL) {
+        fprintf(stderr,
+                "agepass: the next epoch's keys are published with not-before %lld, %lld s from "
+                "now; rotate then, or with --now (verifiers that have not fetched the directory "
+                "since will refuse tokens of the new keys until they do)\n",
+                (long long)next->start, (long long)(next->start - now));
+        state_free(&st);
+        return CLI_REJECTED;
+    }
+    if (next->start > now) next->start = now;
+    /* retire every epoch before the next one; delete their keys */
+    while (st.nepochs > 1) {
+        for (c = 0; c < st.nclasses; c++) {
+            key_path(path, sizeof path, dir, st.classes[c], st.epochs[0].id);
+            unlink(path);
+            agp_key_free(st.epochs[0].keys[c]);
+        }
+        memmove(&st.epochs[0], &st.epochs[1], (st.nepochs - 1) * sizeof st.epochs[0]);
+        st.nepochs--;
+    }
+    memset(&st.epochs[1], 0, sizeof st.epochs[1]);
+    st.epochs[1].id = st.epochs[0].id + 1;
+    st.epochs[1].start = st.epochs[0].start + (int64_t)st.epoch_days * DAY;
+    st.nepochs = 2;
+    if ((rc = make_epoch_keys(dir, &st, &st.epochs[1])) == CLI_OK) rc = save_state(dir, &st);
+    if (rc == CLI_OK)
+        printf("epoch %u is current; epoch %u is published, usable from %lld\n", st.epochs[0].id,
+               st.epochs[1].id, (long long)st.epochs[1].start);
+    state_free(&st);
+    return rc;
+}
+
+/* ---- the service -------------------------------------------------------- */
+
+enum enrol_refusal { ER_UNDER_AGE, ER_INVALID, ER_EXPIRED, ER_REUSED, ER_OVER_QUOTA, ER_COUNT };
+static const char *const enrol_refusal_names[ER_COUNT] = {
+    "under_age", "invalid_evidence", "expired_evidence", "reused_evidence", "over_quota"};
+
+enum req_refusal {
+    RR_MALFORMED,
+    RR_UNKNOWN_KEY,
+    RR_NO_GRANT,
+    RR_WRONG_CLASS,
+    RR_OVER_QUOTA,
+    RR_STORE,
+    RR_COUNT
+};
+static const char *const req_refusal_names[RR_COUNT] = {
+    "malformed", "unknown_key", "no_grant", "wrong_class", "over_quota", "store_error"};
+
+static struct {
+    atomic_ulong enrolled, enrol_refused[ER_COUNT], req_refused[RR_COUNT];
+    atomic_ulong issued[MAX_EPOCHS][MAX_CLASSES];
+} stats;
+
+struct service {
+    struct issuer_state st;
+    struct agp_istore *store;
+    uint8_t secret[32];
+    bool dev;
+    unsigned day_cap, epoch_cap;
+    char *directory; /* the same bytes for every client */
+    size_t directory_len;
+    char etag[24];
+};
+
+/* A request body being received. */
+struct upload {
+    char buf[ENROLL_MAX > BODY_MAX ? ENROLL_MAX : BODY_MAX];
+    size_t len;
+    bool too_big;
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, unsigned status, const void *body,
+                                  size_t len, const char *ctype)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ret;
+    if (r == NULL) return MHD_NO;
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+    return send_reply(conn, status, text, strlen(text), "text/plain; charset=utf-8");
+}
+
+/* The epoch in force at now: the latest one whose start has come. */
+static size_t current_epoch(const struct service *s, int64_t now)
+{
+    size_t e, cur = 0;
+    for (e = 0; e < s->st.nepochs; e++)
+        if (s->st.epochs[e].start <= now) cur = e;
+    return cur;
+}
+
+static int build_directory(struct service *s, const char *request_uri)
+{
+    struct agp_directory *d = calloc(1, sizeof *d);
+    uint8_t digest[AGP_SHA256_LEN];
+    size_t e, c, i;
+    agp_err err;
+    if (d == NULL) return cli_fail("directory", AGP_ERR_NOMEM);
+    snprintf(d->issuer_request_uri, sizeof d->issuer_request_uri, "%s", request_uri);
+    for (e = 0; e < s->st.nepochs; e++)
+        for (c = 0; c < s->st.nclasses && d->count < AGP_DIR_MAX_KEYS; c++) {
+            struct agp_dir_key *k = &d->keys[d->count++];
+            const uint8_t *spki = agp_key_spki(s->st.epochs[e].keys[c], &k->token_key_len);
+            memcpy(k->token_key, spki, k->token_key_len);
+            k->token_type = AGP_TOKEN_TYPE_BLIND_RSA;
+            k->has_not_before = true;
+            k->not_before = s->st.epochs[e].start;
+            k->age = s->st.classes[c];
+        }
+    err = agp_directory_write(d, &s->directory, &s->directory_len);
+    free(d);
+    if (err != AGP_OK) return cli_fail("directory", err);
+    if (agp_challenge_digest(digest, (const uint8_t *)s->directory, s->directory_len) != AGP_OK)
+        return cli_fail("directory", AGP_ERR_CRYPTO);
+    s->etag[0] = '"';
+    for (i = 0; i < 10; i++)
+        snprintf(s->etag + 1 + 2 * i, 3, "%02x", digest[i]);
+    s->etag[21] = '"';
+    s->etag[22] = '\0';
+    return CLI_OK;
+}
+
+static enum MHD_Result directory(struct service *s, struct MHD_Connection *conn)
+{
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    bool same = inm != NULL && strstr(inm, s->etag) != NULL;
+    r = same ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+             : MHD_create_response_from_buffer(s->directory_len, s->directory,
+                                               MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/private-token-issuer-directory");
+    MHD_add_response_header(r, "Cache-Control", "public, max-age=3600");
+    MHD_add_response_header(r, "ETag", s->etag);
+    ret = MHD_queue_response(conn, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result metrics(struct service *s, struct MHD_Connection *conn)
+{
+    char buf[8192];
+    size_t n = 0, i, e, c;
+    int w;
+#define EMIT(...)                                                                                  \
+    do {                                                                                           \
+        w = snprintf(buf + n, sizeof buf - n, __VA_ARGS__);                                        \
+        if (w < 0 || (size_t)w >= sizeof buf - n) return MHD_NO;                                   \
+        n += (size_t)w;                                                                            \
+    } while (0)
+    EMIT("# TYPE agepass_issuer_enrolments_accepted_total counter\n"
+         "agepass_issuer_enrolments_accepted_total %lu\n"
+         "# TYPE agepass_issuer_enrolments_refused_total counter\n",
+         atomic_load(&stats.enrolled));
+    for (i = 0; i < ER_COUNT; i++)
+        EMIT("agepass_issuer_enrolments_refused_total{reason=\"%s\"} %lu\n", enrol_refusal_names[i],
+             atomic_load(&stats.enrol_refused[i]));
+    EMIT("# TYPE agepass_issuer_token_requests_refused_total counter\n");
+    for (i = 0; i < RR_COUNT; i++)
+        EMIT("agepass_issuer_token_requests_refused_total{reason=\"%s\"} %lu\n",
+             req_refusal_names[i], atomic_load(&stats.req_refused[i]));
+    EMIT("# TYPE agepass_issuer_tokens_issued_total counter\n");
+    for (e = 0; e < s->st.nepochs; e++)
+        for (c = 0; c < s->st.nclasses; c++) {
+            const uint8_t *id = agp_key_id(s->st.epochs[e].keys[c]);
+            EMIT("agepass_issuer_tokens_issued_total{age=\"%u\",key=\"%02x%02x%02x%02x\"} %lu\n",
+                 s->st.classes[c], id[0], id[1], id[2], id[3], atomic_load(&stats.issued[e][c]));
+        }
+#undef EMIT
+    return send_reply(conn, MHD_HTTP_OK, buf, n, "text/plain; version=0.0.4");
+}
+
+/* Bearer GRANT -> SHA-256 of the grant's bytes; false if absent or malformed. */
+static bool grant_id(struct MHD_Connection *conn, uint8_t id[AGP_GRANT_ID_LEN])
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    uint8_t raw[64];
+    size_t len;
+    bool ok;
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) return false;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    ok = agp_b64url_decode(raw, sizeof raw, &len, h, strlen(h)) == AGP_OK && len == 32 &&
+         agp_challenge_digest(id, raw, len) == AGP_OK;
+    AGP_WIPE(raw);
+    return ok;
+}
+
+static enum MHD_Result refuse_request(struct MHD_Connection *conn, enum req_refusal why,
+                                      unsigned status, const char *text)
+{
+    atomic_fetch_add(&stats.req_refused[why], 1);
+    fprintf(stderr, "agepass issuer: token request refused: %s\n", req_refusal_names[why]);
+    return send_text(conn, status, text);
+}
+
+/* Returns a token taken from a grant whose issuance did not happen. */
+static void give_back(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN])
+{
+    if (agp_istore_grant_give_back(s->store, id, 1) != AGP_OK)
+        fprintf(stderr, "agepass issuer: could not give a token back to its grant\n");
+}
+
+static enum MHD_Result token_request(struct service *s, struct MHD_Connection *conn,
+                                     const struct upload *up)
+{
+    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    struct agp_token_request req;
+    uint8_t id[AGP_GRANT_ID_LEN], pseudonym[AGP_PSEUDONYM_LEN], resp[AGP_TOKEN_RESPONSE_LEN];
+    int64_t now = (int64_t)time(NULL);
+    size_t e = current_epoch(s, now), c;
+    const struct agp_key *key = NULL;
+    unsigned grant_age;
+    agp_err err;
+
+    if (ctype == NULL || strcasecmp(ctype, "application/private-token-request") != 0)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                              "Content-Type must be application/private-token-request\n");
+    if (up->too_big)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_CONTENT_TOO_LARGE,
+                              "a TokenRequest is 259 bytes\n");
+    err = agp_token_request_parse(&req, (const uint8_t *)up->buf, up->len);
+    if (err == AGP_ERR_TOKEN_TYPE)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "unsupported token type\n");
+    if (err != AGP_OK)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "a TokenRequest of type 0x0002 is 259 bytes\n");
+    for (c = 0; c < s->st.nclasses && key == NULL; c++)
+        if (agp_key_id(s->st.epochs[e].keys[c])[AGP_SHA256_LEN - 1] == req.truncated_token_key_id)
+            key = s->st.epochs[e].keys[c];
+    if (key == NULL)
+        return refuse_request(conn, RR_UNKNOWN_KEY, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "no current key has this truncated key id; fetch the directory\n");
+    c--;
+    if (!grant_id(conn, id))
+        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
+                              "an issuance grant is needed: enrol first\n");
+    err = agp_istore_grant_take(s->store, id, 1, now, &grant_age, pseudonym);
+    if (err == AGP_ERR_IO)
+        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "the issuer cannot count tokens right now; try again\n");
+    if (err == AGP_ERR_RANGE)
+        return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
+                              "this grant has no tokens left: enrol again\n");
+    if (err != AGP_OK)
+        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
+                              "unknown or expired grant: enrol again\n");
+    if (s->st.classes[c] > grant_age) {
+        give_back(s, id);
+        return refuse_request(conn, RR_WRONG_CLASS, MHD_HTTP_FORBIDDEN,
+                              "the grant does not cover this key's age class\n");
+    }
+    err =
+        agp_istore_count(s->store, pseudonym, 1, s->day_cap, s->epoch_cap, s->st.epochs[e].id, now);
+    if (err != AGP_OK) {
+        give_back(s, id);
+        if (err == AGP_ERR_RANGE)
+            return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
+                                  "the daily or per-epoch token cap is reached\n");
+        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "the issuer cannot count tokens right now; try again\n");
+    }
+    if ((err = agp_token_issue(key, resp, (const uint8_t *)up->buf, up->len)) != AGP_OK) {
+        fprintf(stderr, "agepass issuer: blind signature failed: %s\n", agp_err_str(err));
+        give_back(s, id);
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "the blinded message is not valid for this key\n");
+    }
+    atomic_fetch_add(&stats.issued[e][c], 1);
+    return send_reply(conn, MHD_HTTP_OK, resp, sizeof resp, "application/private-token-response");
+}
+
+/* Makes a grant for age class `age` and `tokens` tokens; writes its bearer value. */
+static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigned age,
+                         unsigned tokens, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], int64_t now)
+{
+    uint8_t raw[32], id[AGP_GRANT_ID_LEN];
+    char padded[48];
+    size_t len;
+    agp_err err;
+    if ((err = agp_random(raw, sizeof raw)) != AGP_OK) return err;
+    if ((err = agp_challenge_digest(id, raw, sizeof raw)) == AGP_OK &&
+        (err = agp_b64url_encode(padded, sizeof padded, &len, raw, sizeof raw)) == AGP_OK)
+        err = agp_istore_grant_put(s->store, id, age, tokens, now + GRANT_TTL_S, pseudonym);
+    if (err == AGP_OK) {
+        memcpy(out, padded, GRANT_B64_LEN); /* 32 bytes: 43 characters and one '=' */
+        out[GRANT_B64_LEN] = '\0';
+    }
+    AGP_WIPE(raw);
+    AGP_WIPE(padded);
+    return err;
+}
+
+static enum MHD_Result refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
+                                    unsigned status)
+{
+    char body[128];
+    atomic_fetch_add(&stats.enrol_refused[why], 1);
+    fprintf(stderr, "agepass issuer: enrolment refused: %s\n", enrol_refusal_names[why]);
+    snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", enrol_refusal_names[why]);
+    return send_reply(conn, status, body, strlen(body), "application/json");
+}
+
+/*
+ * POST /enroll/dev {"age": N}: a self-declared age, for demos and tests
+ * only. Every dev enrolment is a new pseudonym: it proves nothing.
+ */
+static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn,
+                                  const struct upload *up)
+{
+    json_error_t jerr;
+    json_t *root, *age_j;
+    int64_t now = (int64_t)time(NULL), age;
+    unsigned best = 0;
+    uint8_t pseudonym[AGP_PSEUDONYM_LEN];
+    char grant[GRANT_B64_LEN + 4], body[256];
+    size_t c;
+    agp_err err;
+
+    if (up->too_big) return refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    root = json_loadb(up->buf, up->len, JSON_REJECT_DUPLICATES, &jerr);
+    age_j = root ? json_object_get(root, "age") : NULL;
+    if (!json_is_integer(age_j) || json_integer_value(age_j) < 0 ||
+        json_integer_value(age_j) > 150) {
+        json_decref(root);
+        return refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+    }
+    age = json_integer_value(age_j);
+    json_decref(root);
+    for (c = 0; c < s->st.nclasses; c++)
+        if (s->st.classes[c] <= age && s->st.classes[c] > best) best = s->st.classes[c];
+    if (best == 0) return refuse_enrol(conn, ER_UNDER_AGE, MHD_HTTP_FORBIDDEN);
+    if (agp_random(pseudonym, sizeof pseudonym) != AGP_OK ||
+        (err = new_grant(s, grant, best, s->day_cap, pseudonym, now)) != AGP_OK) {
+        fprintf(stderr, "agepass issuer: cannot record a grant\n");
+        return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol right now\n");
+    }
+    atomic_fetch_add(&stats.enrolled, 1);
+    snprintf(body, sizeof body, "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%d}\n",
+             grant, best, s->day_cap, GRANT_TTL_S);
+    AGP_WIPE(grant);
+    return send_reply(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_size, void **con_cls)
+{
+    struct service *s = cls;
+    struct upload *up = *con_cls;
+    (void)version;
+
+    if (up == NULL) {
+        if ((up = calloc(1, sizeof *up)) == NULL) return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        if (*upload_size > sizeof up->buf - up->len)
+            up->too_big = true;
+        else
+            memcpy(up->buf + up->len, upload_data, *upload_size), up->len += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/.well-known/private-token-issuer-directory") == 0 &&
+        strcmp(method, "GET") == 0)
+        return directory(s, conn);
+    if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0) return metrics(s, conn);
+    if (strcmp(url, "/token-request") == 0 && strcmp(method, "POST") == 0) {
+        if (up->len > BODY_MAX) up->too_big = true;
+        return token_request(s, conn, up);
+    }
+    if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "POST") == 0 && s->dev)
+        return enroll_dev(s, conn, up);
+    return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    free(*con_cls);
+    *con_cls = NULL;
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &in6addr_loopback,
+                      sizeof in6addr_loopback) == 0;
+    return false;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--state", .required = true},
+                          {.name = "--listen", .required = true},
+                          {.name = "--insecure-dev-attester", .kind = CLI_FLAG},
+                          {.name = "--request-uri"},
+                          {.name = "--day-cap"},
+                          {.name = "--epoch-cap"}};
+    size_t n = sizeof o / sizeof o[0];
+    static struct service svc; /* lives as long as the daemon */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    struct MHD_Daemon *d = NULL;
+    const char *dir;
+    char path[4096], uri[AGP_URI_MAX + 1];
+    uint8_t *secret = NULL;
+    size_t secret_len = 0;
+    uint64_t day_cap = 30, epoch_cap = 300;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    sigset_t sigs;
+    agp_err err;
+    int rc, sig;
+
+    if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if ((cli_get(o, n, "--day-cap") &&
+         (!cli_parse_uint(cli_get(o, n, "--day-cap"), 100000, &day_cap) || day_cap == 0)) ||
+        (cli_get(o, n, "--epoch-cap") &&
+         (!cli_parse_uint(cli_get(o, n, "--epoch-cap"), 10000000, &epoch_cap) || epoch_cap == 0))) {
+        fprintf(stderr, "agepass: --day-cap and --epoch-cap take a count above 0\n");
+        return CLI_USAGE;
+    }
+    if (cli_parse_listen(cli_get(o, n, "--listen"), &addr, &addr_len) != CLI_OK) {
+        fprintf(stderr, "agepass: --listen takes HOST:PORT, e.g. 127.0.0.1:8080\n");
+        return CLI_USAGE;
+    }
+    svc.dev = cli_get(o, n, "--insecure-dev-attester") != NULL;
+    if (svc.dev && !is_loopback(&addr)) {
+        fprintf(stderr, "agepass: --insecure-dev-attester believes any declared age; it listens "
+                        "on loopback only (127.0.0.1 or [::1])\n");
+        return CLI_USAGE;
+    }
+    if (svc.dev)
+        fprintf(stderr, "agepass issuer: WARNING: --insecure-dev-attester: anyone can declare an "
+                        "age and get tokens. For demos and tests only.\n");
+    dir = cli_get(o, n, "--state");
+    if ((rc = load_state(dir, &svc.st, true)) != CLI_OK) return rc;
+    rc = CLI_REJECTED;
+    snprintf(path, sizeof path, "%s/pseudonym-secret", dir);
+    if (private_file(path) != CLI_OK || cli_input(path, 33, &secret, &secret_len) != CLI_OK)
+        goto out;
+    if (secret_len != sizeof svc.secret) {
+        cli_fail(path, AGP_ERR_LENGTH);
+        goto out;
+    }
+    memcpy(svc.secret, secret, sizeof svc.secret);
+    svc.day_cap = (unsigned)day_cap;
+    svc.epoch_cap = (unsigned)epoch_cap;
+    if (cli_get(o, n, "--request-uri"))
+        snprintf(uri, sizeof uri, "%s", cli_get(o, n, "--request-uri"));
+    else
+        snprintf(uri, sizeof uri, "http://%s/token-request", cli_get(o, n, "--listen"));
+    if ((rc = build_directory(&svc, uri)) != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    if ((err = agp_istore_open_sqlite(&svc.store, path)) != AGP_OK) {
+        cli_fail(path, err);
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                             (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                         0, NULL, NULL, handle, &svc, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 1 ? cpus : 1),
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
+        goto out;
+    }
+    fprintf(stderr,
+            "agepass issuer: %s listening on %s; epoch %u current; caps %u a day, %u an epoch\n",
+            svc.st.name, cli_get(o, n, "--listen"),
+            svc.st.epochs[current_epoch(&svc, (int64_t)time(NULL))].id, svc.day_cap, svc.epoch_cap);
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "agepass issuer: stopping\n");
+    rc = CLI_OK;
+out:
+    if (d != NULL) MHD_stop_daemon(d);
+    agp_istore_free(svc.store);
+    free(svc.directory);
+    cli_free(secret, secret_len);
+    AGP_WIPE(svc.secret);
+    state_free(&svc.st);
+    return rc;
+}
+
+int cmd_issuer(int argc, char **argv)
+{
+    if (argc >= 1 && strcmp(argv[0], "init") == 0) return cmd_init(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "rotate") == 0) return cmd_rotate(argc - 1, argv + 1);
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    fputs(usage, stderr);
+    return CLI_USAGE;
+}
