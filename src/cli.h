@@ -98,7 +98,34 @@ AGP_MUST_USE agp_err cli_http_get(const char *url, size_t max, long timeout_ms, 
 
 int cli_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
+struct cli_http_req {
+    const char *url;
+    const char *const *headers; /* "Name: value" strings, NULL-terminated, or NULL */
+    const uint8_t *body;        /* POST body, or NULL for GET */
+    size_t body_len;
+    size_t max; /* largest response body taken */
+    long timeout_ms;
+};
+
+struct cli_http_resp {
+    long status;
+    uint8_t *body; /* NUL-terminated */
+    size_t len;
+    char *www_authenticate, *set_cookie, *content_type; /* NULL when absent */
+};
+
+/*
+ * One HTTP exchange (no redirects, http and https only). On success resp
+ * holds the status, the body and the headers above; free it with
+ * cli_http_resp_free. Errors: AGP_ERR_IO (no answer), AGP_ERR_TOO_BIG.
+ */
+AGP_MUST_USE agp_err cli_http(const struct cli_http_req *req, struct cli_http_resp *resp);
+void cli_http_resp_free(struct cli_http_resp *resp);
+void cli_http_resp_clear_headers(struct cli_http_resp *resp);
+
 int cmd_keygen(int argc, char **argv);
+int cmd_client(const char *verb, int argc, char **argv);
+
 int cmd_issuer(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_verifier(int argc, char **argv);

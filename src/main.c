@@ -9,6 +9,10 @@
 static const char usage[] =
     "usage: agepass COMMAND [OPTIONS]\n"
     "\n"
+    "  enroll   prove your age to an issuer once, keep its grant\n"
+    "  fetch    fill the wallet with tokens from an issuer\n"
+    "  get      open a page, answering its age check\n"
+    "  wallet   show what the wallet holds\n"
     "  keygen   make an issuer key pair (RSA, RFC 9578 token type 0x0002)\n"
     "  token    low-level token operations: challenge, request, issue,\n"
     "           finalize, verify, and the HTTP headers of RFC 9577\n"
@@ -28,6 +32,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "token") == 0) return cmd_token(argc - 2, argv + 2);
     if (strcmp(argv[1], "verifier") == 0) return cmd_verifier(argc - 2, argv + 2);
     if (strcmp(argv[1], "issuer") == 0) return cmd_issuer(argc - 2, argv + 2);
+    if (strcmp(argv[1], "enroll") == 0 || strcmp(argv[1], "fetch") == 0 ||
+        strcmp(argv[1], "get") == 0 || strcmp(argv[1], "wallet") == 0)
+        return cmd_client(argv[1], argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, stdout);

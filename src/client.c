@@ -1,0 +1,674 @@
+/*
+ * src/client.c: the person's side: `agepass enroll`, `fetch`, `get`,
+ * `wallet`.
+ *
+ * The wallet is one JSON file (default $XDG_DATA_HOME/agepass/wallet.json,
+ * else ~/.local/share/agepass/wallet.json; --wallet FILE or AGEPASS_WALLET
+ * override), mode 0600, replaced atomically on every change (write a
+ * temporary file, fsync, rename) under an exclusive lock, so a crash leaves
+ * either the old or the new wallet, never a torn one:
+ *
+ *   {"version": 1,
+ *    "issuers": {"http://issuer:8080": {
+ *        "name": "issuer", "keys": [{"key": B64, "age": 18, "not-before": T}],
+ *        "grant": B64, "grant-expires": T,
+ *        "tokens": [{"age": 18, "token": B64}]}},
+ *    "sessions": {"http://site:80": {"cookie": "agepass_session=...", "until": T}}}
+ *
+ * Tokens in the wallet are cross-origin ones (empty redemption context and
+ * origin_info), fetched ahead of time: any site that accepts them takes
+ * each once, and the issuer cannot tell when or where they are spent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "agepass/authhdr.h"
+#include "agepass/directory.h"
+#include "agepass/token.h"
+#include "agepass/util.h"
+#include "cli.h"
+
+#define HTTP_TIMEOUT_MS 10000
+#define PAGE_MAX        (16 * 1024 * 1024)
+#define SESSION_KEEP_S  1800
+
+static const char usage[] =
+    "usage: agepass enroll --issuer URL (--dev-age N | --oidc | --mdoc FILE) [--wallet FILE]\n"
+    "       agepass fetch --issuer URL [--age 18] [--count 10] [--spread-ms 0] [--wallet FILE]\n"
+    "       agepass get URL [-o FILE] [--wallet FILE]\n"
+    "       agepass wallet [--wallet FILE]\n"
+    "\n"
+    "enroll proves your age to an issuer once and keeps the grant it gives;\n"
+    "fetch fills the wallet with tokens (each good once, on any site that takes\n"
+    "tokens fetched in advance); get opens a page, answering its age check\n"
+    "with a wallet token or a token made for it, and keeps the session cookie;\n"
+    "wallet shows what the wallet holds. Exit status: 0 success, 1 refused or\n"
+    "failed (the reason on stderr), 2 usage error.\n";
+
+/* ---- the wallet file ----------------------------------------------------- */
+
+struct wallet {
+    char path[4096];
+    int lock_fd;
+    json_t *root;
+};
+
+static int wallet_open(struct wallet *w, const char *opt)
+{
+    const char *env = getenv("AGEPASS_WALLET"), *xdg = getenv("XDG_DATA_HOME"),
+               *home = getenv("HOME");
+    char dir[4096], lock[4200], *slash;
+    json_error_t jerr;
+    struct stat sb;
+
+    w->lock_fd = -1;
+    w->root = NULL;
+    if (opt != NULL || (env != NULL && env[0] != '\0'))
+        snprintf(w->path, sizeof w->path, "%s", opt ? opt : env);
+    else if (xdg != NULL && xdg[0] == '/')
+        snprintf(w->path, sizeof w->path, "%s/agepass/wallet.json", xdg);
+    else if (home != NULL && home[0] == '/')
+        snprintf(w->path, sizeof w->path, "%s/.local/share/agepass/wallet.json", home);
+    else {
+        fprintf(stderr, "agepass: no HOME: give --wallet FILE\n");
+        return CLI_USAGE;
+    }
+    /* make the folders, private */
+    snprintf(dir, sizeof dir, "%s", w->path);
+    for (slash = strchr(dir + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) return cli_fail(dir, AGP_ERR_IO);
+        *slash = '/';
+    }
+    snprintf(lock, sizeof lock, "%s.lock", w->path);
+    if ((w->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+        flock(w->lock_fd, LOCK_EX) != 0)
+        return cli_fail(lock, AGP_ERR_IO);
+    if (stat(w->path, &sb) != 0) {
+        w->root = json_pack("{s:i, s:{}, s:{}}", "version", 1, "issuers", "sessions");
+        return w->root ? CLI_OK : cli_fail("wallet", AGP_ERR_NOMEM);
+    }
+    w->root = json_load_file(w->path, JSON_REJECT_DUPLICATES, &jerr);
+    if (w->root == NULL || json_integer_value(json_object_get(w->root, "version")) != 1 ||
+        !json_is_object(json_object_get(w->root, "issuers")) ||
+        !json_is_object(json_object_get(w->root, "sessions"))) {
+        fprintf(stderr, "agepass: %s is not an agepass wallet (%s)\n", w->path,
+                w->root ? "unknown layout" : jerr.text);
+        json_decref(w->root);
+        w->root = NULL;
+        return CLI_REJECTED;
+    }
+    return CLI_OK;
+}
+
+static int wallet_save(struct wallet *w)
+{
+    char *text = json_dumps(w->root, JSON_INDENT(1) | JSON_SORT_KEYS);
+    int rc;
+    if (text == NULL) return cli_fail("wallet", AGP_ERR_NOMEM);
+    rc = cli_output(w->path, (const uint8_t *)text, strlen(text), 0600);
+    agp_wipe(text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static void wallet_close(struct wallet *w)
+{
+    json_decref(w->root);
+    if (w->lock_fd >= 0) close(w->lock_fd);
+    w->root = NULL;
+    w->lock_fd = -1;
+}
+
+/* The issuer entry for url, made if asked and missing. */
+static json_t *wallet_issuer(struct wallet *w, const char *url, bool make)
+{
+    json_t *issuers = json_object_get(w->root, "issuers"), *e = json_object_get(issuers, url);
+    if (e == NULL && make) {
+        e = json_pack("{s:s, s:[], s:[]}", "name", "", "keys", "tokens");
+        json_object_set_new(issuers, url, e);
+    }
+    return e;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static const char *str_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static bool url_host(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://"), *end;
+    size_t n;
+    if (p == NULL) return false;
+    p += 3;
+    end = p + strcspn(p, ":/?#");
+    n = (size_t)(end - p);
+    if (n == 0 || n >= cap) return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* scheme://host[:port] of url */
+static bool url_origin(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://");
+    size_t n;
+    if (p == NULL) return false;
+    n = (size_t)(p + 3 - url) + strcspn(p + 3, "/?#");
+    if (n >= cap) return false;
+    memcpy(out, url, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* base URL of an issuer, without a trailing slash */
+static bool issuer_base(const char *url, char *out, size_t cap)
+{
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    if (n == 0 || n >= cap || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+        return false;
+    memcpy(out, url, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Fetches the issuer's directory into its wallet entry's keys. */
+static int fetch_directory(json_t *entry, const char *base)
+{
+    static struct agp_directory d;
+    char url[4200], b64[AGP_B64_ENC_LEN(AGP_TOKEN_KEY_MAX) + 1];
+    uint8_t *body = NULL;
+    size_t len, i;
+    long status;
+    json_t *keys = json_array();
+    agp_err err;
+
+    snprintf(url, sizeof url, "%s/.well-known/private-token-issuer-directory", base);
+    err = cli_http_get(url, AGP_DIR_MAX_BYTES, HTTP_TIMEOUT_MS, &body, &len, &status);
+    if (err != AGP_OK || status != 200) {
+        fprintf(stderr, "agepass: cannot read the issuer's directory at %s (%s, HTTP %ld)\n", url,
+                err == AGP_OK ? "answered" : agp_err_str(err), status);
+        free(body);
+        json_decref(keys);
+        return CLI_REJECTED;
+    }
+    err = agp_directory_parse(&d, (const char *)body, len);
+    free(body);
+    if (err != AGP_OK) {
+        json_decref(keys);
+        return cli_fail("the issuer's directory", err);
+    }
+    for (i = 0; i < d.count; i++) {
+        if (d.keys[i].token_type != AGP_TOKEN_TYPE_BLIND_RSA || d.keys[i].age == 0) continue;
+        if (agp_b64url_encode(b64, sizeof b64, NULL, d.keys[i].token_key,
+                              d.keys[i].token_key_len) != AGP_OK)
+            continue;
+        json_array_append_new(keys,
+                              json_pack("{s:s, s:i, s:I}", "key", b64, "age", (int)d.keys[i].age,
+                                        "not-before", (json_int_t)d.keys[i].not_before));
+    }
+    json_object_set_new(entry, "keys", keys);
+    return CLI_OK;
+}
+
+/* The newest usable key of class age in the entry, loaded. */
+static struct agp_key *entry_key(json_t *entry, unsigned age, int64_t now)
+{
+    json_t *k, *best = NULL;
+    size_t i;
+    uint8_t raw[AGP_TOKEN_KEY_MAX];
+    size_t len;
+    struct agp_key *key = NULL;
+    json_array_foreach(json_object_get(entry, "keys"), i, k)
+    {
+        if ((unsigned)json_integer_value(json_object_get(k, "age")) != age ||
+            json_integer_value(json_object_get(k, "not-before")) > now)
+            continue;
+        if (best == NULL || json_integer_value(json_object_get(k, "not-before")) >
+                                json_integer_value(json_object_get(best, "not-before")))
+            best = k;
+    }
+    if (best == NULL) return NULL;
+    const char *s = json_string_value(json_object_get(best, "key"));
+    if (s == NULL || agp_b64url_decode(raw, sizeof raw, &len, s, strlen(s)) != AGP_OK ||
+        agp_key_load_spki(&key, raw, len) != AGP_OK)
+        return NULL;
+    return key;
+}
+
+/*
+ * Asks the issuer at base for one token answering challenge, with the
+ * entry's grant. Returns CLI_OK with the token, or prints why.
+ */
+static int mint(json_t *entry, const char *base, const struct agp_key *pk, const uint8_t *challenge,
+                size_t challenge_len, uint8_t token[AGP_TOKEN_LEN])
+{
+    const char *grant = json_string_value(json_object_get(entry, "grant"));
+    uint8_t req[AGP_TOKEN_REQUEST_LEN];
+    struct agp_token_state st;
+    char url[4200], authz[128];
+    const char *headers[] = {"Content-Type: application/private-token-request", authz, NULL};
+    struct cli_http_req hr = {url, headers, req, sizeof req, 4096, HTTP_TIMEOUT_MS};
+    struct cli_http_resp resp;
+    agp_err err;
+    int rc = CLI_REJECTED;
+
+    if (grant == NULL ||
+        json_integer_value(json_object_get(entry, "grant-expires")) <= time(NULL)) {
+        fprintf(stderr,
+                "agepass: no valid grant for %s: run `agepass enroll --issuer %s ...` "
+                "again\n",
+                base, base);
+        return CLI_REJECTED;
+    }
+    snprintf(url, sizeof url, "%s/token-request", base);
+    snprintf(authz, sizeof authz, "Authorization: Bearer %s", grant);
+    if ((err = agp_token_begin(pk, req, &st, challenge, challenge_len)) != AGP_OK)
+        return cli_fail("token request", err);
+    if ((err = cli_http(&hr, &resp)) != AGP_OK) {
+        cli_fail(url, err);
+        goto out;
+    }
+    if (resp.status != 200) {
+        fprintf(stderr, "agepass: the issuer refused the token request (HTTP %ld): %s", resp.status,
+                resp.len ? (const char *)resp.body : "\n");
+        if (resp.status == 401 || resp.status == 429)
+            fprintf(stderr, "agepass: enrol again to get a new grant\n");
+    } else if ((err = agp_token_finish(pk, token, &st, resp.body, resp.len)) != AGP_OK) {
+        cli_fail("the issuer's token response", err);
+    } else {
+        rc = CLI_OK;
+    }
+    cli_http_resp_free(&resp);
+out:
+    agp_token_state_clear(&st);
+    AGP_WIPE(authz);
+    return rc;
+}
+
+/* The cross-origin challenge for issuer name: empty context and origin_info. */
+static int cross_challenge(const char *name, uint8_t *out, size_t cap, size_t *len)
+{
+    struct agp_challenge c = {
+        AGP_TOKEN_TYPE_BLIND_RSA, {(const uint8_t *)name, strlen(name)}, {NULL, 0}, {NULL, 0}};
+    struct agp_writer w;
+    agp_writer_init(&w, out, cap);
+    if (agp_challenge_write(&w, &c) != AGP_OK) return CLI_REJECTED;
+    *len = w.len;
+    return CLI_OK;
+}
+
+/* ---- enroll, fetch, wallet ------------------------------------------------- */
+
+static int cmd_enroll(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--issuer", .required = true},
+                          {.name = "--dev-age"},
+                          {.name = "--oidc", .kind = CLI_FLAG},
+                          {.name = "--mdoc"},
+                          {.name = "--wallet"}};
+    size_t n = sizeof o / sizeof o[0];
+    char base[2048], url[4200], body[64], name[AGP_ISSUER_NAME_MAX + 1];
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", NULL};
+    struct cli_http_req hr = {url, headers, (const uint8_t *)body, 0, 8192, HTTP_TIMEOUT_MS};
+    struct cli_http_resp resp;
+    struct wallet w;
+    json_t *entry, *reply = NULL;
+    uint64_t age;
+    agp_err err;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if (!issuer_base(cli_get(o, n, "--issuer"), base, sizeof base) ||
+        !url_host(base, name, sizeof name)) {
+        fprintf(stderr, "agepass: --issuer takes the issuer's http(s) URL\n");
+        return CLI_USAGE;
+    }
+    if (cli_get(o, n, "--oidc") || cli_get(o, n, "--mdoc")) {
+        fprintf(stderr, "agepass: enrolment with OpenID Connect or an EU attestation is not "
+                        "available in this version; only --dev-age, against an issuer run with "
+                        "--insecure-dev-attester\n");
+        return CLI_USAGE;
+    }
+    if (cli_get(o, n, "--dev-age") == NULL ||
+        !cli_parse_uint(cli_get(o, n, "--dev-age"), 150, &age)) {
+        fprintf(stderr, "agepass: give --dev-age N (0..150)\n%s", usage);
+        return CLI_USAGE;
+    }
+    if ((rc = wallet_open(&w, cli_get(o, n, "--wallet"))) != CLI_OK) goto out;
+    entry = wallet_issuer(&w, base, true);
+    json_object_set_new(entry, "name", json_string(name));
+    if ((rc = fetch_directory(entry, base)) != CLI_OK) goto out;
+    snprintf(url, sizeof url, "%s/enroll/dev", base);
+    snprintf(body, sizeof body, "{\"age\": %u}", (unsigned)age);
+    hr.body_len = strlen(body);
+    rc = CLI_REJECTED;
+    if ((err = cli_http(&hr, &resp)) != AGP_OK) {
+        cli_fail(url, err);
+        goto out;
+    }
+    reply = json_loadb((const char *)resp.body, resp.len, 0, NULL);
+    if (resp.status == 403 && reply &&
+        strcmp(str_or_empty(json_string_value(json_object_get(reply, "error"))), "under_age") ==
+            0) {
+        fprintf(stderr, "agepass: the issuer refused: under age. No token can be had.\n");
+    } else if (resp.status != 200 || !json_is_string(json_object_get(reply, "grant"))) {
+        fprintf(stderr, "agepass: enrolment failed (HTTP %ld)%s\n", resp.status,
+                resp.status == 404 ? ": the issuer has no dev attester" : "");
+    } else {
+        json_int_t ttl = json_integer_value(json_object_get(reply, "expires_in"));
+        json_object_set(entry, "grant", json_object_get(reply, "grant"));
+        json_object_set_new(entry, "grant-expires", json_integer((json_int_t)time(NULL) + ttl));
+        if ((rc = wallet_save(&w)) == CLI_OK)
+            printf("enrolled with %s: over %lld, %lld tokens for %lld s\n", base,
+                   json_integer_value(json_object_get(reply, "age")),
+                   json_integer_value(json_object_get(reply, "tokens")), ttl);
+    }
+    json_decref(reply);
+    cli_http_resp_free(&resp);
+out:
+    wallet_close(&w);
+    return rc;
+}
+
+static int cmd_fetch(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--issuer", .required = true},
+                          {.name = "--age"},
+                          {.name = "--count"},
+                          {.name = "--spread-ms"},
+                          {.name = "--wallet"}};
+    size_t n = sizeof o / sizeof o[0], ch_len;
+    uint64_t age = 18, count = 10, spread = 0, i;
+    char base[2048], b64[AGP_B64_ENC_LEN(AGP_TOKEN_LEN) + 1];
+    uint8_t ch[AGP_CHALLENGE_MAX], token[AGP_TOKEN_LEN];
+    struct agp_key *pk = NULL;
+    struct wallet w;
+    json_t *entry;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if ((cli_get(o, n, "--age") && !cli_parse_uint(cli_get(o, n, "--age"), 255, &age)) ||
+        (cli_get(o, n, "--count") &&
+         (!cli_parse_uint(cli_get(o, n, "--count"), 1000, &count) || count == 0)) ||
+        (cli_get(o, n, "--spread-ms") &&
+         !cli_parse_uint(cli_get(o, n, "--spread-ms"), 600000, &spread)) ||
+        !issuer_base(cli_get(o, n, "--issuer"), base, sizeof base)) {
+        fprintf(stderr, "%s", usage);
+        return CLI_USAGE;
+    }
+    if ((rc = wallet_open(&w, cli_get(o, n, "--wallet"))) != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    if ((entry = wallet_issuer(&w, base, false)) == NULL) {
+        fprintf(stderr, "agepass: not enrolled with %s: run `agepass enroll --issuer %s ...`\n",
+                base, base);
+        goto out;
+    }
+    if ((pk = entry_key(entry, (unsigned)age, (int64_t)time(NULL))) == NULL) {
+        fprintf(stderr, "agepass: %s has no key for age %u\n", base, (unsigned)age);
+        goto out;
+    }
+    if (cross_challenge(json_string_value(json_object_get(entry, "name")), ch, sizeof ch,
+                        &ch_len) != CLI_OK)
+        goto out;
+    for (i = 0; i < count; i++) {
+        if (i > 0 && spread > 0) {
+            uint8_t r[2];
+            if (agp_random(r, 2) == AGP_OK)
+                usleep((useconds_t)(((r[0] << 8 | r[1]) % spread) * 1000));
+        }
+        if ((rc = mint(entry, base, pk, ch, ch_len, token)) != CLI_OK) break;
+        if (agp_b64url_encode(b64, sizeof b64, NULL, token, sizeof token) != AGP_OK) break;
+        json_array_append_new(json_object_get(entry, "tokens"),
+                              json_pack("{s:i, s:s}", "age", (int)age, "token", b64));
+        if ((rc = wallet_save(&w)) != CLI_OK) break; /* each token lands at once */
+    }
+    printf("fetched %llu of %llu tokens for age %u from %s\n", (unsigned long long)i,
+           (unsigned long long)count, (unsigned)age, base);
+    if (i > 0 && rc != CLI_OK) rc = CLI_REJECTED;
+out:
+    agp_key_free(pk);
+    wallet_close(&w);
+    return rc;
+}
+
+static int cmd_wallet(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--wallet"}};
+    struct wallet w;
+    const char *url;
+    json_t *entry, *t;
+    size_t i;
+    int rc;
+    if ((rc = cli_parse(argc, argv, o, 1, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if ((rc = wallet_open(&w, cli_get(o, 1, "--wallet"))) != CLI_OK) return rc;
+    printf("wallet %s\n", w.path);
+    json_object_foreach(json_object_get(w.root, "issuers"), url, entry)
+    {
+        unsigned counts[256] = {0}, a;
+        json_int_t exp = json_integer_value(json_object_get(entry, "grant-expires"));
+        json_array_foreach(json_object_get(entry, "tokens"), i, t)
+            counts[json_integer_value(json_object_get(t, "age")) & 255]++;
+        printf("  %s (%s): grant %s\n", url, json_string_value(json_object_get(entry, "name")),
+               exp > time(NULL) ? "valid" : "none or expired");
+        for (a = 0; a < 256; a++)
+            if (counts[a]) printf("    over %u: %u tokens\n", a, counts[a]);
+    }
+    wallet_close(&w);
+    return CLI_OK;
+}
+
+/* ---- get ------------------------------------------------------------------- */
+
+/* The wallet issuer holding token_key, and the key's class; NULL if none. */
+static json_t *issuer_of_key(struct wallet *w, const uint8_t *key, size_t key_len,
+                             const char **url_out, unsigned *age)
+{
+    char b64[AGP_B64_ENC_LEN(AGP_TOKEN_KEY_MAX) + 1];
+    const char *url;
+    json_t *entry, *k;
+    size_t i;
+    if (agp_b64url_encode(b64, sizeof b64, NULL, key, key_len) != AGP_OK) return NULL;
+    json_object_foreach(json_object_get(w->root, "issuers"), url, entry)
+    {
+        json_array_foreach(json_object_get(entry, "keys"), i, k)
+        {
+            if (strcmp(str_or_empty(json_string_value(json_object_get(k, "key"))), b64) == 0) {
+                *url_out = url;
+                *age = (unsigned)json_integer_value(json_object_get(k, "age"));
+                return entry;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Takes (removes) a wallet token for this key and challenge digest. */
+static bool take_token(json_t *entry, const uint8_t *key_id, const uint8_t *digest,
+                       uint8_t token[AGP_TOKEN_LEN])
+{
+    json_t *tokens = json_object_get(entry, "tokens"), *t;
+    size_t i, len;
+    json_array_foreach(tokens, i, t)
+    {
+        const char *s = json_string_value(json_object_get(t, "token"));
+        struct agp_token tok;
+        if (s == NULL || agp_b64url_decode(token, AGP_TOKEN_LEN, &len, s, strlen(s)) != AGP_OK ||
+            agp_token_parse(&tok, token, len) != AGP_OK)
+            continue;
+        if (memcmp(tok.token_key_id.ptr, key_id, AGP_SHA256_LEN) == 0 &&
+            memcmp(tok.challenge_digest.ptr, digest, AGP_SHA256_LEN) == 0) {
+            json_array_remove(tokens, i);
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Answers a 401's challenges: a wallet token for a cross-origin challenge,
+ * else a token made now for the first challenge an enrolled issuer can
+ * meet. Writes the Authorization header line.
+ */
+static int answer(struct wallet *w, const char *www, char *authz, size_t cap)
+{
+    static struct agp_www_auth wa;
+    uint8_t token[AGP_TOKEN_LEN], digest[AGP_SHA256_LEN];
+    size_t i, len;
+    int pass, rc;
+
+    if (agp_www_auth_parse(&wa, www, strlen(www)) != AGP_OK || wa.count == 0) {
+        fprintf(stderr, "agepass: the site asks for an age check this client cannot read\n");
+        return CLI_REJECTED;
+    }
+    /* first pass: wallet tokens (the issuer learns nothing); second: make one */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < wa.count; i++) {
+            const struct agp_www_challenge *c = &wa.items[i];
+            struct agp_challenge ch;
+            struct agp_key *pk = NULL;
+            const char *url = NULL;
+            unsigned age = 0;
+            json_t *entry;
+            bool cross;
+            if (c->token_type != AGP_TOKEN_TYPE_BLIND_RSA || c->token_key_len == 0) continue;
+            entry = issuer_of_key(w, c->token_key, c->token_key_len, &url, &age);
+            if (entry == NULL ||
+                agp_challenge_parse(&ch, c->challenge, c->challenge_len) != AGP_OK ||
+                agp_key_load_spki(&pk, c->token_key, c->token_key_len) != AGP_OK)
+                continue;
+            cross = ch.redemption_context.len == 0 && ch.origin_info.len == 0;
+            rc = CLI_REJECTED;
+            if (pass == 0 && cross &&
+                agp_challenge_digest(digest, c->challenge, c->challenge_len) == AGP_OK &&
+                take_token(entry, agp_key_id(pk), digest, token)) {
+                /* spent from the wallet before it is sent: never shown twice */
+                if ((rc = wallet_save(w)) == CLI_OK)
+                    fprintf(stderr,
+                            "agepass: answering the age check (over %u) with a wallet "
+                            "token of %s\n",
+                            age, url);
+            } else if (pass == 1 && !cross) {
+                fprintf(stderr, "agepass: asking %s for a token bound to this site (over %u)\n",
+                        url, age);
+                rc = mint(entry, url, pk, c->challenge, c->challenge_len, token);
+            }
+            agp_key_free(pk);
+            if (rc == CLI_OK) {
+                char *v = authz + strlen("Authorization: ");
+                snprintf(authz, cap, "Authorization: ");
+                if (agp_authorization_write(v, cap - strlen("Authorization: "), &len, token,
+                                            sizeof token) != AGP_OK)
+                    return cli_fail("authorization", AGP_ERR_TOO_BIG);
+                return CLI_OK;
+            }
+        }
+    }
+    fprintf(stderr, "agepass: no token for this site's age check. It accepts tokens from:");
+    for (i = 0; i < wa.count; i++) {
+        struct agp_challenge ch;
+        if (agp_challenge_parse(&ch, wa.items[i].challenge, wa.items[i].challenge_len) == AGP_OK)
+            fprintf(stderr, " %.*s", (int)ch.issuer_name.len, (const char *)ch.issuer_name.ptr);
+    }
+    fprintf(stderr, ".\nagepass: enrol with one of them (`agepass enroll --issuer URL ...`), then "
+                    "`agepass fetch --issuer URL`\n");
+    return CLI_REJECTED;
+}
+
+static int cmd_get(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "-o"}, {.name = "--wallet"}};
+    size_t n = sizeof o / sizeof o[0];
+    const char *url, *out_path;
+    char origin[2048], cookie_line[512], authz[1024];
+    const char *headers[3] = {NULL, NULL, NULL};
+    struct cli_http_req hr = {NULL, headers, NULL, 0, PAGE_MAX, HTTP_TIMEOUT_MS};
+    struct cli_http_resp resp;
+    struct wallet w;
+    json_t *sessions, *sess;
+    agp_err err;
+    int rc, attempt;
+
+    if (argc < 1 || argv[0][0] == '-') {
+        fprintf(stderr, "%s", usage);
+        return CLI_USAGE;
+    }
+    url = argv[0];
+    if ((rc = cli_parse(argc - 1, argv + 1, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if (!url_origin(url, origin, sizeof origin) ||
+        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
+        fprintf(stderr, "agepass: get takes an http(s) URL\n");
+        return CLI_USAGE;
+    }
+    out_path = cli_get(o, n, "-o");
+    hr.url = url;
+    if ((rc = wallet_open(&w, cli_get(o, n, "--wallet"))) != CLI_OK) goto done;
+    sessions = json_object_get(w.root, "sessions");
+    sess = json_object_get(sessions, origin);
+    if (sess && json_integer_value(json_object_get(sess, "until")) > time(NULL)) {
+        snprintf(cookie_line, sizeof cookie_line, "Cookie: %s",
+                 str_or_empty(json_string_value(json_object_get(sess, "cookie"))));
+        headers[0] = cookie_line;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((err = cli_http(&hr, &resp)) != AGP_OK) {
+            rc = cli_fail(url, err);
+            goto done;
+        }
+        if (resp.status != 401 || attempt == 1 || resp.www_authenticate == NULL) break;
+        rc = answer(&w, resp.www_authenticate, authz, sizeof authz);
+        cli_http_resp_free(&resp);
+        if (rc != CLI_OK) goto done;
+        headers[0] = authz;
+        headers[1] = NULL;
+    }
+    if (resp.set_cookie != NULL && strncmp(resp.set_cookie, "agepass_session=", 16) == 0) {
+        size_t len = strcspn(resp.set_cookie, ";,");
+        json_object_set_new(sessions, origin,
+                            json_pack("{s:s%, s:I}", "cookie", resp.set_cookie, len, "until",
+                                      (json_int_t)time(NULL) + SESSION_KEEP_S));
+        (void)wallet_save(&w);
+    }
+    if (resp.status >= 200 && resp.status < 300) {
+        rc = out_path
+                 ? cli_output(out_path, resp.body, resp.len, 0644)
+                 : (fwrite(resp.body, 1, resp.len, stdout) == resp.len ? CLI_OK : CLI_REJECTED);
+    } else {
+        fprintf(stderr, "agepass: %s answered HTTP %ld%s\n", url, resp.status,
+                resp.status == 401   ? ": the site refused the token (spent already, or not for "
+                                       "this site); try again to use another"
+                : resp.status == 503 ? ": the site's age check is unavailable; try later"
+                                     : "");
+        rc = CLI_REJECTED;
+    }
+    cli_http_resp_free(&resp);
+done:
+    AGP_WIPE(authz);
+    wallet_close(&w);
+    return rc;
+}
+
+int cmd_client(const char *verb, int argc, char **argv)
+{
+    if (strcmp(verb, "enroll") == 0) return cmd_enroll(argc, argv);
+    if (strcmp(verb, "fetch") == 0) return cmd_fetch(argc, argv);
+    if (strcmp(verb, "get") == 0) return cmd_get(argc, argv);
+    if (strcmp(verb, "wallet") == 0) return cmd_wallet(argc, argv);
+    fputs(usage, stderr);
+    return CLI_USAGE;
+}
