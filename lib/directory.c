@@ -61,6 +61,7 @@ static agp_err parse_root(struct agp_directory *d, json_t *root)
 {
     json_t *uri = json_object_get(root, "issuer-request-uri");
     json_t *keys = json_object_get(root, "token-keys");
+    json_t *name = json_object_get(root, "agepass-issuer-name");
     size_t i, n;
 
     AGP_ENSURE(json_is_object(root), AGP_ERR_SYNTAX);
@@ -74,6 +75,13 @@ static agp_err parse_root(struct agp_directory *d, json_t *root)
                    AGP_ERR_SYNTAX);
     memcpy(d->issuer_request_uri, json_string_value(uri), n);
     d->issuer_request_uri[n] = '\0';
+    if (name != NULL) {
+        AGP_ENSURE(json_is_string(name), AGP_ERR_SYNTAX);
+        n = json_string_length(name);
+        AGP_ENSURE(n > 0 && n <= AGP_ISSUER_NAME_MAX, AGP_ERR_LENGTH);
+        AGP_ENSURE(strlen(json_string_value(name)) == n, AGP_ERR_SYNTAX); /* no NUL inside */
+        memcpy(d->issuer_name, json_string_value(name), n + 1);
+    }
     for (i = 0; i < json_array_size(keys); i++) {
         agp_err err;
         AGP_ENSURE(d->count < AGP_DIR_MAX_KEYS, AGP_ERR_LENGTH);
@@ -132,6 +140,11 @@ agp_err agp_directory_write(const struct agp_directory *d, char **out, size_t *l
         if (k->age > 0 && json_object_set_new(obj, "agepass-age", json_integer(k->age))) goto out;
     }
     if (json_object_set(root, "token-keys", keys)) goto out;
+    if (d->issuer_name[0] != '\0' &&
+        json_object_set_new(
+            root, "agepass-issuer-name",
+            json_stringn(d->issuer_name, strnlen(d->issuer_name, sizeof d->issuer_name))))
+        goto out;
     if ((*out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) goto out;
     *len = strlen(*out);
     err = AGP_OK;

@@ -125,6 +125,7 @@ void cli_http_resp_clear_headers(struct cli_http_resp *resp);
 
 int cmd_keygen(int argc, char **argv);
 int cmd_client(const char *verb, int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 int cmd_issuer(int argc, char **argv);
 int cmd_token(int argc, char **argv);

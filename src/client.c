@@ -213,6 +213,8 @@ static int fetch_directory(json_t *entry, const char *base)
         json_decref(keys);
         return cli_fail("the issuer's directory", err);
     }
+    /* challenges name the issuer as it names itself, else by its host */
+    if (d.issuer_name[0] != '\0') json_object_set_new(entry, "name", json_string(d.issuer_name));
     for (i = 0; i < d.count; i++) {
         if (d.keys[i].token_type != AGP_TOKEN_TYPE_BLIND_RSA || d.keys[i].age == 0) continue;
         if (agp_b64url_encode(b64, sizeof b64, NULL, d.keys[i].token_key,

@@ -419,6 +419,7 @@ static int build_directory(struct service *s, const char *request_uri)
     agp_err err;
     if (d == NULL) return cli_fail("directory", AGP_ERR_NOMEM);
     snprintf(d->issuer_request_uri, sizeof d->issuer_request_uri, "%s", request_uri);
+    snprintf(d->issuer_name, sizeof d->issuer_name, "%s", s->st.name);
     for (e = 0; e < s->st.nepochs; e++)
         for (c = 0; c < s->st.nclasses && d->count < AGP_DIR_MAX_KEYS; c++) {
             struct agp_dir_key *k = &d->keys[d->count++];

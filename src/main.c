@@ -9,6 +9,7 @@
 static const char usage[] =
     "usage: agepass COMMAND [OPTIONS]\n"
     "\n"
+    "  demo     the whole story on this machine, in one command\n"
     "  enroll   prove your age to an issuer once, keep its grant\n"
     "  fetch    fill the wallet with tokens from an issuer\n"
     "  get      open a page, answering its age check\n"
@@ -32,6 +33,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "token") == 0) return cmd_token(argc - 2, argv + 2);
     if (strcmp(argv[1], "verifier") == 0) return cmd_verifier(argc - 2, argv + 2);
     if (strcmp(argv[1], "issuer") == 0) return cmd_issuer(argc - 2, argv + 2);
+    if (strcmp(argv[1], "demo") == 0) return cmd_demo(argc - 2, argv + 2);
     if (strcmp(argv[1], "enroll") == 0 || strcmp(argv[1], "fetch") == 0 ||
         strcmp(argv[1], "get") == 0 || strcmp(argv[1], "wallet") == 0)
         return cmd_client(argv[1], argc - 2, argv + 2);

@@ -52,7 +52,8 @@ static const char usage[] =
     "                      (agepass keygen writes one), or\n"
     "                      URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX]...  an issuer\n"
     "                      directory, fetched now and every --refresh seconds;\n"
-    "                      name defaults to the URL's host, age to the directory's\n"
+    "                      name defaults to the directory's agepass-issuer-name, then\n"
+    "                      the URL's host; age to the directory's\n"
     "                      agepass-age, then to --min-age; pins limit the keys taken\n"
     "  --origin NAME       this site, as put in challenges (default localhost)\n"
     "  --min-age N         age class required when nginx does not say (default 18)\n"
@@ -275,6 +276,7 @@ struct trust {
     uint8_t pins[MAX_PINS][AGP_SHA256_LEN];
     size_t npins;
     bool is_url;
+    bool name_given; /* name= was given: it wins over the directory's */
 };
 
 static struct {
@@ -336,6 +338,7 @@ static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
         if (strncmp(field, "name=", 5) == 0 && strlen(field + 5) > 0 &&
             strlen(field + 5) <= AGP_ISSUER_NAME_MAX) {
             memcpy(t->name, field + 5, strlen(field + 5) + 1);
+            t->name_given = true;
         } else if (strncmp(field, "age=", 4) == 0 && cli_parse_uint(field + 4, 255, &age) &&
                    age > 0) {
             /* kept below */
@@ -367,11 +370,14 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
 {
     static struct agp_directory d; /* only the refresh thread and start-up use it */
     struct agp_verifier_key keys[AGP_DIR_MAX_KEYS];
-    const struct trust *t = &trusts.t[index];
+    struct trust *t = &trusts.t[index];
     size_t i, n = 0, bad = 0, dropped = 0;
     agp_err err;
 
     if ((err = agp_directory_parse(&d, (const char *)json, len)) != AGP_OK) return err;
+    /* the issuer's own name for its challenges, unless the operator chose one */
+    if (!t->name_given && d.issuer_name[0] != '\0')
+        memcpy(t->name, d.issuer_name, strlen(d.issuer_name) + 1);
     for (i = 0; i < d.count; i++) {
         struct agp_key *key = NULL;
         unsigned age = d.keys[i].age ? d.keys[i].age : t->age;

@@ -10,8 +10,10 @@
  *   }
  *
  * token-key is base64url (padded when written, either way when read).
- * agepass adds one member per key that RFC clients ignore: "agepass-age",
- * the age class the key proves (an integer 1..255: 18 means "over 18").
+ * agepass adds members that RFC clients ignore: per key "agepass-age", the
+ * age class the key proves (an integer 1..255: 18 means "over 18"), and at
+ * the top "agepass-issuer-name", the issuer_name its tokens' challenges
+ * carry (so that verifiers and clients agree on it).
  * Unknown members are ignored (the format is extensible); keys of token
  * types other than 1 and 2 are skipped. Duplicate member names are refused.
  * Thread safety: reentrant.
@@ -41,6 +43,7 @@ struct agp_dir_key {
 
 struct agp_directory {
     char issuer_request_uri[AGP_URI_MAX + 1];
+    char issuer_name[AGP_ISSUER_NAME_MAX + 1]; /* "agepass-issuer-name", "" when absent */
     size_t count;
     struct agp_dir_key keys[AGP_DIR_MAX_KEYS];
 };

@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(json);
     FUZZ_CHECK(err == AGP_OK);
     FUZZ_CHECK(strcmp(first.issuer_request_uri, second.issuer_request_uri) == 0);
+    FUZZ_CHECK(strcmp(first.issuer_name, second.issuer_name) == 0);
     FUZZ_CHECK(first.count == second.count);
     for (i = 0; i < first.count; i++)
         FUZZ_CHECK(same_key(&first.keys[i], &second.keys[i]));

@@ -33,7 +33,8 @@ int main(int argc, char **argv)
              "{\"token-type\": 2, \"token-key\": \"%s\", \"not-before\": 1686913811, "
              "\"agepass-age\": 18},"
              "{\"token-type\": 3, \"token-key\": \"AAAA\"},"
-             "{\"token-type\": 2, \"token-key\": \"%s\"}], \"extension\": {}}",
+             "{\"token-type\": 2, \"token-key\": \"%s\"}], \"extension\": {}, "
+             "\"agepass-issuer-name\": \"issuer.example\"}",
              b64, b64);
     EXPECT_OK(parse(doc));
     EXPECT(strcmp(d.issuer_request_uri, "https://issuer.example/request") == 0);
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     EXPECT(d.keys[0].has_not_before && d.keys[0].not_before == 1686913811);
     EXPECT(!d.keys[1].has_not_before);
     EXPECT(d.keys[0].age == 18 && d.keys[1].age == 0);
+    EXPECT(strcmp(d.issuer_name, "issuer.example") == 0);
 
     /* written and read back */
     EXPECT_OK(agp_directory_write(&d, &out, &len));
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
     EXPECT(out != NULL && strncmp(out, "{\"issuer-request-uri\":", 22) == 0);
     EXPECT_OK(agp_directory_parse(&d2, out, len));
     EXPECT(d2.count == d.count && strcmp(d2.issuer_request_uri, d.issuer_request_uri) == 0);
+    EXPECT(strcmp(d2.issuer_name, "issuer.example") == 0);
     for (i = 0; i < d.count && i < d2.count; i++) {
         EXPECT(d2.keys[i].token_type == d.keys[i].token_type);
         EXPECT(d2.keys[i].token_key_len == d.keys[i].token_key_len);

@@ -11,7 +11,8 @@
  * (a trigger that aborts the second statement) and a write lock held
  * elsewhere: AGP_ERR_IO, nothing left behind, the store usable afterwards.
  * 4 threads and 2 processes taking from one grant. Files that are not a
- * store of ours. A scan of the raw file for what must and must not be there.
+ * store of ours. A scan of the raw file for what must and must not be there,
+ * before and after the sweep that forgets a person.
  *
  * usage: test_istore [VECTOR_DIR]   (the argument is ignored)
  */
@@ -666,6 +667,14 @@ static void check_privacy(void)
     EXPECT(file_has(p, nym, sizeof nym));
     EXPECT(file_has(p, id, sizeof id));
     EXPECT(!file_has(p, name, sizeof name - 1));
+
+    /* once all of it has expired and been swept, its bytes are gone (secure_delete) */
+    s = NULL;
+    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(agp_istore_sweep(s, T0 + 201 * DAY));
+    agp_istore_free(s);
+    EXPECT(!file_has(p, nym, sizeof nym));
+    EXPECT(!file_has(p, id, sizeof id));
 }
 
 /* Removes the files the checks made, then the directory. */
