@@ -39,7 +39,19 @@ struct agp_key {
     uint8_t spki[AGP_SPKI_MAX_LEN]; /* RFC 9578 encoding, public */
     size_t spki_len;
     uint8_t id[AGP_SHA256_LEN]; /* SHA-256(spki), public */
+    /*
+     * Contexts configured once at load and duplicated per operation (a
+     * context is not thread safe; a duplicate skips the algorithm lookups
+     * that dominate setting one up in OpenSSL 3): RSASSA-PSS verification
+     * with SHA-384/MGF1-SHA-384 and salt 48 or 0, and the raw private
+     * operation (NULL for a public key).
+     */
+    EVP_PKEY_CTX *verify48, *verify0, *sign_raw;
 };
+
+/* SHA-256 and SHA-384, fetched once (thread safe). */
+const EVP_MD *agp_md_sha256(void);
+const EVP_MD *agp_md_sha384(void);
 
 /* SHA-256 or SHA-384 of in, through EVP. */
 agp_err agp_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *in, size_t len);

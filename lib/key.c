@@ -23,6 +23,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "internal.h"
@@ -99,6 +100,35 @@ static agp_err encode_spki(struct agp_key *key)
     return agp_sha256(key->id, key->spki, key->spki_len);
 }
 
+/* A PSS verification context for key with salt length salt. */
+static EVP_PKEY_CTX *pss_verify_ctx(EVP_PKEY *pkey, int salt)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (c == NULL || EVP_PKEY_verify_init(c) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(c, agp_md_sha384()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(c, agp_md_sha384()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(c, salt) != 1) {
+        EVP_PKEY_CTX_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* see struct agp_key in internal.h */
+static agp_err make_contexts(struct agp_key *key)
+{
+    key->verify48 = pss_verify_ctx(key->pkey, AGP_SHA384_LEN);
+    key->verify0 = pss_verify_ctx(key->pkey, 0);
+    if (key->verify48 == NULL || key->verify0 == NULL) return AGP_ERR_CRYPTO;
+    if (!key->is_private) return AGP_OK;
+    key->sign_raw = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (key->sign_raw == NULL || EVP_PKEY_sign_init(key->sign_raw) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(key->sign_raw, RSA_NO_PADDING) != 1)
+        return AGP_ERR_CRYPTO;
+    return AGP_OK;
+}
+
 /* Takes ownership of pkey; checks it and fills the derived fields. */
 static agp_err key_from_pkey(struct agp_key **out, EVP_PKEY *pkey, int is_private)
 {
@@ -131,7 +161,8 @@ static agp_err key_from_pkey(struct agp_key **out, EVP_PKEY *pkey, int is_privat
     if ((ctx = BN_CTX_new()) == NULL || (key->mont = BN_MONT_CTX_new()) == NULL ||
         !BN_MONT_CTX_set(key->mont, key->n, ctx))
         goto out;
-    err = encode_spki(key);
+    if ((err = encode_spki(key)) != AGP_OK) goto out;
+    err = make_contexts(key);
 out:
     BN_CTX_free(ctx);
     EVP_PKEY_free(pkey);
@@ -221,6 +252,9 @@ agp_err agp_key_load_spki(struct agp_key **out, const uint8_t *der, size_t len)
 void agp_key_free(struct agp_key *key)
 {
     if (key == NULL) return;
+    EVP_PKEY_CTX_free(key->verify48);
+    EVP_PKEY_CTX_free(key->verify0);
+    EVP_PKEY_CTX_free(key->sign_raw);
     EVP_PKEY_free(key->pkey);
     BN_free(key->n);
     BN_free(key->e);

@@ -143,6 +143,8 @@ agp_err agp_rsabssa_blind(const struct agp_key *pk, enum agp_rsabssa_variant v,
     if (g == NULL) goto out;
     BN_set_flags(r, BN_FLG_CONSTTIME);
     BN_set_flags(inv, BN_FLG_CONSTTIME);
+    BN_set_flags(g, BN_FLG_CONSTTIME); /* t = m * r, secret */
+    BN_set_flags(x, BN_FLG_CONSTTIME);
 
     /* encoded_msg = EMSA-PSS-ENCODE(msg, bit_len(n) - 1) */
     if (salt_in != NULL) {
@@ -152,13 +154,9 @@ agp_err agp_rsabssa_blind(const struct agp_key *pk, enum agp_rsabssa_variant v,
     }
     err = pss_encode(em, k, (size_t)BN_num_bits(pk->n), input_msg, input_len, salt, s_len);
     if (err != AGP_OK) goto out;
-    /* m = bytes_to_int(encoded_msg); m and n must be co-prime */
+    /* m = bytes_to_int(encoded_msg) */
     if ((err = bn_from_bytes(m, em, k, pk->n)) != AGP_OK) goto out;
-    err = AGP_ERR_CRYPTO;
-    if (!BN_gcd(g, m, pk->n, ctx)) goto out;
-    err = AGP_ERR_RANGE;
-    if (!BN_is_one(g)) goto out;
-    /* r = random_integer_uniform(1, n); inv = inverse_mod(r, n) */
+    /* r = random_integer_uniform(1, n) */
     err = AGP_ERR_CRYPTO;
     if (r_in != NULL) {
         if (BN_bin2bn(r_in, (int)k, r) == NULL) goto out;
@@ -168,12 +166,22 @@ agp_err agp_rsabssa_blind(const struct agp_key *pk, enum agp_rsabssa_variant v,
     }
     err = AGP_ERR_RANGE;
     if (BN_is_zero(r) || BN_ucmp(r, pk->n) >= 0) goto out;
+    /*
+     * inv = inverse_mod(r, n), and the RFC's check that m and n are
+     * co-prime, with one inversion: t = m * r is invertible exactly when
+     * both m and r are, and then r^-1 = m * t^-1 (saves a gcd of ~0.4 ms).
+     */
+    err = AGP_ERR_CRYPTO;
+    if (!BN_mod_mul(g, m, r, pk->n, ctx)) goto out;
+    err = AGP_ERR_RANGE;
     ERR_set_mark();
-    if (BN_mod_inverse(inv, r, pk->n, ctx) == NULL) {
+    if (BN_mod_inverse(x, g, pk->n, ctx) == NULL) {
         ERR_pop_to_mark();
         goto out;
     }
     ERR_pop_to_mark();
+    err = AGP_ERR_CRYPTO;
+    if (!BN_mod_mul(inv, m, x, pk->n, ctx)) goto out;
     /* x = RSAVP1(pk, r) = r^e mod n;  z = m * x mod n */
     err = AGP_ERR_CRYPTO;
     if (!BN_mod_exp_mont(x, r, pk->e, pk->n, ctx, pk->mont)) goto out;
@@ -193,6 +201,7 @@ out:
         BN_clear(x);
         BN_clear(m);
         BN_clear(z);
+        BN_clear(g);
         BN_CTX_end(ctx);
     }
     BN_CTX_free(ctx);
@@ -220,10 +229,8 @@ agp_err agp_rsabssa_blind_sign(const struct agp_key *sk, uint8_t *blind_sig,
     if ((err = bn_from_bytes(m, blinded_msg, k, sk->n)) != AGP_OK) goto out;
     /* s = RSASP1(sk, m): OpenSSL's private operation, CRT and blinding */
     err = AGP_ERR_CRYPTO;
-    if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk->pkey, NULL)) == NULL) goto out;
-    if (EVP_PKEY_sign_init(pctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) != 1 ||
-        EVP_PKEY_sign(pctx, blind_sig, &out_len, blinded_msg, k) != 1 || out_len != k)
-        goto out;
+    if ((pctx = EVP_PKEY_CTX_dup(sk->sign_raw)) == NULL) goto out;
+    if (EVP_PKEY_sign(pctx, blind_sig, &out_len, blinded_msg, k) != 1 || out_len != k) goto out;
     /* m' = RSAVP1(pk, s); m' must equal m (guards against CRT faults) */
     if (BN_bin2bn(blind_sig, (int)k, s) == NULL ||
         !BN_mod_exp_mont(check, s, sk->e, sk->n, ctx, sk->mont))
@@ -248,18 +255,12 @@ agp_err agp_rsabssa_verify(const struct agp_key *pk, enum agp_rsabssa_variant v,
     int rc;
 
     if (agp_sha384(hash, input_msg, input_len) != AGP_OK) return AGP_ERR_CRYPTO;
-    if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk->pkey, NULL)) == NULL) return AGP_ERR_NOMEM;
-    if (EVP_PKEY_verify_init(pctx) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha384()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)agp_rsabssa_salt_len(v)) != 1)
-        goto out;
+    pctx = EVP_PKEY_CTX_dup(agp_rsabssa_salt_len(v) ? pk->verify48 : pk->verify0);
+    if (pctx == NULL) return AGP_ERR_NOMEM;
     ERR_set_mark();
     rc = EVP_PKEY_verify(pctx, sig, pk->len, hash, sizeof hash);
     ERR_pop_to_mark();
     err = rc == 1 ? AGP_OK : AGP_ERR_SIGNATURE;
-out:
     EVP_PKEY_CTX_free(pctx);
     return err;
 }

@@ -2,6 +2,7 @@
  * lib/util.c: wiping, constant-time comparison, randomness, hashing and
  * base64url (RFC 4648 §5).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -32,6 +33,27 @@ agp_err agp_random(uint8_t *out, size_t n)
     return AGP_OK;
 }
 
+static EVP_MD *md256, *md384;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+    md256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
+const EVP_MD *agp_md_sha256(void)
+{
+    pthread_once(&md_once, fetch_digests);
+    return md256 ? md256 : EVP_sha256();
+}
+
+const EVP_MD *agp_md_sha384(void)
+{
+    pthread_once(&md_once, fetch_digests);
+    return md384 ? md384 : EVP_sha384();
+}
+
 static agp_err digest(const EVP_MD *md, uint8_t *out, const uint8_t *in, size_t len)
 {
     return EVP_Digest(in, len, out, NULL, md, NULL) == 1 ? AGP_OK : AGP_ERR_CRYPTO;
@@ -39,12 +61,12 @@ static agp_err digest(const EVP_MD *md, uint8_t *out, const uint8_t *in, size_t 
 
 agp_err agp_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *in, size_t len)
 {
-    return digest(EVP_sha256(), out, in, len);
+    return digest(agp_md_sha256(), out, in, len);
 }
 
 agp_err agp_sha384(uint8_t out[AGP_SHA384_LEN], const uint8_t *in, size_t len)
 {
-    return digest(EVP_sha384(), out, in, len);
+    return digest(agp_md_sha384(), out, in, len);
 }
 
 agp_err agp_hmac_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *key, size_t key_len,
