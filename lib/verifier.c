@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
 #include "agepass/authhdr.h"
 #include "agepass/token.h"
 #include "agepass/verifier.h"
@@ -33,6 +36,10 @@ struct vkey {
     unsigned source;
     int64_t not_before;
     uint8_t cross_digest[AGP_SHA256_LEN]; /* digest of its cross-origin challenge */
+    /* digests of its origin-bound challenges, by window parity (cache_mu) */
+    uint64_t cached_window[2];
+    uint8_t cached_digest[2][AGP_SHA256_LEN];
+    bool cached[2];
 };
 
 struct agp_verifier {
@@ -40,7 +47,9 @@ struct agp_verifier {
     char origin[AGP_ORIGIN_MAX + 1];
     uint8_t secret[AGP_VERIFIER_SECRET_LEN];
     struct agp_replay *store;
-    pthread_rwlock_t lock; /* guards keys and nkeys */
+    pthread_rwlock_t lock;    /* guards keys and nkeys */
+    pthread_mutex_t cache_mu; /* guards the vkey digest caches */
+    EVP_MAC_CTX *mac;         /* HMAC-SHA256 keyed with secret; duplicated per use */
     struct vkey keys[AGP_VERIFIER_MAX_KEYS];
     size_t nkeys;
 };
@@ -85,14 +94,36 @@ static uint32_t get_u32(const uint8_t *p)
 static agp_err keyed(const struct agp_verifier *v, uint8_t *out, size_t n, const char *label,
                      const uint8_t *data, size_t len)
 {
-    uint8_t buf[64 + AGP_ORIGIN_MAX + 16], mac[AGP_SHA256_LEN];
-    size_t label_len = strlen(label);
-    AGP_ENSURE(label_len <= 64 && len <= sizeof buf - label_len && n <= sizeof mac, AGP_ERR_ARG);
-    memcpy(buf, label, label_len);
-    if (len > 0) memcpy(buf + label_len, data, len);
-    AGP_TRY(agp_hmac_sha256(mac, v->secret, sizeof v->secret, buf, label_len + len));
-    memcpy(out, mac, n);
-    return AGP_OK;
+    uint8_t mac[AGP_SHA256_LEN];
+    size_t mac_len = 0;
+    agp_err err = AGP_ERR_CRYPTO;
+    EVP_MAC_CTX *c;
+    AGP_ENSURE(n <= sizeof mac, AGP_ERR_ARG);
+    if ((c = EVP_MAC_CTX_dup(v->mac)) == NULL) return AGP_ERR_NOMEM;
+    if (EVP_MAC_update(c, (const uint8_t *)label, strlen(label)) == 1 &&
+        (len == 0 || EVP_MAC_update(c, data, len) == 1) &&
+        EVP_MAC_final(c, mac, &mac_len, sizeof mac) == 1 && mac_len == sizeof mac) {
+        memcpy(out, mac, n);
+        err = AGP_OK;
+    }
+    EVP_MAC_CTX_free(c);
+    AGP_WIPE(mac);
+    return err;
+}
+
+/* A keyed HMAC-SHA256 context made once, so that each use only copies it. */
+static EVP_MAC_CTX *new_mac(const uint8_t *key, size_t key_len)
+{
+    EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC_free(m);
+    if (c != NULL && EVP_MAC_init(c, key, key_len, params) != 1) {
+        EVP_MAC_CTX_free(c);
+        c = NULL;
+    }
+    return c;
 }
 
 /* redemption_context for window w: w (8 bytes) || HMAC(...)[:24]. */
@@ -157,7 +188,14 @@ agp_err agp_verifier_new(struct agp_verifier **out, const struct agp_verifier_co
     v->cfg.origin = v->origin;
     memcpy(v->secret, secret, sizeof v->secret);
     v->store = store;
-    if (pthread_rwlock_init(&v->lock, NULL) != 0) {
+    if ((v->mac = new_mac(v->secret, sizeof v->secret)) == NULL) {
+        agp_wipe(v, sizeof *v);
+        free(v);
+        return AGP_ERR_CRYPTO;
+    }
+    if (pthread_rwlock_init(&v->lock, NULL) != 0 || pthread_mutex_init(&v->cache_mu, NULL) != 0) {
+        EVP_MAC_CTX_free(v->mac);
+        agp_wipe(v, sizeof *v);
         free(v);
         return AGP_ERR_NOMEM;
     }
@@ -268,6 +306,8 @@ void agp_verifier_free(struct agp_verifier *v)
     for (i = 0; i < v->nkeys; i++)
         agp_key_free(v->keys[i].key);
     pthread_rwlock_destroy(&v->lock);
+    pthread_mutex_destroy(&v->cache_mu);
+    EVP_MAC_CTX_free(v->mac);
     agp_wipe(v, sizeof *v);
     free(v);
 }
@@ -315,11 +355,34 @@ agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap, si
 }
 
 /*
+ * The digest of k's origin-bound challenge for window w, from the cache
+ * (current and previous windows are asked for at every redemption).
+ */
+static agp_err window_digest(struct agp_verifier *v, struct vkey *k, uint64_t w,
+                             uint8_t d[AGP_SHA256_LEN])
+{
+    size_t slot = (size_t)(w & 1);
+    bool hit;
+    pthread_mutex_lock(&v->cache_mu);
+    hit = k->cached[slot] && k->cached_window[slot] == w;
+    if (hit) memcpy(d, k->cached_digest[slot], AGP_SHA256_LEN);
+    pthread_mutex_unlock(&v->cache_mu);
+    if (hit) return AGP_OK;
+    AGP_TRY(challenge_digest(v, k, false, w, d));
+    pthread_mutex_lock(&v->cache_mu);
+    memcpy(k->cached_digest[slot], d, AGP_SHA256_LEN);
+    k->cached_window[slot] = w;
+    k->cached[slot] = true;
+    pthread_mutex_unlock(&v->cache_mu);
+    return AGP_OK;
+}
+
+/*
  * Which challenge a token answers: AGP_OK with *cross set, or
  * AGP_ERR_EXPIRED (one of ours, too old) or AGP_ERR_CHALLENGE (not ours).
  */
-static agp_err match_challenge(const struct agp_verifier *v, const struct vkey *k,
-                               const uint8_t *digest, int64_t now, bool *cross, uint64_t *win)
+static agp_err match_challenge(struct agp_verifier *v, struct vkey *k, const uint8_t *digest,
+                               int64_t now, bool *cross, uint64_t *win)
 {
     uint8_t d[AGP_SHA256_LEN];
     uint64_t w = window_of(v, now), back;
@@ -329,7 +392,10 @@ static agp_err match_challenge(const struct agp_verifier *v, const struct vkey *
     }
     *cross = false;
     for (back = 0; back <= STALE_WINDOWS && back <= w; back++) {
-        AGP_TRY(challenge_digest(v, k, false, w - back, d));
+        if (back <= 1)
+            AGP_TRY(window_digest(v, k, w - back, d));
+        else
+            AGP_TRY(challenge_digest(v, k, false, w - back, d));
         if (memcmp(d, digest, AGP_SHA256_LEN) == 0) {
             *win = w - back;
             return back <= 1 ? AGP_OK : AGP_ERR_EXPIRED;
@@ -364,7 +430,7 @@ static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char 
     uint8_t raw[AGP_TOKEN_LEN + 1], tag_in[2 * AGP_SHA256_LEN], tag[AGP_REPLAY_TAG_LEN];
     size_t raw_len, i;
     struct agp_token tok;
-    const struct vkey *k;
+    struct vkey *k;
     bool cross = false;
     uint64_t w = 0;
     int64_t expires;

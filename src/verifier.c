@@ -517,6 +517,7 @@ static int serve(int argc, char **argv)
     agp_err err;
     int rc, sig;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads;
 
     if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
     if (cli_get(o, n, "--config") != NULL &&
@@ -588,13 +589,19 @@ static int serve(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* MHD's threads inherit the mask */
+    /*
+     * One thread per core keeps the CPU busy with the embedded store; with
+     * Redis each redemption waits for a round trip, so more threads (up to
+     * the store's 8 connections) keep the cores busy meanwhile.
+     */
+    threads = (unsigned)(cpus > 1 ? cpus : 1);
+    if (cli_get(o, n, "--redis") != NULL) threads = threads * 4 > 8 ? 8 : threads * 4;
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
                              (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
                          0, NULL, NULL, handle, &svc, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)(cpus > 1 ? cpus : 1), MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                         MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                         (size_t)65536, MHD_OPTION_END);
+                         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
     rc = CLI_REJECTED;
     if (d == NULL) {
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));

@@ -23,7 +23,8 @@ pids+=($!)
 wait_port "$vport" || exit 2
 mkdir -p site/adult nginx
 echo "ADULT PAGE 51c" >site/adult/index.html
-sed "s/127.0.0.1:8081/127.0.0.1:$vport/" "$repo/deploy/nginx/agepass.conf" >nginx/agepass.conf
+sed "s/127.0.0.1:8081/127.0.0.1:$vport/" "$repo/deploy/nginx/agepass-upstream.conf" >nginx/agepass-upstream.conf
+cp "$repo/deploy/nginx/agepass.conf" nginx/agepass.conf
 cat >nginx/nginx.conf <<CONF
 worker_processes 1;
 daemon off;
@@ -37,6 +38,7 @@ http {
     fastcgi_temp_path $work/nginx/fastcgi;
     uwsgi_temp_path $work/nginx/uwsgi;
     scgi_temp_path $work/nginx/scgi;
+    include $work/nginx/agepass-upstream.conf;
     server {
         listen 127.0.0.1:$nport;
         root $work/site;

@@ -20,7 +20,8 @@ start_redis "$redis_port" || exit 2
 mkdir -p site/adult nginx/logs
 echo "public page" >site/index.html
 echo "ADULT CONTENT 7f3a" >site/adult/index.html
-sed "s/127.0.0.1:8081/127.0.0.1:$verifier_port/" "$repo/deploy/nginx/agepass.conf" >nginx/agepass.conf
+sed "s/127.0.0.1:8081/127.0.0.1:$verifier_port/" "$repo/deploy/nginx/agepass-upstream.conf" >nginx/agepass-upstream.conf
+cp "$repo/deploy/nginx/agepass.conf" nginx/agepass.conf
 cp "$repo/deploy/nginx/agepass-protect.conf" nginx/
 cat >nginx/nginx.conf <<CONF
 worker_processes 1;
@@ -35,6 +36,7 @@ http {
     fastcgi_temp_path $work/nginx/fastcgi;
     uwsgi_temp_path $work/nginx/uwsgi;
     scgi_temp_path $work/nginx/scgi;
+    include $work/nginx/agepass-upstream.conf;
     server {
         listen 127.0.0.1:$nginx_port;
         root $work/site;
