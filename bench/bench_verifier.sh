@@ -8,9 +8,9 @@
 #                                              rsa2048` verify/s (embedded
 #                                              store and Redis, each)
 #   replay store at 10^7 spent tokens      <= 64 bytes per token (bench_replay)
-# plus, for information: the session check straight to the verifier, and
-# through nginx over kept-alive upstream connections (a variant of
-# deploy/nginx/agepass.conf: the shipped one opens a connection per check).
+# plus, for comparison: the session check straight to the verifier, and
+# through nginx opening a new connection per check (the shipped snippets
+# keep upstream connections alive, deploy/nginx/agepass-upstream.conf).
 #
 # Usage: bench/bench_verifier.sh BUILD_DIR
 #   BUILD_DIR holds agepass, bench/bench_verifier_mint and bench/bench_replay:
