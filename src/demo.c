@@ -159,7 +159,7 @@ static enum MHD_Result site(void *cls, struct MHD_Connection *conn, const char *
 /* Sends one raw Authorization value to the site; the HTTP status. */
 static long present(const char *authz_value)
 {
-    char url[64], ah[1200];
+    char url[64], ah[1300];
     const char *headers[] = {ah, NULL};
     struct cli_http_req hr = {url, headers, NULL, 0, 65536, 5000};
     struct cli_http_resp resp;
