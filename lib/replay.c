@@ -43,17 +43,12 @@ agp_err agp_replay_tag(uint8_t tag[AGP_REPLAY_TAG_LEN], const uint8_t *key, size
                        const uint8_t *data, size_t data_len)
 {
     uint8_t mac[AGP_SHA256_LEN]; /* a tag before truncation: public */
-    size_t mac_len = 0;
 
     memset(tag, 0, AGP_REPLAY_TAG_LEN);
     AGP_ENSURE(key != NULL && key_len > 0 && key_len <= INT_MAX, AGP_ERR_ARG);
     AGP_ENSURE(data != NULL || data_len == 0, AGP_ERR_ARG);
-    /* HMAC-SHA256 in one call (HMAC() itself goes through EVP_Q_mac in OpenSSL 3) */
-    AGP_ENSURE(EVP_Q_mac(NULL, OSSL_MAC_NAME_HMAC, NULL, OSSL_DIGEST_NAME_SHA2_256, NULL, key,
-                         key_len, data_len > 0 ? data : (const uint8_t *)"", data_len, mac,
-                         sizeof mac, &mac_len) != NULL &&
-                   mac_len == sizeof mac,
-               AGP_ERR_CRYPTO);
+    AGP_TRY(
+        agp_hmac_sha256(mac, key, key_len, data_len > 0 ? data : (const uint8_t *)"", data_len));
     memcpy(tag, mac, AGP_REPLAY_TAG_LEN);
     return AGP_OK;
 }

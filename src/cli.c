@@ -311,3 +311,18 @@ int cli_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
     return CLI_OK;
 }
+
+/* see cli.h */
+bool cli_url_host(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://"), *end;
+    size_t n;
+    if (p == NULL) return false;
+    p += 3;
+    end = p + strcspn(p, ":/?#");
+    n = (size_t)(end - p);
+    if (n == 0 || n >= cap) return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}

@@ -94,6 +94,9 @@ int cli_load_private(const char *path, struct agp_key **key);
 AGP_MUST_USE agp_err cli_http_get(const char *url, size_t max, long timeout_ms, uint8_t **body,
                                   size_t *len, long *status);
 
+/* The host part of an http(s) URL into out; false if there is none. */
+bool cli_url_host(const char *url, char *out, size_t cap);
+
 /* HOST:PORT or [V6]:PORT -> a socket address; CLI_USAGE if it is not one. */
 
 int cli_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);

@@ -147,20 +147,6 @@ static const char *str_or_empty(const char *s)
     return s ? s : "";
 }
 
-static bool url_host(const char *url, char *out, size_t cap)
-{
-    const char *p = strstr(url, "://"), *end;
-    size_t n;
-    if (p == NULL) return false;
-    p += 3;
-    end = p + strcspn(p, ":/?#");
-    n = (size_t)(end - p);
-    if (n == 0 || n >= cap) return false;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
-}
-
 /* scheme://host[:port] of url */
 static bool url_origin(const char *url, char *out, size_t cap)
 {
@@ -337,7 +323,7 @@ static int cmd_enroll(int argc, char **argv)
 
     if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
     if (!issuer_base(cli_get(o, n, "--issuer"), base, sizeof base) ||
-        !url_host(base, name, sizeof name)) {
+        !cli_url_host(base, name, sizeof name)) {
         fprintf(stderr, "agepass: --issuer takes the issuer's http(s) URL\n");
         return CLI_USAGE;
     }

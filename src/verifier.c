@@ -305,21 +305,6 @@ static bool parse_hex32(uint8_t out[AGP_SHA256_LEN], const char *s)
     return true;
 }
 
-/* The host of an http(s) URL, as the issuer's default name. */
-static bool url_host(const char *url, char *out, size_t cap)
-{
-    const char *p = strstr(url, "://"), *end;
-    size_t n;
-    if (p == NULL) return false;
-    p += 3;
-    end = p + strcspn(p, ":/?#");
-    n = (size_t)(end - p);
-    if (n == 0 || n >= cap) return false;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
-}
-
 /* Parses SOURCE[,name=ISSUER][,age=N][,pin=KEY_ID_HEX]... into t. */
 static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
 {
@@ -350,7 +335,7 @@ static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
         }
     }
     t->age = (unsigned)age;
-    if (t->name[0] == '\0' && !(t->is_url && url_host(t->where, t->name, sizeof t->name)))
+    if (t->name[0] == '\0' && !(t->is_url && cli_url_host(t->where, t->name, sizeof t->name)))
         return CLI_USAGE;
     return CLI_OK;
 }

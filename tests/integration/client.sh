@@ -7,7 +7,7 @@ repo=$(cd "$here/../.." && pwd)
 agepass=$(realpath "${1:?usage: client.sh AGEPASS}")
 . "$here/lib.sh"
 cd "$work" || exit 2
-chmod 755 "$work"
+
 
 iport=$(free_port)
 vport=$(free_port)
@@ -21,38 +21,9 @@ issuer="http://127.0.0.1:$iport"
     --trust "$issuer/.well-known/private-token-issuer-directory" 2>verifier.log &
 pids+=($!)
 wait_port "$vport" || exit 2
-mkdir -p site/adult nginx
+mkdir -p site/adult
 echo "ADULT PAGE 51c" >site/adult/index.html
-sed "s/127.0.0.1:8081/127.0.0.1:$vport/" "$repo/deploy/nginx/agepass-upstream.conf" >nginx/agepass-upstream.conf
-cp "$repo/deploy/nginx/agepass.conf" nginx/agepass.conf
-cat >nginx/nginx.conf <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    include $work/nginx/agepass-upstream.conf;
-    server {
-        listen 127.0.0.1:$nport;
-        root $work/site;
-        include $work/nginx/agepass.conf;
-        location /adult/ {
-            include $repo/deploy/nginx/agepass-protect.conf;
-            try_files \$uri \$uri/index.html =404;
-        }
-    }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>nginx/stderr &
-pids+=($!)
-wait_port "$nport" || { cat nginx/stderr; exit 2; }
+start_nginx "$vport" "$nport" || exit 2
 site="http://127.0.0.1:$nport/adult/"
 export AGEPASS_WALLET="$work/home/wallet.json"
 

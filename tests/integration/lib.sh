@@ -64,3 +64,40 @@ start_redis() {
     redis_pid=$!
     wait_port "$1"
 }
+
+# start_nginx VERIFIER_PORT NGINX_PORT: Debian's nginx on loopback serving
+# $work/site, with the shipped snippets protecting /adult/ (files served
+# with try_files, see agepass-protect.conf). Needs $repo.
+start_nginx() {
+    mkdir -p "$work/nginx"
+    sed "s/127.0.0.1:8081/127.0.0.1:$1/" "$repo/deploy/nginx/agepass-upstream.conf" >"$work/nginx/agepass-upstream.conf"
+    cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    include $work/nginx/agepass-upstream.conf;
+    server {
+        listen 127.0.0.1:$2;
+        root $work/site;
+        include $repo/deploy/nginx/agepass.conf;
+        location /adult/ {
+            include $repo/deploy/nginx/agepass-protect.conf;
+            try_files \$uri \$uri/index.html =404;
+        }
+    }
+}
+CONF
+    chmod 755 "$work" # nginx workers run as an unprivileged user
+    nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx/stderr" &
+    pids+=($!)
+    wait_port "$2" || { cat "$work/nginx/stderr"; return 1; }
+}

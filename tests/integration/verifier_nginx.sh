@@ -7,7 +7,6 @@ repo=$(cd "$here/../.." && pwd)
 agepass=$(realpath "${1:?usage: verifier_nginx.sh AGEPASS}")
 . "$here/lib.sh"
 cd "$work" || exit 2
-chmod 755 "$work" # nginx workers run as an unprivileged user
 
 redis_port=$(free_port)
 verifier_port=$(free_port)
@@ -17,40 +16,10 @@ start_redis "$redis_port" || exit 2
 "$agepass" keygen --out issuer >/dev/null || exit 2
 "$agepass" keygen --out rogue >/dev/null || exit 2
 # nginx: a static site whose /adult/ part is protected, with our snippets.
-mkdir -p site/adult nginx/logs
+mkdir -p site/adult
 echo "public page" >site/index.html
 echo "ADULT CONTENT 7f3a" >site/adult/index.html
-sed "s/127.0.0.1:8081/127.0.0.1:$verifier_port/" "$repo/deploy/nginx/agepass-upstream.conf" >nginx/agepass-upstream.conf
-cp "$repo/deploy/nginx/agepass.conf" nginx/agepass.conf
-cp "$repo/deploy/nginx/agepass-protect.conf" nginx/
-cat >nginx/nginx.conf <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    include $work/nginx/agepass-upstream.conf;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        root $work/site;
-        include $work/nginx/agepass.conf;
-        location /adult/ {
-            include $work/nginx/agepass-protect.conf;
-            try_files \$uri \$uri/index.html =404;
-        }
-    }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>nginx/stderr &
-pids+=($!)
-wait_port "$nginx_port" || { cat nginx/stderr; exit 2; }
+start_nginx "$verifier_port" "$nginx_port" || exit 2
 base="http://127.0.0.1:$nginx_port"
 
 # The issuer's directory (RFC 9578 §4) as a static file; the verifier trusts its URL.
@@ -182,5 +151,5 @@ check "metrics count store errors" grep -q '^agepass_verifier_store_errors_total
 nonce_b64=$(cut -c21-40 t1.authz)
 check "the verifier log holds no token bytes" bash -c "! grep -qF '$nonce_b64' verifier.log"
 check "the verifier log holds no cookie" bash -c "[ -n '${cookie#*=}' ] && ! grep -qF '${cookie#*=}' verifier.log"
-[ "$fail" -eq 0 ] || { echo "--- verifier log"; tail -20 verifier.log; echo "--- nginx error log"; tail -5 nginx/logs/error.log; }
+[ "$fail" -eq 0 ] || { echo "--- verifier log"; tail -20 verifier.log; echo "--- nginx error log"; tail -5 nginx/error.log; }
 finish
