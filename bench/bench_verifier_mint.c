@@ -78,12 +78,24 @@ static void *mint(void *arg)
     return NULL;
 }
 
+/* Decimal digits only, 1..max; 0 when it is not that. */
+static size_t parse_count(const char *s, size_t max)
+{
+    size_t v = 0;
+    if (*s == '\0') return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (max - (size_t)(*s - '0')) / 10) return 0;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     struct agp_key *sk = NULL, *pk = NULL;
     uint8_t *pem, *der, *challenge;
     size_t pem_len, der_len, challenge_len, n, i, nthreads;
-    char *end, *lines;
+    char *lines;
     size_t *lens;
     pthread_t tid[THREADS_MAX];
     struct job jobs[THREADS_MAX];
@@ -97,13 +109,13 @@ int main(int argc, char **argv)
                         "[THREADS]\n");
         return 2;
     }
-    n = strtoul(argv[4], &end, 10);
-    if (*end != '\0' || n == 0 || n > N_MAX) {
+    n = parse_count(argv[4], N_MAX);
+    if (n == 0) {
         fprintf(stderr, "bench_verifier_mint: N must be 1..%lu\n", N_MAX);
         return 2;
     }
-    nthreads = argc == 7 ? strtoul(argv[6], &end, 10) : (size_t)(cpus > 0 ? cpus : 1);
-    if ((argc == 7 && *end != '\0') || nthreads == 0 || nthreads > THREADS_MAX) {
+    nthreads = argc == 7 ? parse_count(argv[6], THREADS_MAX) : (size_t)(cpus > 0 ? cpus : 1);
+    if (nthreads == 0 || nthreads > THREADS_MAX) {
         fprintf(stderr, "bench_verifier_mint: THREADS must be 1..%d\n", THREADS_MAX);
         return 2;
     }
