@@ -418,7 +418,7 @@ static int cmd_fetch(int argc, char **argv)
         if (i > 0 && spread > 0) {
             uint8_t r[2];
             if (agp_random(r, 2) == AGP_OK)
-                usleep((useconds_t)(((r[0] << 8 | r[1]) % spread) * 1000));
+                usleep((useconds_t)((((uint64_t)r[0] << 8 | r[1]) % spread) * 1000));
         }
         if ((rc = mint(entry, base, pk, ch, ch_len, token)) != CLI_OK) break;
         if (agp_b64url_encode(b64, sizeof b64, NULL, token, sizeof token) != AGP_OK) break;
