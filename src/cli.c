@@ -326,3 +326,53 @@ bool cli_url_host(const char *url, char *out, size_t cap)
     out[n] = '\0';
     return true;
 }
+
+/* see cli.h */
+bool cli_parse_hex(uint8_t *out, size_t n, const char *s)
+{
+    size_t i;
+    if (strlen(s) != 2 * n) return false;
+    for (i = 0; i < 2 * n; i++) {
+        char c = s[i];
+        int v = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : -1;
+        if (v < 0) return false;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    return true;
+}
+
+/* see cli.h */
+int cli_private_file(const char *path)
+{
+    struct stat sb;
+    errno = 0;
+    if (stat(path, &sb) != 0) return cli_fail(path, AGP_ERR_IO);
+    if ((sb.st_mode & 077) != 0) {
+        fprintf(stderr, "agepass: %s is readable by others; chmod 600 it\n", path);
+        return CLI_REJECTED;
+    }
+    return CLI_OK;
+}
+
+/* see cli.h */
+int cli_read_secret(const char *path, uint8_t *out, size_t len)
+{
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    int rc;
+    if ((rc = cli_private_file(path)) != CLI_OK) return rc;
+    if ((rc = cli_input(path, len + 1, &buf, &got)) != CLI_OK) return rc;
+    if (got != len) {
+        cli_free(buf, got);
+        return cli_fail(path, AGP_ERR_LENGTH);
+    }
+    memcpy(out, buf, len);
+    cli_free(buf, got);
+    return CLI_OK;
+}

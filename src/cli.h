@@ -94,6 +94,15 @@ int cli_load_private(const char *path, struct agp_key **key);
 AGP_MUST_USE agp_err cli_http_get(const char *url, size_t max, long timeout_ms, uint8_t **body,
                                   size_t *len, long *status);
 
+/* Exactly 2*n hex digits (either case) into out[0..n). */
+bool cli_parse_hex(uint8_t *out, size_t n, const char *s);
+
+/* CLI_OK if path exists and only its owner may read it; else says why. */
+int cli_private_file(const char *path);
+
+/* A secret file of exactly len bytes that only its owner may read. */
+int cli_read_secret(const char *path, uint8_t *out, size_t len);
+
 /* The host part of an http(s) URL into out; false if there is none. */
 bool cli_url_host(const char *url, char *out, size_t cap);
 

@@ -116,18 +116,6 @@ static int save_state(const char *dir, const struct issuer_state *st)
     return rc;
 }
 
-/* Refuses a secret file that others may read. */
-static int private_file(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0) return cli_fail(path, AGP_ERR_IO);
-    if ((sb.st_mode & 077) != 0) {
-        fprintf(stderr, "agepass: %s is readable by others; chmod 600 it\n", path);
-        return CLI_REJECTED;
-    }
-    return CLI_OK;
-}
-
 static int load_state(const char *dir, struct issuer_state *st, bool with_keys)
 {
     char path[4096];
@@ -162,7 +150,7 @@ static int load_state(const char *dir, struct issuer_state *st, bool with_keys)
         e->start = json_integer_value(json_object_get(json_array_get(epochs, i), "start"));
         for (c = 0; with_keys && c < st->nclasses; c++) {
             key_path(path, sizeof path, dir, st->classes[c], e->id);
-            if (private_file(path) != CLI_OK) goto out;
+            if (cli_private_file(path) != CLI_OK) goto out;
             if (cli_load_private(path, &e->keys[c]) != CLI_OK) goto out;
         }
     }
@@ -735,8 +723,6 @@ static int cmd_serve(int argc, char **argv)
     struct MHD_Daemon *d = NULL;
     const char *dir;
     char path[4096], uri[AGP_URI_MAX + 1];
-    uint8_t *secret = NULL;
-    size_t secret_len = 0;
     uint64_t day_cap = 30, epoch_cap = 300;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     sigset_t sigs;
@@ -768,13 +754,7 @@ static int cmd_serve(int argc, char **argv)
     if ((rc = load_state(dir, &svc.st, true)) != CLI_OK) return rc;
     rc = CLI_REJECTED;
     snprintf(path, sizeof path, "%s/pseudonym-secret", dir);
-    if (private_file(path) != CLI_OK || cli_input(path, 33, &secret, &secret_len) != CLI_OK)
-        goto out;
-    if (secret_len != sizeof svc.secret) {
-        cli_fail(path, AGP_ERR_LENGTH);
-        goto out;
-    }
-    memcpy(svc.secret, secret, sizeof svc.secret);
+    if (cli_read_secret(path, svc.secret, sizeof svc.secret) != CLI_OK) goto out;
     svc.day_cap = (unsigned)day_cap;
     svc.epoch_cap = (unsigned)epoch_cap;
     if (cli_get(o, n, "--request-uri"))
@@ -815,7 +795,6 @@ out:
     if (d != NULL) MHD_stop_daemon(d);
     agp_istore_free(svc.store);
     free(svc.directory);
-    cli_free(secret, secret_len);
     AGP_WIPE(svc.secret);
     state_free(&svc.st);
     return rc;

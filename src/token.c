@@ -41,26 +41,6 @@ static const char usage[] =
 /* The value of option name in the verb's table o. */
 #define OPT(name) cli_get(o, OPT_COUNT(o), name)
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static bool parse_hex(uint8_t *out, size_t n, const char *s)
-{
-    size_t i;
-    if (strlen(s) != 2 * n) return false;
-    for (i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
 static int verb_challenge(int argc, char **argv)
 {
     struct cli_opt o[] = {{.name = "--issuer-name", .required = true},
@@ -87,7 +67,7 @@ static int verb_challenge(int argc, char **argv)
     } else if (strcmp(ctx, "random") == 0) {
         if ((err = agp_random(context, sizeof context)) != AGP_OK) return cli_fail("context", err);
         c.redemption_context = (struct agp_span){context, sizeof context};
-    } else if (parse_hex(context, sizeof context, ctx)) {
+    } else if (cli_parse_hex(context, sizeof context, ctx)) {
         c.redemption_context = (struct agp_span){context, sizeof context};
     } else {
         fprintf(stderr, "agepass: --context must be empty, random or 64 hex digits\n");

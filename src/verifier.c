@@ -238,8 +238,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static int load_secret(const char *dir, uint8_t secret[AGP_VERIFIER_SECRET_LEN])
 {
     char path[4096];
-    uint8_t *buf = NULL;
-    size_t len = 0;
     struct stat st;
     snprintf(path, sizeof path, "%s/verifier-secret", dir);
     if (stat(path, &st) != 0) {
@@ -247,18 +245,7 @@ static int load_secret(const char *dir, uint8_t secret[AGP_VERIFIER_SECRET_LEN])
             return cli_fail("verifier secret", AGP_ERR_RANDOM);
         return cli_output(path, secret, AGP_VERIFIER_SECRET_LEN, 0600);
     }
-    if ((st.st_mode & 077) != 0) {
-        fprintf(stderr, "agepass: %s is readable by others; chmod 600 it\n", path);
-        return CLI_REJECTED;
-    }
-    if (cli_input(path, AGP_VERIFIER_SECRET_LEN + 1, &buf, &len) != CLI_OK) return CLI_REJECTED;
-    if (len != AGP_VERIFIER_SECRET_LEN) {
-        cli_free(buf, len);
-        return cli_fail(path, AGP_ERR_LENGTH);
-    }
-    memcpy(secret, buf, len);
-    cli_free(buf, len);
-    return CLI_OK;
+    return cli_read_secret(path, secret, AGP_VERIFIER_SECRET_LEN);
 }
 
 /*
@@ -289,22 +276,6 @@ static struct {
     bool stop;
 } trusts = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-static bool parse_hex32(uint8_t out[AGP_SHA256_LEN], const char *s)
-{
-    size_t i;
-    if (strlen(s) != 2 * AGP_SHA256_LEN) return false;
-    for (i = 0; i < 2 * AGP_SHA256_LEN; i++) {
-        char c = s[i];
-        int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (v < 0) return false;
-        if (i % 2 == 0)
-            out[i / 2] = (uint8_t)(v << 4);
-        else
-            out[i / 2] |= (uint8_t)v;
-    }
-    return true;
-}
-
 /* Parses SOURCE[,name=ISSUER][,age=N][,pin=KEY_ID_HEX]... into t. */
 static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
 {
@@ -328,7 +299,7 @@ static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
                    age > 0) {
             /* kept below */
         } else if (strncmp(field, "pin=", 4) == 0 && t->npins < MAX_PINS &&
-                   parse_hex32(t->pins[t->npins], field + 4)) {
+                   cli_parse_hex(t->pins[t->npins], AGP_SHA256_LEN, field + 4)) {
             t->npins++;
         } else {
             return CLI_USAGE;
