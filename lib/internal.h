@@ -53,13 +53,8 @@ struct agp_key {
 const EVP_MD *agp_md_sha256(void);
 const EVP_MD *agp_md_sha384(void);
 
-/* SHA-256 or SHA-384 of in, through EVP. */
-agp_err agp_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *in, size_t len);
+/* SHA-384 of in, through EVP (SHA-256 and HMAC are in agepass/util.h). */
 agp_err agp_sha384(uint8_t out[AGP_SHA384_LEN], const uint8_t *in, size_t len);
-
-/* HMAC-SHA256(key, data) into out (32 bytes). */
-agp_err agp_hmac_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *key, size_t key_len,
-                        const uint8_t *data, size_t data_len);
 
 /* Lower-case ASCII of c (locale-free). */
 static inline char agp_lower(char c)

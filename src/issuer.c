@@ -37,6 +37,7 @@
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "cli.h"
+#include "issuer.h"
 
 #define MAX_CLASSES   8
 #define MAX_EPOCHS    4 /* current, next, and room to rotate */
@@ -44,7 +45,7 @@
 #define GRANT_TTL_S   900 /* a grant is good for 15 minutes */
 #define GRANT_B64_LEN 43  /* 32 random bytes, unpadded base64url */
 #define BODY_MAX      (AGP_TOKEN_REQUEST_LEN + 1)
-#define ENROLL_MAX    1024
+#define BATCH_TOKENS  30 /* one batch for evidence that has no stable subject */
 
 static const char usage[] =
     "usage: agepass issuer init --state DIR --name ISSUER_NAME [--age-classes 18,16]\n"
@@ -332,7 +333,6 @@ static int cmd_rotate(int argc, char **argv)
 
 /* ---- the service -------------------------------------------------------- */
 
-enum enrol_refusal { ER_UNDER_AGE, ER_INVALID, ER_EXPIRED, ER_REUSED, ER_OVER_QUOTA, ER_COUNT };
 static const char *const enrol_refusal_names[ER_COUNT] = {
     "under_age", "invalid_evidence", "expired_evidence", "reused_evidence", "over_quota"};
 
@@ -364,15 +364,8 @@ struct service {
     char etag[24];
 };
 
-/* A request body being received. */
-struct upload {
-    char buf[ENROLL_MAX > BODY_MAX ? ENROLL_MAX : BODY_MAX];
-    size_t len;
-    bool too_big;
-};
-
-static enum MHD_Result send_reply(struct MHD_Connection *conn, unsigned status, const void *body,
-                                  size_t len, const char *ctype)
+enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
+                            size_t len, const char *ctype)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -387,7 +380,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, unsigned status, 
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-    return send_reply(conn, status, text, strlen(text), "text/plain; charset=utf-8");
+    return issuer_send(conn, status, text, strlen(text), "text/plain; charset=utf-8");
 }
 
 /* The epoch in force at now: the latest one whose start has come. */
@@ -421,7 +414,7 @@ static int build_directory(struct service *s, const char *request_uri)
     err = agp_directory_write(d, &s->directory, &s->directory_len);
     free(d);
     if (err != AGP_OK) return cli_fail("directory", err);
-    if (agp_challenge_digest(digest, (const uint8_t *)s->directory, s->directory_len) != AGP_OK)
+    if (agp_sha256(digest, (const uint8_t *)s->directory, s->directory_len) != AGP_OK)
         return cli_fail("directory", AGP_ERR_CRYPTO);
     s->etag[0] = '"';
     for (i = 0; i < 10; i++)
@@ -479,7 +472,7 @@ static enum MHD_Result metrics(struct service *s, struct MHD_Connection *conn)
                  s->st.classes[c], id[0], id[1], id[2], id[3], atomic_load(&stats.issued[e][c]));
         }
 #undef EMIT
-    return send_reply(conn, MHD_HTTP_OK, buf, n, "text/plain; version=0.0.4");
+    return issuer_send(conn, MHD_HTTP_OK, buf, n, "text/plain; version=0.0.4");
 }
 
 /* Bearer GRANT -> SHA-256 of the grant's bytes; false if absent or malformed. */
@@ -494,7 +487,7 @@ static bool grant_id(struct MHD_Connection *conn, uint8_t id[AGP_GRANT_ID_LEN])
     while (*h == ' ')
         h++;
     ok = agp_b64url_decode(raw, sizeof raw, &len, h, strlen(h)) == AGP_OK && len == 32 &&
-         agp_challenge_digest(id, raw, len) == AGP_OK;
+         agp_sha256(id, raw, len) == AGP_OK;
     AGP_WIPE(raw);
     return ok;
 }
@@ -581,7 +574,7 @@ static enum MHD_Result token_request(struct service *s, struct MHD_Connection *c
                               "the blinded message is not valid for this key\n");
     }
     atomic_fetch_add(&stats.issued[e][c], 1);
-    return send_reply(conn, MHD_HTTP_OK, resp, sizeof resp, "application/private-token-response");
+    return issuer_send(conn, MHD_HTTP_OK, resp, sizeof resp, "application/private-token-response");
 }
 
 /* Makes a grant for age class `age` and `tokens` tokens; writes its bearer value. */
@@ -593,7 +586,7 @@ static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigne
     size_t len;
     agp_err err;
     if ((err = agp_random(raw, sizeof raw)) != AGP_OK) return err;
-    if ((err = agp_challenge_digest(id, raw, sizeof raw)) == AGP_OK &&
+    if ((err = agp_sha256(id, raw, sizeof raw)) == AGP_OK &&
         (err = agp_b64url_encode(padded, sizeof padded, &len, raw, sizeof raw)) == AGP_OK)
         err = agp_istore_grant_put(s->store, id, age, tokens, now + GRANT_TTL_S, pseudonym);
     if (err == AGP_OK) {
@@ -605,14 +598,85 @@ static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigne
     return err;
 }
 
-static enum MHD_Result refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
+enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
                                     unsigned status)
 {
     char body[128];
     atomic_fetch_add(&stats.enrol_refused[why], 1);
     fprintf(stderr, "agepass issuer: enrolment refused: %s\n", enrol_refusal_names[why]);
     snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", enrol_refusal_names[why]);
-    return send_reply(conn, status, body, strlen(body), "application/json");
+    return issuer_send(conn, status, body, strlen(body), "application/json");
+}
+
+/* The person's pseudonym: HMAC(secret, source || 0 || subject)[:16]. */
+static agp_err pseudonym_of(const struct service *s, const char *source, const char *subject,
+                            uint8_t out[AGP_PSEUDONYM_LEN])
+{
+    uint8_t msg[2048], mac[AGP_SHA256_LEN];
+    size_t a = strlen(source), b = strlen(subject);
+    agp_err err;
+    if (a + 1 + b > sizeof msg) return AGP_ERR_RANGE;
+    memcpy(msg, source, a);
+    msg[a] = 0;
+    memcpy(msg + a + 1, subject, b);
+    err = agp_hmac_sha256(mac, s->secret, sizeof s->secret, msg, a + 1 + b);
+    if (err == AGP_OK) memcpy(out, mac, AGP_PSEUDONYM_LEN);
+    AGP_WIPE(msg);
+    AGP_WIPE(mac);
+    return err;
+}
+
+static bool wants_json(struct MHD_Connection *conn)
+{
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    return accept == NULL || strstr(accept, "application/json") != NULL ||
+           strstr(accept, "text/html") == NULL;
+}
+
+enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
+                             const struct issuer_evidence *ev)
+{
+    int64_t now = (int64_t)time(NULL);
+    uint8_t pseudonym[AGP_PSEUDONYM_LEN];
+    char grant[GRANT_B64_LEN + 4], body[1024];
+    unsigned best = 0, tokens = s->day_cap;
+    size_t c;
+    agp_err err;
+
+    for (c = 0; c < s->st.nclasses; c++)
+        if (s->st.classes[c] <= ev->age && s->st.classes[c] > best) best = s->st.classes[c];
+    if (best == 0) return issuer_refuse_enrol(conn, ER_UNDER_AGE, MHD_HTTP_FORBIDDEN);
+    if (ev->source != NULL) {
+        err = pseudonym_of(s, ev->source, ev->subject, pseudonym);
+    } else {
+        err = agp_random(pseudonym, sizeof pseudonym);
+        if (ev->digest != NULL && err == AGP_OK) {
+            tokens = BATCH_TOKENS < s->day_cap ? BATCH_TOKENS : s->day_cap;
+            err = agp_istore_evidence_once(s->store, ev->digest, ev->expires_at, now);
+            if (err == AGP_ERR_REPLAY)
+                return issuer_refuse_enrol(conn, ER_REUSED, MHD_HTTP_CONFLICT);
+        }
+    }
+    if (err != AGP_OK || (err = new_grant(s, grant, best, tokens, pseudonym, now)) != AGP_OK) {
+        fprintf(stderr, "agepass issuer: cannot record a grant: %s\n", agp_err_str(err));
+        return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol right now\n");
+    }
+    atomic_fetch_add(&stats.enrolled, 1);
+    if (wants_json(conn)) {
+        snprintf(body, sizeof body,
+                 "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%d}\n", grant, best,
+                 tokens, GRANT_TTL_S);
+        AGP_WIPE(grant);
+        return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
+    }
+    snprintf(body, sizeof body,
+             "<!doctype html><meta charset=utf-8><title>agepass: enrolled</title>\n"
+             "<p>You proved you are at least %u. Your issuance grant, good for %u tokens in the "
+             "next %d minutes:</p>\n<pre>%s</pre>\n<p>Give it to your agepass client; the issuer "
+             "does not keep your age evidence.</p>\n",
+             best, tokens, GRANT_TTL_S / 60, grant);
+    AGP_WIPE(grant);
+    return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "text/html; charset=utf-8");
 }
 
 /*
@@ -622,38 +686,21 @@ static enum MHD_Result refuse_enrol(struct MHD_Connection *conn, enum enrol_refu
 static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn,
                                   const struct upload *up)
 {
+    struct issuer_evidence ev = {0};
     json_error_t jerr;
     json_t *root, *age_j;
-    int64_t now = (int64_t)time(NULL), age;
-    unsigned best = 0;
-    uint8_t pseudonym[AGP_PSEUDONYM_LEN];
-    char grant[GRANT_B64_LEN + 4], body[256];
-    size_t c;
-    agp_err err;
 
-    if (up->too_big) return refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
     root = json_loadb(up->buf, up->len, JSON_REJECT_DUPLICATES, &jerr);
     age_j = root ? json_object_get(root, "age") : NULL;
     if (!json_is_integer(age_j) || json_integer_value(age_j) < 0 ||
         json_integer_value(age_j) > 150) {
         json_decref(root);
-        return refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+        return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
     }
-    age = json_integer_value(age_j);
+    ev.age = (unsigned)json_integer_value(age_j);
     json_decref(root);
-    for (c = 0; c < s->st.nclasses; c++)
-        if (s->st.classes[c] <= age && s->st.classes[c] > best) best = s->st.classes[c];
-    if (best == 0) return refuse_enrol(conn, ER_UNDER_AGE, MHD_HTTP_FORBIDDEN);
-    if (agp_random(pseudonym, sizeof pseudonym) != AGP_OK ||
-        (err = new_grant(s, grant, best, s->day_cap, pseudonym, now)) != AGP_OK) {
-        fprintf(stderr, "agepass issuer: cannot record a grant\n");
-        return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol right now\n");
-    }
-    atomic_fetch_add(&stats.enrolled, 1);
-    snprintf(body, sizeof body, "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%d}\n",
-             grant, best, s->day_cap, GRANT_TTL_S);
-    AGP_WIPE(grant);
-    return send_reply(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
+    return issuer_grant(s, conn, &ev);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,

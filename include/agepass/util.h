@@ -1,5 +1,5 @@
 /*
- * agepass/util.h: secrets handling, randomness and base64url.
+ * agepass/util.h: secrets handling, randomness, hashes and base64url.
  *
  * Thread safety: every function here is thread safe.
  */
@@ -23,6 +23,13 @@ int agp_ct_eq(const uint8_t *a, const uint8_t *b, size_t n);
 
 /* Fills out[0..n) from the operating system's CSPRNG (via OpenSSL). */
 AGP_MUST_USE agp_err agp_random(uint8_t *out, size_t n);
+
+/* SHA-256 of in[0..len) into out (32 bytes). Errors: AGP_ERR_CRYPTO. */
+AGP_MUST_USE agp_err agp_sha256(uint8_t out[32], const uint8_t *in, size_t len);
+
+/* HMAC-SHA256(key, data) into out (32 bytes). Errors: AGP_ERR_CRYPTO. */
+AGP_MUST_USE agp_err agp_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len,
+                                     const uint8_t *data, size_t data_len);
 
 /* Characters needed to encode n bytes as padded base64url, without NUL. */
 #define AGP_B64_ENC_LEN(n) ((((n) + 2) / 3) * 4)

@@ -1,0 +1,67 @@
+/*
+ * src/issuer.h: what the issuer's enrolment modules (src/enroll_*.c) share
+ * with the service in src/issuer.c.
+ *
+ * An enrolment module checks one kind of evidence (a dev declaration, an
+ * OpenID Connect ID token, an EU attestation) and ends with either
+ * issuer_refuse_enrol (a reason counted in the metrics) or issuer_grant
+ * (an issuance grant for the age proven). Nothing a module reads from the
+ * evidence is kept: issuer_grant receives an age, a subject to pseudonymise
+ * or a digest to remember, and an expiry.
+ */
+#ifndef AGEPASS_SRC_ISSUER_H
+#define AGEPASS_SRC_ISSUER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "agepass/istore.h"
+
+#define ISSUER_UPLOAD_MAX 16384 /* largest request body any route reads */
+
+enum enrol_refusal { ER_UNDER_AGE, ER_INVALID, ER_EXPIRED, ER_REUSED, ER_OVER_QUOTA, ER_COUNT };
+
+struct service;
+
+/* A request body being received. */
+struct upload {
+    char buf[ISSUER_UPLOAD_MAX];
+    size_t len;
+    bool too_big;
+};
+
+/* What a module learnt from evidence it accepted. */
+struct issuer_evidence {
+    unsigned age; /* the person is at least this old */
+    /*
+     * A stable subject (OIDC: source = the provider's issuer URL, subject =
+     * `sub`): the person's pseudonym is a keyed hash of both, so the caps
+     * follow the person across enrolments. NULL source: evidence with no
+     * stable subject, accepted once: `digest` is remembered until
+     * `expires_at`, and the grant is for one batch.
+     */
+    const char *source;
+    const char *subject;
+    const uint8_t *digest; /* 32 bytes, when source is NULL */
+    int64_t expires_at;
+};
+
+/* Sends body with status and content type; Cache-Control: no-store. */
+enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
+                            size_t len, const char *ctype);
+/* Counts the refusal, logs its reason, answers {"error": reason} with status. */
+enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
+                                    unsigned status);
+/*
+ * Turns accepted evidence into a grant for the highest age class it
+ * covers (403 under_age if none), applying the one-use rule for evidence
+ * without a subject (409 reused_evidence), and answers it as JSON when the
+ * client accepts application/json, as a small HTML page otherwise.
+ */
+enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
+                             const struct issuer_evidence *ev);
+
+#endif
