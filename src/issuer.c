@@ -52,12 +52,14 @@ static const char usage[] =
     "                           [--epoch-days 30]\n"
     "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
     "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
+    "                            [--config FILE]\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
     "epoch (at most 90 days each). serve issues tokens for grants obtained by\n"
     "enrolment. rotate starts the next epoch once its not-before has come\n"
-    "(--now: at once) and makes the one after it.\n";
+    "(--now: at once) and makes the one after it. --config FILE reads options as\n"
+    "`name value` lines (`day-cap 30`); the command line wins.\n";
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -762,7 +764,8 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--insecure-dev-attester", .kind = CLI_FLAG},
                           {.name = "--request-uri"},
                           {.name = "--day-cap"},
-                          {.name = "--epoch-cap"}};
+                          {.name = "--epoch-cap"},
+                          {.name = "--config"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
@@ -777,6 +780,9 @@ static int cmd_serve(int argc, char **argv)
     int rc, sig;
 
     if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if (cli_get(o, n, "--config") != NULL &&
+        (rc = cli_merge_config(o, n, cli_get(o, n, "--config"), usage)) != CLI_OK)
+        return rc;
     if ((cli_get(o, n, "--day-cap") &&
          (!cli_parse_uint(cli_get(o, n, "--day-cap"), 100000, &day_cap) || day_cap == 0)) ||
         (cli_get(o, n, "--epoch-cap") &&
