@@ -19,6 +19,7 @@
  * origin_info), fetched ahead of time: any site that accepts them takes
  * each once, and the issuer cannot tell when or where they are spent.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,6 +63,33 @@ struct wallet {
     json_t *root;
 };
 
+/*
+ * Removes PATH.tmp.* files beside the wallet: a writer killed between
+ * creating its temporary file and renaming it leaves one. Called with the
+ * wallet's lock held, so no live writer owns any of them.
+ */
+static void wallet_remove_leftovers(const char *path)
+{
+    char dir[4096], prefix[512], victim[4700];
+    const char *slash = strrchr(path, '/');
+    struct dirent *ent;
+    DIR *d;
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+        slash = path - 1;
+    } else {
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    }
+    snprintf(prefix, sizeof prefix, "%s.tmp.", slash + 1);
+    if (dir[0] == '\0' || (d = opendir(dir)) == NULL) return;
+    while ((ent = readdir(d)) != NULL)
+        if (strncmp(ent->d_name, prefix, strlen(prefix)) == 0) {
+            snprintf(victim, sizeof victim, "%s/%s", dir, ent->d_name);
+            unlink(victim);
+        }
+    closedir(d);
+}
+
 static int wallet_open(struct wallet *w, const char *opt)
 {
     const char *env = getenv("AGEPASS_WALLET"), *xdg = getenv("XDG_DATA_HOME"),
@@ -93,6 +121,7 @@ static int wallet_open(struct wallet *w, const char *opt)
     if ((w->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
         flock(w->lock_fd, LOCK_EX) != 0)
         return cli_fail(lock, AGP_ERR_IO);
+    wallet_remove_leftovers(w->path);
     if (stat(w->path, &sb) != 0) {
         w->root = json_pack("{s:i, s:{}, s:{}}", "version", 1, "issuers", "sessions");
         return w->root ? CLI_OK : cli_fail("wallet", AGP_ERR_NOMEM);
