@@ -178,4 +178,25 @@ check "metrics: each token of each batch counted (70)" bash -c "[ \$(grep '^agep
 check "metrics: class 16 counted apart (36)" bash -c "[ \$(grep '^agepass_issuer_tokens_issued_total{age=\"16\"' metrics.txt | awk '{s+=\$2} END {print s}') = 36 ]"
 check "metrics: the 11 malformed batches counted" grep -q 'token_requests_refused_total{reason="malformed"} 11$' metrics.txt
 check "the log names no grant" bash -c "! grep -qF '$g25' issuer.log && ! grep -qF '$g30' issuer.log"
+# the client: `agepass fetch --count N` asks in batches of up to 30
+export AGEPASS_WALLET="$work/home/wallet.json"
+check "the client enrols" "$agepass" enroll --issuer "$base" --dev-age 30
+check "fetch --count 31: two round trips, 30 then 1" bash -c "'$agepass' fetch --issuer '$base' --count 31 | grep -q 'fetched 31 of 31'"
+check "... the wallet holds 31 tokens" bash -c "'$agepass' wallet | grep -q 'over 18: 31 tokens'"
+# the grant had 35: 4 left, so a batch of 5 is refused whole (one by one would give 4)
+"$agepass" fetch --issuer "$base" --count 5 >fetch5.out 2>fetch5.err
+check "fetch --count 5 with 4 left: exit 1, nothing fetched (all or nothing)" bash -c "[ $? -eq 1 ] && grep -q 'fetched 0 of 5' fetch5.out && grep -q 'HTTP 429' fetch5.err"
+check "fetch --count 4 then takes the 4 in one batch" bash -c "'$agepass' fetch --issuer '$base' --count 4 | grep -q 'fetched 4 of 4'"
+python3 - <<'PY' || not_ok "wallet tokens"
+import base64, json, os, subprocess, sys
+w = json.load(open(os.environ["AGEPASS_WALLET"]))
+toks = [t["token"] for e in w["issuers"].values() for t in e["tokens"]]
+assert len(toks) == 35, len(toks)
+assert len(set(toks)) == 35, "every token its own nonce"
+for i, t in enumerate(toks):
+    raw = base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+    open(f"w{i}.tok", "wb").write(raw)
+PY
+"$agepass" token challenge --issuer-name issuer.example --out wch
+check "every fetched token verifies against the issuer's key" bash -c "for i in \$(seq 0 34); do '$agepass' token verify --pub pub18.der --challenge wch --in w\$i.tok >/dev/null || exit 1; done"
 finish
