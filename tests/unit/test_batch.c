@@ -267,8 +267,7 @@ static void response_rejections(void)
     buf[4] = 0x01;
     EXPECT_ERR(agp_batch_response_parse(&r, buf, len), AGP_ERR_TOKEN_TYPE);
     buf[4] = 0x02;
-    /* a prefix one longer (the extra byte reads as an absent response) is fine
-     * only with the byte there; one shorter cuts the last blind_sig */
+    /* a prefix one shorter cuts the last blind_sig */
     buf[1]--;
     EXPECT_ERR(agp_batch_response_parse(&r, buf, len - 1), AGP_ERR_TRUNCATED);
     buf[1]++;
