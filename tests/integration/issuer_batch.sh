@@ -199,4 +199,47 @@ for i, t in enumerate(toks):
 PY
 "$agepass" token challenge --issuer-name issuer.example --out wch
 check "every fetched token verifies against the issuer's key" bash -c "for i in \$(seq 0 34); do '$agepass' token verify --pub pub18.der --challenge wch --in w\$i.tok >/dev/null || exit 1; done"
+# an issuer that does not take batches (a proxy answering 415 to them):
+# fetch falls back to one request per token
+pport=$(free_port)
+python3 - "$port" "$pport" 2>proxy.log <<'PY' &
+import http.client, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+up, me = int(sys.argv[1]), int(sys.argv[2])
+class H(BaseHTTPRequestHandler):
+    def relay(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n) if n else None
+        if self.headers.get("Content-Type", "").startswith("application/private-token-arbitrary-batch"):
+            self.send_response(415)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            with open("proxy.batches", "a") as f:
+                f.write("batch\n")
+            return
+        c = http.client.HTTPConnection("127.0.0.1", up)
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization", "accept")}
+        c.request(self.command, self.path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k in ("Content-Type",):
+            if r.getheader(k):
+                self.send_header(k, r.getheader(k))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        with open("proxy.singles", "a") as f:
+            f.write(self.path + "\n")
+    do_GET = do_POST = relay
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", me), H).serve_forever()
+PY
+pids+=($!)
+wait_port "$pport" || exit 2
+export AGEPASS_WALLET="$work/home3/wallet.json"
+"$agepass" enroll --issuer "http://127.0.0.1:$pport" --dev-age 30 >/dev/null
+check "fetch from an issuer that refuses batches (415): one by one instead" bash -c "'$agepass' fetch --issuer 'http://127.0.0.1:$pport' --count 3 | grep -q 'fetched 3 of 3'"
+check "... after one batch was tried" bash -c "[ \$(wc -l <proxy.batches) = 1 ] && [ \$(grep -c '^/token-request' proxy.singles) = 3 ]"
 finish
