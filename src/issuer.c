@@ -597,7 +597,10 @@ static void give_back_n(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], u
  * person at once, all n are signed, and on any failure the n go back to
  * the grant and the whole batch is refused with the status a single
  * request would get. So the draft's absent responses (and its 206) never
- * occur: a 200 carries n blind signatures, in request order.
+ * occur: a 200 carries n blind signatures, in request order. Where the
+ * draft answers 400 to a batch it issues nothing from, we keep RFC 9578's
+ * statuses, so that a client can tell "enrol again" (401, 429) from "retry"
+ * (503) and from "fix the request" (413, 422).
  */
 static enum MHD_Result batch_request(struct service *s, struct MHD_Connection *conn,
                                      const struct upload *up)
