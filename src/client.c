@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "agepass/authhdr.h"
+#include "agepass/batch.h"
 #include "agepass/directory.h"
 #include "agepass/token.h"
 #include "agepass/util.h"
@@ -318,6 +319,97 @@ out:
     return rc;
 }
 
+/*
+ * Asks the issuer at base for n (1..AGP_BATCH_MAX) tokens answering
+ * challenge in one round trip, a BatchTokenRequest (agepass/batch.h), with
+ * the entry's grant. Returns CLI_OK with tokens[0..n); CLI_USAGE, saying
+ * nothing, when the issuer does not take batches (415), so the caller can
+ * ask one by one; otherwise prints why.
+ */
+static int mint_batch(json_t *entry, const char *base, const struct agp_key *pk,
+                      const uint8_t *challenge, size_t challenge_len, size_t n,
+                      uint8_t tokens[][AGP_TOKEN_LEN])
+{
+    const char *grant = json_string_value(json_object_get(entry, "grant"));
+    struct agp_token_state st[AGP_BATCH_MAX];
+    uint8_t reqs[AGP_BATCH_MAX][AGP_TOKEN_REQUEST_LEN], body[AGP_BATCH_REQUEST_MAX];
+    struct agp_batch_request b;
+    struct agp_batch_response br;
+    struct agp_writer w;
+    char url[4200], authz[128];
+    const char *headers[] = {"Content-Type: " AGP_BATCH_REQUEST_TYPE, authz, NULL};
+    struct cli_http_req hr = {url, headers, body, 0, AGP_BATCH_RESPONSE_MAX, HTTP_TIMEOUT_MS};
+    struct cli_http_resp resp = {0};
+    size_t i, made = 0;
+    agp_err err = AGP_OK;
+    int rc = CLI_REJECTED;
+
+    if (n == 0 || n > AGP_BATCH_MAX) return CLI_REJECTED;
+    if (grant == NULL ||
+        json_integer_value(json_object_get(entry, "grant-expires")) <= time(NULL)) {
+        fprintf(stderr,
+                "agepass: no valid grant for %s: run `agepass enroll --issuer %s ...` again\n",
+                base, base);
+        return CLI_REJECTED;
+    }
+    snprintf(url, sizeof url, "%s/token-request", base);
+    snprintf(authz, sizeof authz, "Authorization: Bearer %s", grant);
+    memset(&b, 0, sizeof b);
+    for (made = 0; made < n && err == AGP_OK; made++) {
+        err = agp_token_begin(pk, reqs[made], &st[made], challenge, challenge_len);
+        if (err == AGP_OK)
+            err = agp_token_request_parse(&b.req[made], reqs[made], AGP_TOKEN_REQUEST_LEN);
+    }
+    if (err != AGP_OK) {
+        cli_fail("token request", err);
+        goto out;
+    }
+    b.count = n;
+    agp_writer_init(&w, body, sizeof body);
+    if ((err = agp_batch_request_write(&w, &b)) != AGP_OK) {
+        cli_fail("batch request", err);
+        goto out;
+    }
+    hr.body_len = w.len;
+    if ((err = cli_http(&hr, &resp)) != AGP_OK) {
+        cli_fail(url, err);
+        goto out;
+    }
+    if (resp.status == 415) {
+        rc = CLI_USAGE;
+    } else if (resp.status != 200) {
+        fprintf(stderr, "agepass: the issuer refused the batch of %zu (HTTP %ld): %s", n,
+                resp.status, resp.len ? (const char *)resp.body : "\n");
+        if (resp.status == 401 || resp.status == 429)
+            fprintf(stderr, "agepass: enrol again to get a new grant\n");
+    } else if (resp.content_type == NULL ||
+               strcasecmp(resp.content_type, AGP_BATCH_RESPONSE_TYPE) != 0) {
+        /* the draft: clients MUST ignore a response of another type */
+        fprintf(stderr, "agepass: the issuer answered the batch with another content type\n");
+    } else if ((err = agp_batch_response_parse(&br, resp.body, resp.len)) != AGP_OK) {
+        cli_fail("the issuer's batch response", err);
+    } else if (br.count != n) {
+        fprintf(stderr, "agepass: the issuer answered %zu of %zu requests\n", br.count, n);
+    } else {
+        rc = CLI_OK;
+        for (i = 0; i < n && rc == CLI_OK; i++) {
+            /* we issue all or nothing, so we expect all: an absent one is refused */
+            err = br.blind_sig[i].len == 0
+                      ? AGP_ERR_NOT_FOUND
+                      : agp_token_finish(pk, tokens[i], &st[i], br.blind_sig[i].ptr,
+                                         br.blind_sig[i].len);
+            if (err != AGP_OK) rc = cli_fail("the issuer's batch response", err);
+        }
+    }
+out:
+    cli_http_resp_free(&resp);
+    for (i = 0; i < made; i++)
+        agp_token_state_clear(&st[i]);
+    if (rc != CLI_OK) agp_wipe(tokens, n * AGP_TOKEN_LEN);
+    AGP_WIPE(authz);
+    return rc;
+}
+
 /* The cross-origin challenge for issuer name: empty context and origin_info. */
 static int cross_challenge(const char *name, uint8_t *out, size_t cap, size_t *len)
 {
@@ -411,9 +503,11 @@ static int cmd_fetch(int argc, char **argv)
                           {.name = "--spread-ms"},
                           {.name = "--wallet"}};
     size_t n = sizeof o / sizeof o[0], ch_len;
-    uint64_t age = 18, count = 10, spread = 0, i;
+    uint64_t age = 18, count = 10, spread = 0, i = 0;
     char base[2048], b64[AGP_B64_ENC_LEN(AGP_TOKEN_LEN) + 1];
     uint8_t ch[AGP_CHALLENGE_MAX], token[AGP_TOKEN_LEN];
+    static uint8_t tokens[AGP_BATCH_MAX][AGP_TOKEN_LEN];
+    bool batches = true;
     struct agp_key *pk = NULL;
     struct wallet w;
     json_t *entry;
@@ -443,7 +537,31 @@ static int cmd_fetch(int argc, char **argv)
     if (cross_challenge(json_string_value(json_object_get(entry, "name")), ch, sizeof ch,
                         &ch_len) != CLI_OK)
         goto out;
-    for (i = 0; i < count; i++) {
+    /*
+     * Without --spread-ms, batches of up to AGP_BATCH_MAX tokens, one round
+     * trip each; one by one if the issuer does not take batches (415).
+     */
+    while (spread == 0 && batches && i < count) {
+        size_t k = count - i < AGP_BATCH_MAX ? (size_t)(count - i) : AGP_BATCH_MAX, j;
+        rc = mint_batch(entry, base, pk, ch, ch_len, k, tokens);
+        if (rc == CLI_USAGE) {
+            batches = false;
+            break;
+        }
+        if (rc != CLI_OK) goto fetched;
+        for (j = 0; j < k && rc == CLI_OK; j++) {
+            if (agp_b64url_encode(b64, sizeof b64, NULL, tokens[j], AGP_TOKEN_LEN) != AGP_OK)
+                rc = CLI_REJECTED;
+            else
+                json_array_append_new(json_object_get(entry, "tokens"),
+                                      json_pack("{s:i, s:s}", "age", (int)age, "token", b64));
+        }
+        AGP_WIPE(tokens);
+        if (rc == CLI_OK) rc = wallet_save(&w); /* each batch lands at once */
+        if (rc != CLI_OK) goto fetched;
+        i += k;
+    }
+    for (; i < count; i++) {
         if (i > 0 && spread > 0) {
             uint8_t r[2];
             if (agp_random(r, 2) == AGP_OK)
@@ -455,6 +573,7 @@ static int cmd_fetch(int argc, char **argv)
                               json_pack("{s:i, s:s}", "age", (int)age, "token", b64));
         if ((rc = wallet_save(&w)) != CLI_OK) break; /* each token lands at once */
     }
+fetched:
     printf("fetched %llu of %llu tokens for age %u from %s\n", (unsigned long long)i,
            (unsigned long long)count, (unsigned)age, base);
     if (i > 0 && rc != CLI_OK) rc = CLI_REJECTED;

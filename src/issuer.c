@@ -10,7 +10,10 @@
  * HTTP (libmicrohttpd, a thread per core; put a TLS front such as nginx
  * before it, see README):
  *   GET  /.well-known/private-token-issuer-directory   RFC 9578 §4
- *   POST /token-request      RFC 9578 §5-6, with `Authorization: Bearer GRANT`
+ *   POST /token-request      RFC 9578 §5-6, with `Authorization: Bearer GRANT`;
+ *                            with Content-Type application/private-token-
+ *                            arbitrary-batch-request, 1..30 tokens at once
+ *                            (draft-ietf-privacypass-batched-tokens-06 §6)
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
  *   GET  /metrics            Prometheus counters, totals only
  *
@@ -32,6 +35,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "agepass/batch.h"
 #include "agepass/directory.h"
 #include "agepass/istore.h"
 #include "agepass/token.h"
@@ -579,6 +583,120 @@ static enum MHD_Result token_request(struct service *s, struct MHD_Connection *c
     return issuer_send(conn, MHD_HTTP_OK, resp, sizeof resp, "application/private-token-response");
 }
 
+/* Returns n tokens taken from a grant whose issuance did not happen. */
+static void give_back_n(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], unsigned n)
+{
+    if (agp_istore_grant_give_back(s->store, id, n) != AGP_OK)
+        fprintf(stderr, "agepass issuer: could not give %u tokens back to their grant\n", n);
+}
+
+/*
+ * POST /token-request with a BatchTokenRequest (agepass/batch.h): all or
+ * nothing. Every element must name a current key whose age class the
+ * grant covers; n tokens are taken from the grant and counted for the
+ * person at once, all n are signed, and on any failure the n go back to
+ * the grant and the whole batch is refused with the status a single
+ * request would get. So the draft's absent responses (and its 206) never
+ * occur: a 200 carries n blind signatures, in request order. Where the
+ * draft answers 400 to a batch it issues nothing from, we keep RFC 9578's
+ * statuses, so that a client can tell "enrol again" (401, 429) from "retry"
+ * (503) and from "fix the request" (413, 422).
+ */
+static enum MHD_Result batch_request(struct service *s, struct MHD_Connection *conn,
+                                     const struct upload *up)
+{
+    static const char refused_text[] = "the blinded message is not valid for this key\n";
+    struct agp_batch_request b;
+    struct agp_batch_response br;
+    uint8_t id[AGP_GRANT_ID_LEN], pseudonym[AGP_PSEUDONYM_LEN];
+    uint8_t sigs[AGP_BATCH_MAX][AGP_TOKEN_RESPONSE_LEN];
+    uint8_t out[AGP_BATCH_RESPONSE_MAX];
+    const struct agp_key *keys[AGP_BATCH_MAX];
+    size_t cls[AGP_BATCH_MAX];
+    int64_t now = (int64_t)time(NULL);
+    size_t e = current_epoch(s, now), c, i;
+    unsigned grant_age, n, need_age = 0;
+    struct agp_writer w;
+    agp_err err;
+
+    if (up->too_big || up->len > AGP_BATCH_REQUEST_MAX)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_CONTENT_TOO_LARGE,
+                              "a batch holds at most 30 TokenRequests\n");
+    err = agp_batch_request_parse(&b, (const uint8_t *)up->buf, up->len);
+    if (err == AGP_ERR_TOKEN_TYPE)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "unsupported token type in the batch\n");
+    if (err != AGP_OK)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "a BatchTokenRequest is a length and 1 to 30 TokenRequests of type "
+                              "0x0002\n");
+    for (i = 0; i < b.count; i++) {
+        keys[i] = NULL;
+        for (c = 0; c < s->st.nclasses && keys[i] == NULL; c++)
+            if (agp_key_id(s->st.epochs[e].keys[c])[AGP_SHA256_LEN - 1] ==
+                b.req[i].truncated_token_key_id) {
+                keys[i] = s->st.epochs[e].keys[c];
+                cls[i] = c;
+            }
+        if (keys[i] == NULL)
+            return refuse_request(conn, RR_UNKNOWN_KEY, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                                  "no current key has this truncated key id; fetch the "
+                                  "directory\n");
+        if (s->st.classes[cls[i]] > need_age) need_age = s->st.classes[cls[i]];
+    }
+    n = (unsigned)b.count;
+    if (!grant_id(conn, id))
+        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
+                              "an issuance grant is needed: enrol first\n");
+    err = agp_istore_grant_take(s->store, id, n, now, &grant_age, pseudonym);
+    if (err == AGP_ERR_IO)
+        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "the issuer cannot count tokens right now; try again\n");
+    if (err == AGP_ERR_RANGE)
+        return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
+                              "this grant has fewer tokens left than the batch asks for\n");
+    if (err != AGP_OK)
+        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
+                              "unknown or expired grant: enrol again\n");
+    if (need_age > grant_age) {
+        give_back_n(s, id, n);
+        return refuse_request(conn, RR_WRONG_CLASS, MHD_HTTP_FORBIDDEN,
+                              "the grant does not cover the age class of every key asked for\n");
+    }
+    err =
+        agp_istore_count(s->store, pseudonym, n, s->day_cap, s->epoch_cap, s->st.epochs[e].id, now);
+    if (err != AGP_OK) {
+        give_back_n(s, id, n);
+        if (err == AGP_ERR_RANGE)
+            return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
+                                  "the batch would pass the daily or per-epoch token cap\n");
+        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "the issuer cannot count tokens right now; try again\n");
+    }
+    memset(&br, 0, sizeof br);
+    for (i = 0; i < b.count; i++) {
+        err = agp_token_issue(keys[i], sigs[i], b.raw[i].ptr, b.raw[i].len);
+        if (err != AGP_OK) {
+            fprintf(stderr, "agepass issuer: blind signature %zu of %u failed: %s\n", i + 1, n,
+                    agp_err_str(err));
+            give_back_n(s, id, n);
+            return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT, refused_text);
+        }
+        br.blind_sig[i].ptr = sigs[i];
+        br.blind_sig[i].len = AGP_TOKEN_RESPONSE_LEN;
+    }
+    br.count = b.count;
+    agp_writer_init(&w, out, sizeof out);
+    if ((err = agp_batch_response_write(&w, &br)) != AGP_OK) {
+        fprintf(stderr, "agepass issuer: cannot write a batch response: %s\n", agp_err_str(err));
+        give_back_n(s, id, n);
+        return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
+    }
+    for (i = 0; i < b.count; i++)
+        atomic_fetch_add(&stats.issued[e][cls[i]], 1);
+    return issuer_send(conn, MHD_HTTP_OK, out, w.len, AGP_BATCH_RESPONSE_TYPE);
+}
+
 /* Makes a grant for age class `age` and `tokens` tokens; writes its bearer value. */
 static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigned age,
                          unsigned tokens, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], int64_t now)
@@ -731,6 +849,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return directory(s, conn);
     if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0) return metrics(s, conn);
     if (strcmp(url, "/token-request") == 0 && strcmp(method, "POST") == 0) {
+        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+        if (ct != NULL && strcasecmp(ct, AGP_BATCH_REQUEST_TYPE) == 0)
+            return batch_request(s, conn, up);
         if (up->len > BODY_MAX) up->too_big = true;
         return token_request(s, conn, up);
     }

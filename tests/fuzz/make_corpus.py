@@ -81,6 +81,41 @@ def spki_of(alg_id, n, e):
     return der(0x30, alg_id + der(0x03, b"\x00" + rsa_pub))
 
 
+def batch_corpus(c, t2):
+    """The batch target, from the RFC 9578 type 2 vectors alone."""
+    # draft-ietf-privacypass-batched-tokens-06 §6, type 0x0002 only; a VOPRF
+    # TokenRequest is 2 + 1 + Ne = 52 bytes (Ne = 49, P-384)
+    def varint(n):
+        return bytes([n]) if n < 64 else struct.pack(">H", 0x4000 | n)
+
+    def vec(body):
+        return varint(len(body)) + body
+
+    t2reqs = [unhex(v["token_request"]) for v in t2]
+    t2sigs = [b"\x01\x00\x02" + unhex(v["token_response"]) for v in t2]
+    c.add("batch", "request-1", vec(t2reqs[0]))
+    c.add("batch", "request-5", vec(b"".join(t2reqs)))
+    c.add("batch", "request-30", vec(b"".join(t2reqs * 6)))
+    c.add("batch", "request-31", vec(b"".join(t2reqs * 6 + t2reqs[:1])))
+    c.add("batch", "request-empty", b"\x00")
+    c.add("batch", "request-truncated", vec(b"".join(t2reqs[:2]))[:-1])
+    c.add("batch", "request-extra-byte", vec(b"".join(t2reqs[:2])) + b"\x00")
+    c.add("batch", "request-cut-element", vec(t2reqs[0] + t2reqs[1][:-1]))
+    c.add("batch", "request-type-0001", vec(t2reqs[0] + b"\x00\x01\x07" + b"\x33" * 49))
+    c.add("batch", "request-nonminimal-len",
+          struct.pack(">I", 0x80000000 | len(t2reqs[0])) + t2reqs[0])
+    c.add("batch", "response-1", vec(t2sigs[0]))
+    c.add("batch", "response-5", vec(b"".join(t2sigs)))
+    c.add("batch", "response-30", vec(b"".join(t2sigs * 6)))
+    c.add("batch", "response-absent-present", vec(b"\x00" + t2sigs[1] + b"\x00"))
+    c.add("batch", "response-30-absent", vec(b"\x00" * 30))
+    c.add("batch", "response-31-absent", vec(b"\x00" * 31))
+    c.add("batch", "response-presence-2", vec(b"\x02" + t2sigs[0][1:]))
+    c.add("batch", "response-type-0001", vec(b"\x01\x00\x01" + t2sigs[0][3:]))
+    c.add("batch", "response-truncated", vec(b"".join(t2sigs[:2]))[:-1])
+    c.add("batch", "empty", b"")
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
@@ -321,6 +356,8 @@ def main():
         ("empty", ""),
     ]:
         c.add("b64url", name, s)
+
+    batch_corpus(c, t2)
 
     c.write()
 
