@@ -779,7 +779,7 @@ static enum MHD_Result handle_locked(void *cls, struct MHD_Connection *conn, con
  * lock, which waits for the requests in flight (each answered wholly from
  * the old state or wholly from the new) and holds new ones back only for
  * the swap. A state that does not load is logged, and the old one kept.
- * The per-key issuance counters start again from 0, as after a restart.
+ * The per-key issuance counters follow their keys (a new key starts at 0).
  * The pseudonym secret, caps, store and options are not reloaded.
  */
 static void reload(struct service *s, const char *dir, const char *uri)
@@ -787,7 +787,8 @@ static void reload(struct service *s, const char *dir, const char *uri)
     struct service next;
     struct issuer_state old;
     char *old_directory;
-    size_t e, c;
+    unsigned long issued[MAX_EPOCHS][MAX_CLASSES];
+    size_t e, c, oe, oc;
 
     memset(&next, 0, sizeof next);
     if (load_state(dir, &next.st, true) != CLI_OK || build_directory(&next, uri) != CLI_OK) {
@@ -805,9 +806,18 @@ static void reload(struct service *s, const char *dir, const char *uri)
     s->directory = next.directory;
     s->directory_len = next.directory_len;
     memcpy(s->etag, next.etag, sizeof s->etag);
+    /* no request runs: the counters move to their keys' new places */
+    memset(issued, 0, sizeof issued);
+    for (e = 0; e < s->st.nepochs; e++)
+        for (c = 0; c < s->st.nclasses; c++)
+            for (oe = 0; oe < old.nepochs; oe++)
+                for (oc = 0; oc < old.nclasses; oc++)
+                    if (memcmp(agp_key_id(s->st.epochs[e].keys[c]),
+                               agp_key_id(old.epochs[oe].keys[oc]), AGP_SHA256_LEN) == 0)
+                        issued[e][c] = atomic_load(&stats.issued[oe][oc]);
     for (e = 0; e < MAX_EPOCHS; e++)
         for (c = 0; c < MAX_CLASSES; c++)
-            atomic_store(&stats.issued[e][c], 0);
+            atomic_store(&stats.issued[e][c], issued[e][c]);
     pthread_rwlock_unlock(&s->lock);
     pthread_mutex_unlock(&s->turn);
     free(old_directory);

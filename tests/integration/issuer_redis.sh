@@ -203,5 +203,11 @@ check "... and the directory is unchanged" cmp -s dira2.json dira3.json
 s=$(token_request k4 "$A" cur2.der "$grant4")
 check "... and A still issues ($s)" [ "$s" = 200 ]
 cp issuer.json.good ist/issuer.json
+# the same state again: the issuance counters stay with their keys
+n=$(curl -s "$A/metrics" | awk '/^agepass_issuer_tokens_issued_total/ {s += $2} END {print s + 0}')
+kill -HUP "$pid_a"
+for i in $(seq 50); do [ "$(grep -c 'reloaded ist' a.log)" = 2 ] && break; sleep 0.1; done
+n2=$(curl -s "$A/metrics" | awk '/^agepass_issuer_tokens_issued_total/ {s += $2} END {print s + 0}')
+check "a reload of the same state keeps A's issuance counts ($n, then $n2)" [ "$n" = 2 ] && [ "$n2" = 2 ]
 check "the logs name no grant" bash -c "! grep -qF '$grant' a.log b.log"
 finish
