@@ -50,6 +50,7 @@
 
 #include "agepass/istore.h"
 #include "internal.h"
+#include "istore_internal.h"
 
 #define SCHEMA_VERSION 1
 #define DIGEST_LEN     32
@@ -123,7 +124,8 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_SWEEP_EVIDENCE] = "DELETE FROM evidence WHERE expires <= ?1",
 };
 
-struct agp_istore {
+struct sql_store {
+    struct agp_istore base;
     pthread_mutex_t mu; /* guards all below, and one operation at a time on db */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
@@ -185,7 +187,7 @@ static agp_err column_i64(sqlite3_stmt *st, int i, int64_t *v)
     return AGP_OK;
 }
 
-static void reset_all(struct agp_istore *s)
+static void reset_all(struct sql_store *s)
 {
     size_t i;
     for (i = 0; i < ST_COUNT; i++) {
@@ -194,20 +196,20 @@ static void reset_all(struct agp_istore *s)
     }
 }
 
-static void rollback(struct agp_istore *s)
+static void rollback(struct sql_store *s)
 {
     if (sqlite3_get_autocommit(s->db)) return; /* SQLite already rolled back */
     (void)sqlite3_step(s->st[ST_ROLLBACK]);
     sqlite3_reset(s->st[ST_ROLLBACK]);
 }
 
-typedef agp_err (*tx_body)(struct agp_istore *s, void *arg);
+typedef agp_err (*tx_body)(struct sql_store *s, void *arg);
 
 /*
  * Runs body in BEGIN IMMEDIATE ... COMMIT; rolls back whatever body did if it
  * or the commit fails. The caller holds s->mu.
  */
-static agp_err transact(struct agp_istore *s, tx_body body, void *arg)
+static agp_err transact(struct sql_store *s, tx_body body, void *arg)
 {
     agp_err err = AGP_ERR_IO;
     int rc;
@@ -227,7 +229,7 @@ out:
     return err;
 }
 
-static agp_err sweep_body(struct agp_istore *s, void *arg)
+static agp_err sweep_body(struct sql_store *s, void *arg)
 {
     int64_t now = *(const int64_t *)arg;
 
@@ -246,7 +248,7 @@ static agp_err sweep_body(struct agp_istore *s, void *arg)
  * Runs body in a transaction under the mutex, after a sweep if the last was
  * a minute or more (of now) ago, or now went back by a minute or more.
  */
-static agp_err run(struct agp_istore *s, int64_t now, int may_sweep, tx_body body, void *arg)
+static agp_err run(struct sql_store *s, int64_t now, int may_sweep, tx_body body, void *arg)
 {
     agp_err err;
     uint64_t ago;
@@ -273,7 +275,7 @@ struct grant_put_args {
     int64_t expires_at;
 };
 
-static agp_err grant_put_body(struct agp_istore *s, void *arg)
+static agp_err grant_put_body(struct sql_store *s, void *arg)
 {
     const struct grant_put_args *a = arg;
     sqlite3_stmt *st = s->st[ST_GRANT_PUT];
@@ -289,14 +291,13 @@ static agp_err grant_put_body(struct agp_istore *s, void *arg)
     return (rc & 0xff) == SQLITE_CONSTRAINT ? AGP_ERR_ARG : AGP_ERR_IO; /* id present */
 }
 
-/* see agepass/istore.h */
-agp_err agp_istore_grant_put(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN], unsigned age,
+static agp_err sql_grant_put(struct agp_istore *b, const uint8_t id[AGP_GRANT_ID_LEN], unsigned age,
                              unsigned tokens, int64_t expires_at,
                              const uint8_t pseudonym[AGP_PSEUDONYM_LEN])
 {
+    struct sql_store *s = (struct sql_store *)b;
     struct grant_put_args a;
 
-    AGP_ENSURE(s != NULL && id != NULL && pseudonym != NULL, AGP_ERR_ARG);
     a.id = id;
     a.pseudonym = pseudonym;
     a.age = age;
@@ -313,7 +314,7 @@ struct grant_take_args {
     uint8_t pseudonym[AGP_PSEUDONYM_LEN]; /* out */
 };
 
-static agp_err grant_take_body(struct agp_istore *s, void *arg)
+static agp_err grant_take_body(struct sql_store *s, void *arg)
 {
     struct grant_take_args *a = arg;
     sqlite3_stmt *st = s->st[ST_GRANT_GET];
@@ -342,26 +343,21 @@ static agp_err grant_take_body(struct agp_istore *s, void *arg)
     return step_done(st);
 }
 
-/* see agepass/istore.h */
-agp_err agp_istore_grant_take(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN], unsigned n,
+static agp_err sql_grant_take(struct agp_istore *b, const uint8_t id[AGP_GRANT_ID_LEN], unsigned n,
                               int64_t now, unsigned *age, uint8_t pseudonym[AGP_PSEUDONYM_LEN])
 {
+    struct sql_store *s = (struct sql_store *)b;
     struct grant_take_args a;
-    agp_err err = AGP_ERR_ARG;
+    agp_err err;
 
     memset(&a, 0, sizeof a);
-    if (s == NULL || id == NULL || n == 0 || age == NULL || pseudonym == NULL) goto out;
     a.id = id;
     a.n = n;
     a.now = now;
     if ((err = run(s, now, 1, grant_take_body, &a)) != AGP_OK) goto out;
     *age = a.age;
     memcpy(pseudonym, a.pseudonym, AGP_PSEUDONYM_LEN);
-out:
-    if (err != AGP_OK) {
-        if (age != NULL) *age = 0;
-        if (pseudonym != NULL) agp_wipe(pseudonym, AGP_PSEUDONYM_LEN);
-    }
+out: /* istore.c zeroes the outputs on failure */
     AGP_WIPE(a.pseudonym);
     return err;
 }
@@ -371,7 +367,7 @@ struct give_back_args {
     unsigned n;
 };
 
-static agp_err give_back_body(struct agp_istore *s, void *arg)
+static agp_err give_back_body(struct sql_store *s, void *arg)
 {
     const struct give_back_args *a = arg;
     sqlite3_stmt *st = s->st[ST_GRANT_GIVE];
@@ -382,13 +378,12 @@ static agp_err give_back_body(struct agp_istore *s, void *arg)
     return sqlite3_changes(s->db) == 1 ? AGP_OK : AGP_ERR_NOT_FOUND;
 }
 
-/* see agepass/istore.h */
-agp_err agp_istore_grant_give_back(struct agp_istore *s, const uint8_t id[AGP_GRANT_ID_LEN],
+static agp_err sql_grant_give_back(struct agp_istore *b, const uint8_t id[AGP_GRANT_ID_LEN],
                                    unsigned n)
 {
+    struct sql_store *s = (struct sql_store *)b;
     struct give_back_args a;
 
-    AGP_ENSURE(s != NULL && id != NULL && n > 0, AGP_ERR_ARG);
     a.id = id;
     a.n = n;
     return run(s, 0, 0, give_back_body, &a);
@@ -401,7 +396,7 @@ struct count_args {
     int64_t now;
 };
 
-static agp_err count_body(struct agp_istore *s, void *arg)
+static agp_err count_body(struct sql_store *s, void *arg)
 {
     const struct count_args *a = arg;
     sqlite3_stmt *st;
@@ -443,14 +438,13 @@ static agp_err count_body(struct agp_istore *s, void *arg)
     return step_done(st);
 }
 
-/* see agepass/istore.h */
-agp_err agp_istore_count(struct agp_istore *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN],
+static agp_err sql_count(struct agp_istore *b, const uint8_t pseudonym[AGP_PSEUDONYM_LEN],
                          unsigned n, unsigned day_limit, unsigned epoch_limit, uint32_t epoch,
                          int64_t now)
 {
+    struct sql_store *s = (struct sql_store *)b;
     struct count_args a;
 
-    AGP_ENSURE(s != NULL && pseudonym != NULL && n > 0, AGP_ERR_ARG);
     a.pseudonym = pseudonym;
     a.n = n;
     a.day_limit = day_limit;
@@ -465,7 +459,7 @@ struct evidence_args {
     int64_t expires_at, now;
 };
 
-static agp_err evidence_body(struct agp_istore *s, void *arg)
+static agp_err evidence_body(struct sql_store *s, void *arg)
 {
     const struct evidence_args *a = arg;
     sqlite3_stmt *st = s->st[ST_EVIDENCE_ADD];
@@ -479,25 +473,23 @@ static agp_err evidence_body(struct agp_istore *s, void *arg)
     return sqlite3_changes(s->db) == 1 ? AGP_OK : AGP_ERR_REPLAY;
 }
 
-/* see agepass/istore.h */
-agp_err agp_istore_evidence_once(struct agp_istore *s, const uint8_t digest[32], int64_t expires_at,
+static agp_err sql_evidence_once(struct agp_istore *b, const uint8_t digest[32], int64_t expires_at,
                                  int64_t now)
 {
+    struct sql_store *s = (struct sql_store *)b;
     struct evidence_args a;
 
-    AGP_ENSURE(s != NULL && digest != NULL, AGP_ERR_ARG);
     a.digest = digest;
     a.expires_at = expires_at;
     a.now = now;
     return run(s, now, 1, evidence_body, &a);
 }
 
-/* see agepass/istore.h */
-agp_err agp_istore_sweep(struct agp_istore *s, int64_t now)
+static agp_err sql_sweep(struct agp_istore *b, int64_t now)
 {
+    struct sql_store *s = (struct sql_store *)b;
     agp_err err;
 
-    AGP_ENSURE(s != NULL, AGP_ERR_ARG);
     pthread_mutex_lock(&s->mu);
     err = transact(s, sweep_body, &now);
     if (err == AGP_OK) {
@@ -508,8 +500,8 @@ agp_err agp_istore_sweep(struct agp_istore *s, int64_t now)
     return err;
 }
 
-/* see agepass/istore.h */
-void agp_istore_free(struct agp_istore *s)
+/* Frees what open made of s, whatever it got to; NULL is fine. */
+static void sql_free(struct sql_store *s)
 {
     size_t i;
 
@@ -637,9 +629,19 @@ out:
 }
 
 /* see agepass/istore.h */
+static void sql_free_base(struct agp_istore *b)
+{
+    sql_free((struct sql_store *)b);
+}
+
+static const struct agp_istore_ops sql_ops = {sql_grant_put, sql_grant_take,    sql_grant_give_back,
+                                              sql_count,     sql_evidence_once, sql_sweep,
+                                              sql_free_base};
+
+/* see agepass/istore.h */
 agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path)
 {
-    struct agp_istore *s = NULL;
+    struct sql_store *s = NULL;
     int locked = 0, rc;
     size_t i;
     agp_err err = AGP_ERR_ARG;
@@ -648,6 +650,7 @@ agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path)
     if (out == NULL || path == NULL || path[0] == '\0') goto out;
     err = AGP_ERR_NOMEM;
     if ((s = calloc(1, sizeof *s)) == NULL) goto out;
+    s->base.ops = &sql_ops;
     if (pthread_mutex_init(&s->mu, NULL) != 0) goto out;
     s->have_mu = 1;
 
@@ -657,7 +660,7 @@ agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path)
     err = AGP_ERR_IO;
     rc = sqlite3_open_v2(path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-    if (rc != SQLITE_OK) goto out; /* s->db, if set, is closed by agp_istore_free */
+    if (rc != SQLITE_OK) goto out; /* s->db, if set, is closed by sql_free */
     if ((err = configure(s->db)) != AGP_OK) goto out;
     if ((err = check_schema(s->db)) != AGP_OK) goto out;
     /* the schema transaction made the -wal and -shm files; SQLite gave them the file's mode */
@@ -670,11 +673,11 @@ agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path)
         err = rc == SQLITE_ERROR ? AGP_ERR_ENCODING : AGP_ERR_IO;
         if (rc != SQLITE_OK) goto out;
     }
-    *out = s;
+    *out = &s->base;
     s = NULL;
     err = AGP_OK;
 out:
     if (locked) pthread_mutex_unlock(&open_mu);
-    agp_istore_free(s);
+    sql_free(s);
     return err;
 }

@@ -5,7 +5,7 @@
  *   issuer.json           name, age classes, epoch length and the epochs
  *   keys/age<A>-e<N>.pem  one RSA-2048 key per age class and epoch (0600)
  *   pseudonym-secret      keys the pseudonyms of people (0600)
- *   store.sqlite          grants, per-person counters, used evidence
+ *   store.sqlite          grants, per-person counters, used evidence (unless --redis)
  *
  * HTTP (libmicrohttpd, a thread per core; put a TLS front such as nginx
  * before it, see README):
@@ -16,6 +16,11 @@
  *                            (draft-ietf-privacypass-batched-tokens-06 §6)
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
  *   GET  /metrics            Prometheus counters, totals only
+ *
+ * With --redis URL the store is Redis instead (lib/istore_redis.c), shared
+ * by every instance serving the same state folder: grants and caps are one.
+ *
+ * SIGHUP reloads the state folder (after `issuer rotate`): see reload().
  *
  * The issuer never learns where tokens are used: it sees blinded messages
  * only, and the directory is the same bytes for everyone.
@@ -56,14 +61,16 @@ static const char usage[] =
     "                           [--epoch-days 30]\n"
     "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
     "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
-    "                            [--config FILE]\n"
+    "                            [--config FILE] [--redis redis://HOST:PORT[/DB]]\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
     "epoch (at most 90 days each). serve issues tokens for grants obtained by\n"
     "enrolment. rotate starts the next epoch once its not-before has come\n"
     "(--now: at once) and makes the one after it. --config FILE reads options as\n"
-    "`name value` lines (`day-cap 30`); the command line wins.\n";
+    "`name value` lines (`day-cap 30`); the command line wins. --redis keeps grants\n"
+    "and counters in Redis, shared by several instances, instead of store.sqlite.\n"
+    "serve reloads the state folder on SIGHUP: send it after rotate.\n";
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -331,8 +338,9 @@ static int cmd_rotate(int argc, char **argv)
     st.nepochs = 2;
     if ((rc = make_epoch_keys(dir, &st, &st.epochs[1])) == CLI_OK) rc = save_state(dir, &st);
     if (rc == CLI_OK)
-        printf("epoch %u is current; epoch %u is published, usable from %lld\n", st.epochs[0].id,
-               st.epochs[1].id, (long long)st.epochs[1].start);
+        printf("epoch %u is current; epoch %u is published, usable from %lld\n"
+               "send SIGHUP to a running `agepass issuer serve` to load them\n",
+               st.epochs[0].id, st.epochs[1].id, (long long)st.epochs[1].start);
     state_free(&st);
     return rc;
 }
@@ -368,6 +376,14 @@ struct service {
     char *directory; /* the same bytes for every client */
     size_t directory_len;
     char etag[24];
+    /*
+     * st, directory and etag are swapped by reload() under the write lock;
+     * a request holds the read lock from routing to its answer (see
+     * handle_locked). `turn` keeps new readers back while a writer waits,
+     * so that a reload cannot starve under load.
+     */
+    pthread_rwlock_t lock;
+    pthread_mutex_t turn;
 };
 
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
@@ -438,7 +454,7 @@ static enum MHD_Result directory(struct service *s, struct MHD_Connection *conn)
     bool same = inm != NULL && strstr(inm, s->etag) != NULL;
     r = same ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
              : MHD_create_response_from_buffer(s->directory_len, s->directory,
-                                               MHD_RESPMEM_PERSISTENT);
+                                               MHD_RESPMEM_MUST_COPY); /* reload frees it */
     if (r == NULL) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/private-token-issuer-directory");
     MHD_add_response_header(r, "Cache-Control", "public, max-age=3600");
@@ -860,6 +876,77 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
+/* handle(), with the read lock held around the call that routes and answers. */
+static enum MHD_Result handle_locked(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct service *s = cls;
+    enum MHD_Result ret;
+
+    if (*con_cls == NULL || *upload_size != 0) /* setting up, or a chunk of the body */
+        return handle(cls, conn, url, method, version, upload_data, upload_size, con_cls);
+    pthread_mutex_lock(&s->turn);
+    pthread_mutex_unlock(&s->turn);
+    pthread_rwlock_rdlock(&s->lock);
+    ret = handle(cls, conn, url, method, version, upload_data, upload_size, con_cls);
+    pthread_rwlock_unlock(&s->lock);
+    return ret;
+}
+
+/*
+ * SIGHUP: loads the state folder again (keys, issuer.json) and makes its
+ * directory aside, then swaps state, directory and ETag in under the write
+ * lock, which waits for the requests in flight (each answered wholly from
+ * the old state or wholly from the new) and holds new ones back only for
+ * the swap. A state that does not load is logged, and the old one kept.
+ * The per-key issuance counters follow their keys (a new key starts at 0).
+ * The pseudonym secret, caps, store and options are not reloaded.
+ */
+static void reload(struct service *s, const char *dir, const char *uri)
+{
+    struct service next;
+    struct issuer_state old;
+    char *old_directory;
+    unsigned long issued[MAX_EPOCHS][MAX_CLASSES];
+    size_t e, c, oe, oc;
+
+    memset(&next, 0, sizeof next);
+    if (load_state(dir, &next.st, true) != CLI_OK || build_directory(&next, uri) != CLI_OK) {
+        fprintf(stderr, "agepass issuer: reload of %s failed (see above); still serving epoch %u\n",
+                dir, s->st.epochs[current_epoch(s, (int64_t)time(NULL))].id);
+        free(next.directory);
+        state_free(&next.st);
+        return;
+    }
+    pthread_mutex_lock(&s->turn);
+    pthread_rwlock_wrlock(&s->lock);
+    old = s->st;
+    old_directory = s->directory;
+    s->st = next.st;
+    s->directory = next.directory;
+    s->directory_len = next.directory_len;
+    memcpy(s->etag, next.etag, sizeof s->etag);
+    /* no request runs: the counters move to their keys' new places */
+    memset(issued, 0, sizeof issued);
+    for (e = 0; e < s->st.nepochs; e++)
+        for (c = 0; c < s->st.nclasses; c++)
+            for (oe = 0; oe < old.nepochs; oe++)
+                for (oc = 0; oc < old.nclasses; oc++)
+                    if (memcmp(agp_key_id(s->st.epochs[e].keys[c]),
+                               agp_key_id(old.epochs[oe].keys[oc]), AGP_SHA256_LEN) == 0)
+                        issued[e][c] = atomic_load(&stats.issued[oe][oc]);
+    for (e = 0; e < MAX_EPOCHS; e++)
+        for (c = 0; c < MAX_CLASSES; c++)
+            atomic_store(&stats.issued[e][c], issued[e][c]);
+    pthread_rwlock_unlock(&s->lock);
+    pthread_mutex_unlock(&s->turn);
+    free(old_directory);
+    state_free(&old);
+    fprintf(stderr, "agepass issuer: reloaded %s: epoch %u current, directory ETag %s\n", dir,
+            s->st.epochs[current_epoch(s, (int64_t)time(NULL))].id, s->etag);
+}
+
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -886,7 +973,8 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--request-uri"},
                           {.name = "--day-cap"},
                           {.name = "--epoch-cap"},
-                          {.name = "--config"}};
+                          {.name = "--config"},
+                          {.name = "--redis"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
@@ -899,6 +987,7 @@ static int cmd_serve(int argc, char **argv)
     sigset_t sigs;
     agp_err err;
     int rc, sig;
+    bool locks = false;
 
     if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
     if (cli_get(o, n, "--config") != NULL &&
@@ -937,19 +1026,39 @@ static int cmd_serve(int argc, char **argv)
         snprintf(uri, sizeof uri, "http://%s/token-request", cli_get(o, n, "--listen"));
     if ((rc = build_directory(&svc, uri)) != CLI_OK) goto out;
     rc = CLI_REJECTED;
-    snprintf(path, sizeof path, "%s/store.sqlite", dir);
-    if ((err = agp_istore_open_sqlite(&svc.store, path)) != AGP_OK) {
-        cli_fail(path, err);
+    if (pthread_rwlock_init(&svc.lock, NULL) != 0) goto out;
+    if (pthread_mutex_init(&svc.turn, NULL) != 0) {
+        pthread_rwlock_destroy(&svc.lock);
         goto out;
+    }
+    locks = true;
+    if (cli_get(o, n, "--redis") != NULL) {
+        /* nothing is connected yet: an unreachable Redis shows as 503s, and in the log */
+        if ((err = agp_istore_open_redis(&svc.store, cli_get(o, n, "--redis"))) != AGP_OK) {
+            cli_fail("--redis", err);
+            goto out;
+        }
+        if (agp_istore_sweep(svc.store, (int64_t)time(NULL)) != AGP_OK)
+            fprintf(stderr,
+                    "agepass issuer: Redis at %s does not answer yet: token requests get "
+                    "503 until it does\n",
+                    cli_get(o, n, "--redis"));
+    } else {
+        snprintf(path, sizeof path, "%s/store.sqlite", dir);
+        if ((err = agp_istore_open_sqlite(&svc.store, path)) != AGP_OK) {
+            cli_fail(path, err);
+            goto out;
+        }
     }
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
                              (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle, &svc, MHD_OPTION_SOCK_ADDR,
+                         0, NULL, NULL, handle_locked, &svc, MHD_OPTION_SOCK_ADDR,
                          (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 1 ? cpus : 1),
                          MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
@@ -962,11 +1071,16 @@ static int cmd_serve(int argc, char **argv)
             "agepass issuer: %s listening on %s; epoch %u current; caps %u a day, %u an epoch\n",
             svc.st.name, cli_get(o, n, "--listen"),
             svc.st.epochs[current_epoch(&svc, (int64_t)time(NULL))].id, svc.day_cap, svc.epoch_cap);
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+        reload(&svc, dir, uri);
     fprintf(stderr, "agepass issuer: stopping\n");
     rc = CLI_OK;
 out:
     if (d != NULL) MHD_stop_daemon(d);
+    if (locks) {
+        pthread_mutex_destroy(&svc.turn);
+        pthread_rwlock_destroy(&svc.lock);
+    }
     agp_istore_free(svc.store);
     free(svc.directory);
     AGP_WIPE(svc.secret);

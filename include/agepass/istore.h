@@ -5,13 +5,20 @@
  * ever given to it (R30): a person is a 16-byte keyed pseudonym, a grant is
  * known by the SHA-256 of its bearer value, evidence by its digest.
  *
- * The embedded backend is SQLite (one file, WAL journal, survives restarts).
- * Every operation is one transaction, so counting and issuing cannot
- * diverge: a caller issues only after a successful take/count. Any storage
- * error is AGP_ERR_IO; callers then refuse (503), never issue uncounted.
+ Two backends behind the same functions:
+ *  - SQLite (agp_istore_open_sqlite), the embedded default: one file, WAL
+ *    journal, survives restarts;
+ *  - Redis (agp_istore_open_redis), shared by several issuer instances, so
+ *    that their caps and grants are one: every key has a TTL.
+ * Every operation is one transaction (SQLite) or one Lua script (Redis), so
+ * counting and issuing cannot diverge: a caller issues only after a
+ * successful take/count. Any storage error is AGP_ERR_IO; callers then
+ * refuse (503), never issue uncounted. The answers follow the `now` the
+ * caller gives, in both backends alike.
  *
- * Thread safety: every function may be called from several threads at
- * once (the SQLite connection is guarded by a mutex).
+ * Thread safety: every function but open and free may be called from
+ * several threads at once (the SQLite connection is guarded by a mutex,
+ * Redis connections come from a pool).
  */
 #ifndef AGEPASS_ISTORE_H
 #define AGEPASS_ISTORE_H
@@ -28,6 +35,15 @@ struct agp_istore;
 
 /* Opens (creating, mode 0600) the SQLite store at path. Errors: AGP_ERR_IO. */
 AGP_MUST_USE agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path);
+
+/*
+ * Opens the Redis store at url, redis://HOST[:PORT][/DB] (the form the
+ * verifier's Redis replay store takes, see agepass/replay.h), keys under
+ * "agepass:issuer:". Connects on first use, and again after any error;
+ * each command waits at most a second. Errors: AGP_ERR_SYNTAX (url),
+ * AGP_ERR_ARG, AGP_ERR_NOMEM; AGP_ERR_IO when built without Redis.
+ */
+AGP_MUST_USE agp_err agp_istore_open_redis(struct agp_istore **out, const char *url);
 
 /* Closes the store; NULL is fine. */
 void agp_istore_free(struct agp_istore *s);
@@ -73,7 +89,11 @@ AGP_MUST_USE agp_err agp_istore_count(struct agp_istore *s,
 AGP_MUST_USE agp_err agp_istore_evidence_once(struct agp_istore *s, const uint8_t digest[32],
                                               int64_t expires_at, int64_t now);
 
-/* Deletes everything expired at now (also done now and then by the others). */
+/*
+ * Deletes everything expired at now (also done now and then by the others).
+ * Redis drops expired keys by itself: there, this only checks that the
+ * server answers. Errors: AGP_ERR_IO.
+ */
 AGP_MUST_USE agp_err agp_istore_sweep(struct agp_istore *s, int64_t now);
 
 #endif

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# tests/integration/replay_redis.sh: runs test_replay_redis against a
+# tests/integration/replay_redis.sh: runs test_replay_redis (or test_istore,
+# for its Redis backend: any program given the URL as its argument) against a
 # redis-server of its own, on a free loopback port in a temporary directory,
 # without persistence; the server is killed when the script exits, however
 # it exits. The test program stops, restarts, pauses and queries the server
 # through this same script ("hook" below, found in $AGP_REDIS_HOOK).
 #
-# usage: replay_redis.sh path/to/test_replay_redis
+# usage: replay_redis.sh path/to/test_replay_redis|path/to/test_istore
 set -u
 
 redis_server=/usr/bin/redis-server
@@ -50,6 +51,7 @@ if [ "${1:-}" = hook ]; then
     pause) kill -STOP "$(cat "$AGP_REDIS_DIR/redis.pid")" ;;
     resume) kill -CONT "$(cat "$AGP_REDIS_DIR/redis.pid")" ;;
     pttl) "$redis_cli" -p "$AGP_REDIS_PORT" pttl "${3:?key}" ;;
+    cli) shift 2; "$redis_cli" -p "$AGP_REDIS_PORT" "$@" ;;
     *) echo "hook: unknown verb ${2:-}" >&2; exit 2 ;;
     esac
     exit

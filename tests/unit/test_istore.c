@@ -1,38 +1,59 @@
 /*
- * tests/unit/test_istore.c: the issuer's store of agepass/istore.h on SQLite.
- * Grants: put, take, expiry, unknown ids, taking more than is left (nothing
- * taken), giving back, duplicate ids. Counting: the rolling day over hourly
- * buckets as the clock moves by hours, the limit per key epoch, limits of 0,
- * refusals that count nothing, epoch rows that expire. Evidence: once,
- * replay, accepted again after its expiry. Reopening, and a process killed
- * before it closed the store. Modes 0600 (the file, -wal, -shm) whatever the
- * umask. Sweeping, checked with COUNT(*) through a second SQLite connection;
- * the sweep the other calls run once a minute. Failures inside a transaction
+ * tests/unit/test_istore.c: the issuer's store of agepass/istore.h, on
+ * SQLite, and on Redis when given redis://HOST:PORT (ctest runs it so
+ * through tests/integration/replay_redis.sh, which starts a redis-server).
+ *
+ * Both backends. Grants: put, take, expiry, unknown ids, taking more than
+ * is left (nothing taken), giving back, duplicate ids, the widest numbers.
+ * Counting: the rolling day over hourly buckets as the clock moves by
+ * hours, the limit per key epoch, limits of 0, refusals that count nothing,
+ * epoch counts that expire. Evidence: once, replay, accepted again after
+ * its expiry. Reopening, and a process killed before it closed the store.
+ * 4 threads taking from one grant, then counting against one day cap
+ * (exactly the cap passes); 2 processes taking from one grant.
+ *
+ * SQLite only: modes 0600 (the file, -wal, -shm) whatever the umask.
+ * Sweeping, checked with COUNT(*) through a second SQLite connection; the
+ * sweep the other calls run once a minute. Failures inside a transaction
  * (a trigger that aborts the second statement) and a write lock held
  * elsewhere: AGP_ERR_IO, nothing left behind, the store usable afterwards.
- * 4 threads and 2 processes taking from one grant. Files that are not a
- * store of ours. A scan of the raw file for what must and must not be there,
- * before and after the sweep that forgets a person.
+ * Files that are not a store of ours. A scan of the raw file for what must
+ * and must not be there, before and after the sweep that forgets a person.
+ *
+ * Redis only: every key has a TTL; two stores (two issuers) share grants
+ * and caps; Redis stopped: every call AGP_ERR_IO; started again (empty,
+ * without the scripts: EVAL after NOSCRIPT): the same store works; hung
+ * (SIGSTOP): AGP_ERR_IO after about the timeout; bad URLs.
  *
  * usage: test_istore [VECTOR_DIR]   (the argument is ignored)
+ *        test_istore redis://HOST:PORT   (databases 1 to 7 are used)
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agepass/istore.h"
 #include "test.h"
 
-#define T0   ((int64_t)1750000000 - (int64_t)1750000000 % 3600) /* on an hour boundary */
+/*
+ * The tests' clock: the next hour boundary but one, so that the Redis
+ * backend's TTLs, which run on the wall clock, outlast every expiry the
+ * tests give (the answers follow the `now` passed in, in both backends).
+ */
+#define T0   t0
 #define HOUR ((int64_t)3600)
 #define DAY  (24 * HOUR)
 
+static int64_t t0;
 static char dir[4096];
+static const char *redis_url; /* set: the checks run against Redis, else SQLite */
 
 /* dir/name, in a static buffer (one at a time). */
 static const char *path_of(const char *name)
@@ -51,6 +72,18 @@ static void id_of(uint8_t *out, size_t len, uint8_t family, uint32_t i)
     out[len - 3] = (uint8_t)(i >> 16);
     out[len - 2] = (uint8_t)(i >> 8);
     out[len - 1] = (uint8_t)i;
+}
+
+/*
+ * Opens the store the checks run on: the SQLite file `name` in dir, or
+ * Redis database `db` (each check has its own, so they cannot meet).
+ */
+static agp_err open_store(struct agp_istore **s, const char *name, unsigned db)
+{
+    char url[300];
+    if (redis_url == NULL) return agp_istore_open_sqlite(s, path_of(name));
+    snprintf(url, sizeof url, "%s/%u", redis_url, db);
+    return agp_istore_open_redis(s, url);
 }
 
 /* The integer `sql` returns from the file at p, through a connection of our own; -1 on error. */
@@ -95,11 +128,12 @@ static void check_grants(void)
     uint8_t got[AGP_PSEUDONYM_LEN], zero[AGP_PSEUDONYM_LEN] = {0};
     unsigned age = 0;
     const char *p = path_of("grants.db");
+    bool sql = redis_url == NULL;
 
     id_of(id, sizeof id, 'g', 1);
     id_of(id2, sizeof id2, 'g', 2);
     id_of(nym, sizeof nym, 'p', 1);
-    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(open_store(&s, "grants.db", 1));
     EXPECT(s != NULL);
     EXPECT_OK(agp_istore_grant_put(s, id, 18, 5, T0 + 600, nym));
     EXPECT_ERR(agp_istore_grant_put(s, id, 16, 9, T0 + 900, nym), AGP_ERR_ARG); /* duplicate */
@@ -120,7 +154,7 @@ static void check_grants(void)
     EXPECT_OK(agp_istore_grant_give_back(s, id, 2));
     EXPECT_ERR(agp_istore_grant_take(s, id, 3, T0 + 2, &age, got), AGP_ERR_RANGE);
     EXPECT_OK(agp_istore_grant_take(s, id, 2, T0 + 2, &age, got));
-    EXPECT(query(p, "SELECT remaining FROM grants") == 0);
+    if (sql) EXPECT(query(p, "SELECT remaining FROM grants") == 0);
     /* unknown */
     EXPECT_ERR(agp_istore_grant_take(s, id2, 1, T0, &age, got), AGP_ERR_NOT_FOUND);
     EXPECT(age == 0);
@@ -133,7 +167,7 @@ static void check_grants(void)
     EXPECT_ERR(agp_istore_grant_take(s, id2, 1, T0 + 600, &age, got), AGP_ERR_EXPIRED);
     EXPECT(age == 0);
     EXPECT_BYTES(got, zero, sizeof zero);
-    EXPECT(query(p, "SELECT remaining FROM grants WHERE age = 13") == 9);
+    if (sql) EXPECT(query(p, "SELECT remaining FROM grants WHERE age = 13") == 9);
     /* the widest values */
     id_of(id2, sizeof id2, 'g', 3);
     EXPECT_OK(agp_istore_grant_put(s, id2, UINT32_MAX, UINT32_MAX, INT64_MAX, nym));
@@ -141,7 +175,14 @@ static void check_grants(void)
     EXPECT(age == UINT32_MAX);
     EXPECT_OK(agp_istore_grant_give_back(s, id2, UINT32_MAX));
     EXPECT_OK(agp_istore_grant_give_back(s, id2, UINT32_MAX)); /* no wrap-around */
-    EXPECT(query(p, "SELECT remaining FROM grants WHERE age = 4294967295") == 2 * 4294967295LL);
+    if (sql)
+        EXPECT(query(p, "SELECT remaining FROM grants WHERE age = 4294967295") == 2 * 4294967295LL);
+    /* 2 * (2^32 - 1) left, whichever backend: all but one, then one, then none */
+    EXPECT_OK(agp_istore_grant_take(s, id2, UINT32_MAX, INT64_MAX - 1, &age, got));
+    EXPECT_OK(agp_istore_grant_take(s, id2, UINT32_MAX - 1, INT64_MAX - 1, &age, got));
+    EXPECT_OK(agp_istore_grant_take(s, id2, 1, INT64_MAX - 1, &age, got));
+    EXPECT_ERR(agp_istore_grant_take(s, id2, 1, INT64_MAX - 1, &age, got), AGP_ERR_RANGE);
+    EXPECT_ERR(agp_istore_grant_take(s, id2, 1, INT64_MAX, &age, got), AGP_ERR_EXPIRED);
     /* misuse */
     EXPECT_ERR(agp_istore_grant_put(NULL, id, 18, 5, T0, nym), AGP_ERR_ARG);
     EXPECT_ERR(agp_istore_grant_put(s, NULL, 18, 5, T0, nym), AGP_ERR_ARG);
@@ -164,10 +205,11 @@ static void check_count(void)
     uint8_t a[AGP_PSEUDONYM_LEN], b[AGP_PSEUDONYM_LEN];
     const char *p = path_of("count.db");
     int64_t t = T0 + 1800; /* half past the hour */
+    bool sql = redis_url == NULL;
 
     id_of(a, sizeof a, 'p', 1);
     id_of(b, sizeof b, 'p', 2);
-    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(open_store(&s, "count.db", 2));
 
     /* day limit 6, epoch limit out of the way */
     EXPECT_OK(agp_istore_count(s, a, 3, 6, 1000, 1, t));            /* hour h: 3 */
@@ -185,8 +227,8 @@ static void check_count(void)
     EXPECT_ERR(agp_istore_count(s, a, 1, 6, 1000, 1, t + 29 * HOUR), AGP_ERR_RANGE);
     /* a refused count counted nothing: the buckets hold exactly what was accepted
        (but bucket h, swept at hour h+29 by the calls' own sweep) */
-    EXPECT(query(p, "SELECT SUM(n) FROM hourly") == 2 + 1 + 3 + 2);
-    EXPECT(query(p, "SELECT n FROM epochs") == 11);
+    if (sql) EXPECT(query(p, "SELECT SUM(n) FROM hourly") == 2 + 1 + 3 + 2);
+    if (sql) EXPECT(query(p, "SELECT n FROM epochs") == 11);
     /* another person has a day of their own */
     EXPECT_OK(agp_istore_count(s, b, 6, 6, 1000, 1, t + 29 * HOUR));
 
@@ -212,13 +254,13 @@ static void check_count(void)
     EXPECT_ERR(agp_istore_count(s, a, 4, 9, 8, 9, t), AGP_ERR_RANGE); /* the epoch */
     EXPECT_OK(agp_istore_count(s, a, 3, 9, 8, 9, t));
     EXPECT_OK(agp_istore_count(s, a, 1, 100, 100, 9, t));
-    EXPECT(query(p, "SELECT n FROM epochs WHERE epoch = 9") == 9);
+    if (sql) EXPECT(query(p, "SELECT n FROM epochs WHERE epoch = 9") == 9);
     /* the largest numbers: no overflow */
     EXPECT_OK(agp_istore_count(s, b, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, t));
     EXPECT_ERR(agp_istore_count(s, b, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, t),
                AGP_ERR_RANGE);
     EXPECT_ERR(agp_istore_count(s, b, 1, UINT32_MAX, UINT32_MAX, UINT32_MAX, t), AGP_ERR_RANGE);
-    EXPECT(query(p, "SELECT n FROM epochs WHERE epoch = 4294967295") == 4294967295LL);
+    if (sql) EXPECT(query(p, "SELECT n FROM epochs WHERE epoch = 4294967295") == 4294967295LL);
     /* misuse */
     EXPECT_ERR(agp_istore_count(NULL, a, 1, 1, 1, 1, t), AGP_ERR_ARG);
     EXPECT_ERR(agp_istore_count(s, NULL, 1, 1, 1, 1, t), AGP_ERR_ARG);
@@ -240,7 +282,7 @@ static void check_evidence(void)
 
     id_of(d, sizeof d, 'e', 1);
     id_of(e, sizeof e, 'e', 2);
-    EXPECT_OK(agp_istore_open_sqlite(&s, path_of("evidence.db")));
+    EXPECT_OK(open_store(&s, "evidence.db", 3));
     EXPECT_OK(agp_istore_evidence_once(s, d, T0 + 100, T0));
     EXPECT_ERR(agp_istore_evidence_once(s, d, T0 + 100, T0), AGP_ERR_REPLAY);
     EXPECT_ERR(agp_istore_evidence_once(s, d, T0 + 900, T0 + 99), AGP_ERR_REPLAY);
@@ -276,7 +318,8 @@ static void check_reopen(void)
     id_of(id, sizeof id, 'g', 1);
     id_of(nym, sizeof nym, 'p', 1);
     id_of(d, sizeof d, 'e', 1);
-    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    (void)p;
+    EXPECT_OK(open_store(&s, "reopen.db", 4));
     EXPECT_OK(agp_istore_grant_put(s, id, 18, 10, T0 + 600, nym));
     EXPECT_OK(agp_istore_grant_take(s, id, 4, T0, &age, got));
     EXPECT_OK(agp_istore_count(s, nym, 4, 5, 100, 1, T0));
@@ -284,7 +327,7 @@ static void check_reopen(void)
     agp_istore_free(s);
 
     s = NULL;
-    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(open_store(&s, "reopen.db", 4));
     EXPECT_ERR(agp_istore_grant_take(s, id, 7, T0 + 1, &age, got), AGP_ERR_RANGE);
     EXPECT_ERR(agp_istore_count(s, nym, 2, 5, 100, 1, T0 + 1), AGP_ERR_RANGE);
     EXPECT_ERR(agp_istore_evidence_once(s, d, T0 + 600, T0 + 1), AGP_ERR_REPLAY);
@@ -299,7 +342,7 @@ static void check_reopen(void)
         struct agp_istore *c = NULL;
         unsigned a;
         uint8_t g[AGP_PSEUDONYM_LEN];
-        if (agp_istore_open_sqlite(&c, p) != AGP_OK) _exit(1);
+        if (open_store(&c, "reopen.db", 4) != AGP_OK) _exit(1);
         if (agp_istore_grant_take(c, id, 6, T0 + 2, &a, g) != AGP_OK) _exit(2);
         raise(SIGKILL);
         _exit(3);
@@ -307,7 +350,7 @@ static void check_reopen(void)
     if (pid > 0) waitpid(pid, &status, 0);
     EXPECT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     s = NULL;
-    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(open_store(&s, "reopen.db", 4));
     EXPECT_ERR(agp_istore_grant_take(s, id, 1, T0 + 3, &age, got), AGP_ERR_RANGE);
     agp_istore_free(s);
 }
@@ -485,6 +528,7 @@ static void check_failures(void)
 struct racer {
     struct agp_istore *s;
     const uint8_t *id;
+    const uint8_t *nym; /* set: count for this person (day cap RACE_TOKENS) instead of taking */
     unsigned ok, range, other;
 };
 
@@ -494,7 +538,9 @@ static void *race(void *arg)
     uint8_t nym[AGP_PSEUDONYM_LEN];
     unsigned i, age;
     for (i = 0; i < RACE_TRIES; i++) {
-        agp_err e = agp_istore_grant_take(x->s, x->id, 1, T0, &age, nym);
+        agp_err e = x->nym != NULL
+                        ? agp_istore_count(x->s, x->nym, 1, RACE_TOKENS, UINT32_MAX, 1, T0)
+                        : agp_istore_grant_take(x->s, x->id, 1, T0, &age, nym);
         if (e == AGP_OK)
             x->ok++;
         else if (e == AGP_ERR_RANGE)
@@ -505,7 +551,10 @@ static void *race(void *arg)
     return NULL;
 }
 
-/* 4 threads on one store, then 2 processes on one file, taking from one grant. */
+/*
+ * 4 threads on one store taking from one grant, then counting for one
+ * person; then 2 processes on one file (or Redis), taking from one grant.
+ */
 static void check_race(void)
 {
     struct racer x[RACE_THREADS];
@@ -513,6 +562,7 @@ static void check_race(void)
     struct agp_istore *s = NULL;
     uint8_t id[AGP_GRANT_ID_LEN], nym[AGP_PSEUDONYM_LEN];
     const char *p = path_of("race.db");
+    bool sql = redis_url == NULL;
     unsigned k, ok = 0, range = 0, other = 0, child[2] = {0, 0};
     int up[2] = {-1, -1}, down[2] = {-1, -1}, status = -1;
     char c = 0;
@@ -520,7 +570,7 @@ static void check_race(void)
 
     id_of(id, sizeof id, 'g', 1);
     id_of(nym, sizeof nym, 'p', 1);
-    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(open_store(&s, "race.db", 5));
     EXPECT_OK(agp_istore_grant_put(s, id, 18, RACE_TOKENS, T0 + 600, nym));
     memset(x, 0, sizeof x);
     for (k = 0; k < RACE_THREADS; k++) {
@@ -535,7 +585,25 @@ static void check_race(void)
     EXPECT(ok == RACE_TOKENS);
     EXPECT(range == RACE_THREADS * RACE_TRIES - RACE_TOKENS);
     EXPECT(other == 0);
-    EXPECT(query(p, "SELECT remaining FROM grants") == 0);
+    if (sql) EXPECT(query(p, "SELECT remaining FROM grants") == 0);
+
+    /* the same race on a day cap: exactly the cap is counted */
+    memset(x, 0, sizeof x);
+    for (k = 0; k < RACE_THREADS; k++) {
+        x[k].s = s;
+        x[k].nym = nym;
+        EXPECT(pthread_create(&th[k], NULL, race, &x[k]) == 0);
+    }
+    for (k = 0; k < RACE_THREADS; k++)
+        pthread_join(th[k], NULL);
+    ok = range = other = 0;
+    for (k = 0; k < RACE_THREADS; k++)
+        ok += x[k].ok, range += x[k].range, other += x[k].other;
+    EXPECT(ok == RACE_TOKENS);
+    EXPECT(range == RACE_THREADS * RACE_TRIES - RACE_TOKENS);
+    EXPECT(other == 0);
+    EXPECT_ERR(agp_istore_count(s, nym, 1, RACE_TOKENS, UINT32_MAX, 1, T0), AGP_ERR_RANGE);
+    EXPECT_OK(agp_istore_count(s, nym, 1, RACE_TOKENS + 1, UINT32_MAX, 1, T0));
 
     /*
      * Two processes, 300 tries each, 500 tokens. Each opens a store of its
@@ -558,7 +626,7 @@ static void check_race(void)
         me.id = id;
         close(up[0]);
         close(down[1]);
-        opened = agp_istore_open_sqlite(&me.s, p) == AGP_OK;
+        opened = open_store(&me.s, "race.db", 5) == AGP_OK;
         if (opened && write(up[1], "r", 1) == 1 && read(down[0], &c, 1) == 1) race(&me);
         agp_istore_free(me.s);
         report[0] = me.ok;
@@ -569,7 +637,7 @@ static void check_race(void)
     close(down[0]);
     memset(x, 0, sizeof x);
     x[0].id = id;
-    EXPECT_OK(agp_istore_open_sqlite(&x[0].s, p));
+    EXPECT_OK(open_store(&x[0].s, "race.db", 5));
     EXPECT(read(up[0], &c, 1) == 1 && c == 'r');
     EXPECT(write(down[1], "g", 1) == 1);
     race(&x[0]);
@@ -580,7 +648,8 @@ static void check_race(void)
     close(down[1]);
     EXPECT(x[0].other == 0 && child[1] == 0);
     EXPECT(x[0].ok + child[0] == 500);
-    EXPECT(query(p, "SELECT SUM(remaining) FROM grants") == 0);
+    if (sql) EXPECT(query(p, "SELECT SUM(remaining) FROM grants") == 0);
+    EXPECT_ERR(agp_istore_grant_take(x[0].s, id, 1, T0, &ok, nym), AGP_ERR_RANGE);
     agp_istore_free(x[0].s);
 }
 
@@ -677,6 +746,142 @@ static void check_privacy(void)
     EXPECT(!file_has(p, id, sizeof id));
 }
 
+/* Runs the hook of tests/integration/replay_redis.sh with args; 0 on success. */
+static int hook(const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "bash \"$AGP_REDIS_HOOK\" hook %s", args);
+    return system(cmd);
+}
+
+/* The number redis-cli prints for args (one line of digits); -1 if none. */
+static long long cli_number(const char *args)
+{
+    char cmd[1024], line[64];
+    long long v = 0;
+    size_t i;
+    FILE *f;
+    snprintf(cmd, sizeof cmd, "bash \"$AGP_REDIS_HOOK\" hook cli %s", args);
+    if ((f = popen(cmd, "r")) == NULL) return -1;
+    if (fgets(line, sizeof line, f) == NULL) line[0] = '\0';
+    pclose(f);
+    for (i = 0; line[i] >= '0' && line[i] <= '9' && i < 18; i++)
+        v = v * 10 + (line[i] - '0');
+    return i > 0 && (line[i] == '\n' || line[i] == '\0') ? v : -1;
+}
+
+/*
+ * Every key the checks left in Redis (databases 1 to 5) has a TTL, and the
+ * grants' hold their expiry: what the issuer keeps, it keeps for a while.
+ */
+static void check_redis_ttls(void)
+{
+    static const char no_ttl[] =
+        "eval \"local n = 0 for _, k in ipairs(redis.call('KEYS', '*')) do"
+        " if redis.call('PTTL', k) < 0 then n = n + 1 end end return n\" 0";
+    char args[300];
+    unsigned db;
+    long long keys, total = 0, ttl;
+
+    for (db = 1; db <= 5; db++) {
+        snprintf(args, sizeof args, "-n %u dbsize", db);
+        keys = cli_number(args);
+        EXPECT(keys > 0);
+        total += keys;
+        snprintf(args, sizeof args, "-n %u %s", db, no_ttl);
+        EXPECT(cli_number(args) == 0);
+    }
+    EXPECT(total >= 10);
+    /* the grant of check_race, put for T0 + 600 s: T0 is an hour or two away */
+    snprintf(args, sizeof args, "-n 5 ttl agepass:issuer:g:67%062x", 2u);
+    ttl = cli_number(args);
+    EXPECT(ttl > 600 && ttl <= 600 + 2 * HOUR + 5);
+}
+
+/* Two stores on one Redis, as two issuer instances: one grant, one cap. */
+static void check_redis_shared(void)
+{
+    struct agp_istore *a = NULL, *b = NULL;
+    uint8_t id[AGP_GRANT_ID_LEN], nym[AGP_PSEUDONYM_LEN], got[AGP_PSEUDONYM_LEN];
+    unsigned age = 0, i, ok = 0;
+
+    id_of(id, sizeof id, 'g', 1);
+    id_of(nym, sizeof nym, 'p', 1);
+    EXPECT_OK(open_store(&a, NULL, 6));
+    EXPECT_OK(open_store(&b, NULL, 6));
+    EXPECT_OK(agp_istore_grant_put(a, id, 18, 3, T0 + 600, nym));
+    EXPECT_ERR(agp_istore_grant_put(b, id, 18, 3, T0 + 600, nym), AGP_ERR_ARG);
+    EXPECT_OK(agp_istore_grant_take(b, id, 1, T0, &age, got));
+    EXPECT(age == 18);
+    EXPECT_BYTES(got, nym, sizeof nym);
+    EXPECT_OK(agp_istore_grant_take(a, id, 1, T0, &age, got));
+    EXPECT_OK(agp_istore_grant_take(b, id, 1, T0, &age, got));
+    EXPECT_ERR(agp_istore_grant_take(a, id, 1, T0, &age, got), AGP_ERR_RANGE);
+    for (i = 0; i < 10; i++)
+        ok += agp_istore_count(i % 2 ? a : b, nym, 1, 7, 100, 1, T0) == AGP_OK;
+    EXPECT(ok == 7);
+    agp_istore_free(a);
+    agp_istore_free(b);
+}
+
+/*
+ * Redis stopped: every call is AGP_ERR_IO and nothing is issued; started
+ * again (empty, without the scripts), the same store works without being
+ * reopened. Redis hung (SIGSTOP): AGP_ERR_IO after about the 1 s timeout.
+ */
+static void check_redis_down(void)
+{
+    struct agp_istore *s = NULL;
+    uint8_t id[AGP_GRANT_ID_LEN], nym[AGP_PSEUDONYM_LEN], got[AGP_PSEUDONYM_LEN], d[32];
+    unsigned age = 0;
+    time_t started;
+
+    id_of(id, sizeof id, 'g', 1);
+    id_of(nym, sizeof nym, 'p', 1);
+    id_of(d, sizeof d, 'e', 1);
+    EXPECT_OK(open_store(&s, NULL, 7));
+    EXPECT_OK(agp_istore_grant_put(s, id, 18, 5, T0 + 600, nym));
+    EXPECT_OK(agp_istore_grant_take(s, id, 1, T0, &age, got));
+    EXPECT_OK(agp_istore_sweep(s, T0));
+
+    EXPECT(hook("stop") == 0);
+    EXPECT_ERR(agp_istore_grant_take(s, id, 1, T0, &age, got), AGP_ERR_IO);
+    EXPECT(age == 0);
+    EXPECT_ERR(agp_istore_grant_put(s, id, 18, 5, T0 + 600, nym), AGP_ERR_IO);
+    EXPECT_ERR(agp_istore_grant_give_back(s, id, 1), AGP_ERR_IO);
+    EXPECT_ERR(agp_istore_count(s, nym, 1, 10, 10, 1, T0), AGP_ERR_IO);
+    EXPECT_ERR(agp_istore_evidence_once(s, d, T0 + 60, T0), AGP_ERR_IO);
+    EXPECT_ERR(agp_istore_sweep(s, T0), AGP_ERR_IO);
+
+    EXPECT(hook("start") == 0);
+    EXPECT_OK(agp_istore_sweep(s, T0));
+    /* nothing persisted (the test server saves nothing): the grant is gone */
+    EXPECT_ERR(agp_istore_grant_take(s, id, 1, T0, &age, got), AGP_ERR_NOT_FOUND);
+    EXPECT_OK(agp_istore_grant_put(s, id, 18, 2, T0 + 600, nym));
+    EXPECT_OK(agp_istore_grant_take(s, id, 2, T0, &age, got));
+    EXPECT_OK(agp_istore_count(s, nym, 2, 2, 10, 1, T0));
+    EXPECT_ERR(agp_istore_count(s, nym, 1, 2, 10, 1, T0), AGP_ERR_RANGE);
+    EXPECT_OK(agp_istore_evidence_once(s, d, T0 + 60, T0));
+    EXPECT_ERR(agp_istore_evidence_once(s, d, T0 + 60, T0), AGP_ERR_REPLAY);
+
+    EXPECT(hook("pause") == 0);
+    started = time(NULL);
+    EXPECT_ERR(agp_istore_count(s, nym, 1, 100, 100, 2, T0), AGP_ERR_IO);
+    EXPECT(time(NULL) - started <= 3);
+    EXPECT(hook("resume") == 0);
+    EXPECT_OK(agp_istore_count(s, nym, 1, 100, 100, 3, T0));
+    agp_istore_free(s);
+
+    /* URLs: the verifier's rules (lib/redis.c) */
+    s = (struct agp_istore *)&s;
+    EXPECT_ERR(agp_istore_open_redis(&s, "redis://127.0.0.1:6379/16"), AGP_ERR_SYNTAX);
+    EXPECT(s == NULL);
+    EXPECT_ERR(agp_istore_open_redis(&s, "redis://user@127.0.0.1"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(agp_istore_open_redis(&s, "http://127.0.0.1"), AGP_ERR_SYNTAX);
+    EXPECT_ERR(agp_istore_open_redis(&s, NULL), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_open_redis(NULL, "redis://127.0.0.1"), AGP_ERR_ARG);
+}
+
 /* Removes the files the checks made, then the directory. */
 static void remove_dir(void)
 {
@@ -693,7 +898,10 @@ int main(int argc, char **argv)
 {
     const char *tmp = getenv("TMPDIR");
 
-    (void)argc, (void)argv;
+    /* argv[1]: the vector directory (unused), or redis://HOST:PORT from replay_redis.sh */
+    if (argc > 1 && strncmp(argv[1], "redis://", 8) == 0) redis_url = argv[1];
+    t0 = (int64_t)time(NULL);
+    t0 += 2 * HOUR - t0 % HOUR;
     snprintf(dir, sizeof dir, "%s/agp-test-istore-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
@@ -703,10 +911,17 @@ int main(int argc, char **argv)
     check_count();
     check_evidence();
     check_reopen();
+    check_race();
+    if (redis_url != NULL) {
+        check_redis_ttls();
+        check_redis_shared();
+        check_redis_down();
+        remove_dir();
+        TEST_END();
+    }
     check_modes();
     check_sweep();
     check_failures();
-    check_race();
     check_foreign();
     check_privacy();
     remove_dir();
