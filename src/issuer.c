@@ -53,8 +53,7 @@
 #define DAY           86400
 #define GRANT_TTL_S   900 /* a grant is good for 15 minutes */
 #define GRANT_B64_LEN 43  /* 32 random bytes, unpadded base64url */
-#define BODY_MAX      (AGP_TOKEN_REQUEST_LEN + 1)
-#define BATCH_TOKENS  30 /* one batch for evidence that has no stable subject */
+#define BATCH_TOKENS  30  /* one batch for evidence that has no stable subject */
 
 static const char usage[] =
     "usage: agepass issuer init --state DIR --name ISSUER_NAME [--age-classes 18,16]\n"
@@ -522,97 +521,128 @@ static enum MHD_Result refuse_request(struct MHD_Connection *conn, enum req_refu
     return send_text(conn, status, text);
 }
 
-/* Returns a token taken from a grant whose issuance did not happen. */
-static void give_back(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN])
-{
-    if (agp_istore_grant_give_back(s->store, id, 1) != AGP_OK)
-        fprintf(stderr, "agepass issuer: could not give a token back to its grant\n");
-}
-
-static enum MHD_Result token_request(struct service *s, struct MHD_Connection *conn,
-                                     const struct upload *up)
-{
-    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    struct agp_token_request req;
-    uint8_t id[AGP_GRANT_ID_LEN], pseudonym[AGP_PSEUDONYM_LEN], resp[AGP_TOKEN_RESPONSE_LEN];
-    int64_t now = (int64_t)time(NULL);
-    size_t e = current_epoch(s, now), c;
-    const struct agp_key *key = NULL;
-    unsigned grant_age;
-    agp_err err;
-
-    if (ctype == NULL || strcasecmp(ctype, "application/private-token-request") != 0)
-        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                              "Content-Type must be application/private-token-request\n");
-    if (up->too_big)
-        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_CONTENT_TOO_LARGE,
-                              "a TokenRequest is 259 bytes\n");
-    err = agp_token_request_parse(&req, (const uint8_t *)up->buf, up->len);
-    if (err == AGP_ERR_TOKEN_TYPE)
-        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
-                              "unsupported token type\n");
-    if (err != AGP_OK)
-        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
-                              "a TokenRequest of type 0x0002 is 259 bytes\n");
-    for (c = 0; c < s->st.nclasses && key == NULL; c++)
-        if (agp_key_id(s->st.epochs[e].keys[c])[AGP_SHA256_LEN - 1] == req.truncated_token_key_id)
-            key = s->st.epochs[e].keys[c];
-    if (key == NULL)
-        return refuse_request(conn, RR_UNKNOWN_KEY, MHD_HTTP_UNPROCESSABLE_CONTENT,
-                              "no current key has this truncated key id; fetch the directory\n");
-    c--;
-    if (!grant_id(conn, id))
-        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
-                              "an issuance grant is needed: enrol first\n");
-    err = agp_istore_grant_take(s->store, id, 1, now, &grant_age, pseudonym);
-    if (err == AGP_ERR_IO)
-        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
-                              "the issuer cannot count tokens right now; try again\n");
-    if (err == AGP_ERR_RANGE)
-        return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
-                              "this grant has no tokens left: enrol again\n");
-    if (err != AGP_OK)
-        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
-                              "unknown or expired grant: enrol again\n");
-    if (s->st.classes[c] > grant_age) {
-        give_back(s, id);
-        return refuse_request(conn, RR_WRONG_CLASS, MHD_HTTP_FORBIDDEN,
-                              "the grant does not cover this key's age class\n");
-    }
-    err =
-        agp_istore_count(s->store, pseudonym, 1, s->day_cap, s->epoch_cap, s->st.epochs[e].id, now);
-    if (err != AGP_OK) {
-        give_back(s, id);
-        if (err == AGP_ERR_RANGE)
-            return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
-                                  "the daily or per-epoch token cap is reached\n");
-        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
-                              "the issuer cannot count tokens right now; try again\n");
-    }
-    if ((err = agp_token_issue(key, resp, (const uint8_t *)up->buf, up->len)) != AGP_OK) {
-        fprintf(stderr, "agepass issuer: blind signature failed: %s\n", agp_err_str(err));
-        give_back(s, id);
-        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
-                              "the blinded message is not valid for this key\n");
-    }
-    atomic_fetch_add(&stats.issued[e][c], 1);
-    return issuer_send(conn, MHD_HTTP_OK, resp, sizeof resp, "application/private-token-response");
-}
-
 /* Returns n tokens taken from a grant whose issuance did not happen. */
-static void give_back_n(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], unsigned n)
+static void give_back(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], unsigned n)
 {
     if (agp_istore_grant_give_back(s->store, id, n) != AGP_OK)
         fprintf(stderr, "agepass issuer: could not give %u tokens back to their grant\n", n);
 }
 
 /*
+ * Signs the b->count TokenRequests of one HTTP request (a single one is a
+ * batch of one) for the grant in its Authorization header, all or nothing.
+ * Every element must name a current key whose age class the grant covers;
+ * the n tokens are taken from the grant and counted for the person at
+ * once, all n are signed, and on any failure the n go back to the grant.
+ * Returns true with sigs[0..n) filled and counted in the metrics; false
+ * once the refusal is answered, its result in *ret.
+ */
+static bool issue(struct service *s, struct MHD_Connection *conn, const struct agp_batch_request *b,
+                  uint8_t sigs[][AGP_TOKEN_RESPONSE_LEN], enum MHD_Result *ret)
+{
+    uint8_t id[AGP_GRANT_ID_LEN], pseudonym[AGP_PSEUDONYM_LEN];
+    const struct agp_key *keys[AGP_BATCH_MAX];
+    size_t cls[AGP_BATCH_MAX];
+    int64_t now = (int64_t)time(NULL);
+    size_t e = current_epoch(s, now), c, i;
+    unsigned grant_age, n = (unsigned)b->count, need_age = 0;
+    agp_err err;
+
+    for (i = 0; i < b->count; i++) {
+        keys[i] = NULL;
+        for (c = 0; c < s->st.nclasses && keys[i] == NULL; c++)
+            if (agp_key_id(s->st.epochs[e].keys[c])[AGP_SHA256_LEN - 1] ==
+                b->req[i].truncated_token_key_id) {
+                keys[i] = s->st.epochs[e].keys[c];
+                cls[i] = c;
+            }
+        if (keys[i] == NULL) {
+            *ret = refuse_request(conn, RR_UNKNOWN_KEY, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                                  "no current key has this truncated key id; fetch the "
+                                  "directory\n");
+            return false;
+        }
+        if (s->st.classes[cls[i]] > need_age) need_age = s->st.classes[cls[i]];
+    }
+    if (!grant_id(conn, id)) {
+        *ret = refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
+                              "an issuance grant is needed: enrol first\n");
+        return false;
+    }
+    err = agp_istore_grant_take(s->store, id, n, now, &grant_age, pseudonym);
+    if (err != AGP_OK) {
+        if (err == AGP_ERR_IO)
+            *ret = refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "the issuer cannot count tokens right now; try again\n");
+        else if (err == AGP_ERR_RANGE)
+            *ret = refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
+                                  "this grant has fewer tokens left than asked for: enrol "
+                                  "again\n");
+        else
+            *ret = refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
+                                  "unknown or expired grant: enrol again\n");
+        return false;
+    }
+    if (need_age > grant_age) {
+        give_back(s, id, n);
+        *ret = refuse_request(conn, RR_WRONG_CLASS, MHD_HTTP_FORBIDDEN,
+                              "the grant does not cover the age class of every key asked for\n");
+        return false;
+    }
+    err =
+        agp_istore_count(s->store, pseudonym, n, s->day_cap, s->epoch_cap, s->st.epochs[e].id, now);
+    if (err != AGP_OK) {
+        give_back(s, id, n);
+        if (err == AGP_ERR_RANGE)
+            *ret = refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
+                                  "the daily or per-epoch token cap is reached\n");
+        else
+            *ret = refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "the issuer cannot count tokens right now; try again\n");
+        return false;
+    }
+    for (i = 0; i < b->count; i++)
+        if ((err = agp_token_issue(keys[i], sigs[i], b->raw[i].ptr, b->raw[i].len)) != AGP_OK) {
+            fprintf(stderr, "agepass issuer: blind signature %zu of %u failed: %s\n", i + 1, n,
+                    agp_err_str(err));
+            give_back(s, id, n);
+            *ret = refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                                  "the blinded message is not valid for this key\n");
+            return false;
+        }
+    for (i = 0; i < b->count; i++)
+        atomic_fetch_add(&stats.issued[e][cls[i]], 1);
+    return true;
+}
+
+/* POST /token-request with one TokenRequest (RFC 9578 §6.1). */
+static enum MHD_Result token_request(struct service *s, struct MHD_Connection *conn,
+                                     const struct upload *up)
+{
+    struct agp_batch_request b = {.count = 1};
+    uint8_t sig[1][AGP_TOKEN_RESPONSE_LEN];
+    enum MHD_Result ret;
+    agp_err err;
+
+    if (up->too_big || up->len > AGP_TOKEN_REQUEST_LEN)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_CONTENT_TOO_LARGE,
+                              "a TokenRequest is 259 bytes\n");
+    err = agp_token_request_parse(&b.req[0], (const uint8_t *)up->buf, up->len);
+    if (err == AGP_ERR_TOKEN_TYPE)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "unsupported token type\n");
+    if (err != AGP_OK)
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                              "a TokenRequest of type 0x0002 is 259 bytes\n");
+    b.raw[0] = (struct agp_span){(const uint8_t *)up->buf, up->len};
+    if (!issue(s, conn, &b, sig, &ret)) return ret;
+    return issuer_send(conn, MHD_HTTP_OK, sig[0], sizeof sig[0],
+                       "application/private-token-response");
+}
+
+/*
  * POST /token-request with a BatchTokenRequest (agepass/batch.h): all or
- * nothing. Every element must name a current key whose age class the
- * grant covers; n tokens are taken from the grant and counted for the
- * person at once, all n are signed, and on any failure the n go back to
- * the grant and the whole batch is refused with the status a single
- * request would get. So the draft's absent responses (and its 206) never
+ * nothing (see issue), so the draft's absent responses (and its 206) never
  * occur: a 200 carries n blind signatures, in request order. Where the
  * draft answers 400 to a batch it issues nothing from, we keep RFC 9578's
  * statuses, so that a client can tell "enrol again" (401, 429) from "retry"
@@ -621,18 +651,13 @@ static void give_back_n(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], u
 static enum MHD_Result batch_request(struct service *s, struct MHD_Connection *conn,
                                      const struct upload *up)
 {
-    static const char refused_text[] = "the blinded message is not valid for this key\n";
     struct agp_batch_request b;
     struct agp_batch_response br;
-    uint8_t id[AGP_GRANT_ID_LEN], pseudonym[AGP_PSEUDONYM_LEN];
     uint8_t sigs[AGP_BATCH_MAX][AGP_TOKEN_RESPONSE_LEN];
     uint8_t out[AGP_BATCH_RESPONSE_MAX];
-    const struct agp_key *keys[AGP_BATCH_MAX];
-    size_t cls[AGP_BATCH_MAX];
-    int64_t now = (int64_t)time(NULL);
-    size_t e = current_epoch(s, now), c, i;
-    unsigned grant_age, n, need_age = 0;
     struct agp_writer w;
+    enum MHD_Result ret;
+    size_t i;
     agp_err err;
 
     if (up->too_big || up->len > AGP_BATCH_REQUEST_MAX)
@@ -646,70 +671,17 @@ static enum MHD_Result batch_request(struct service *s, struct MHD_Connection *c
         return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
                               "a BatchTokenRequest is a length and 1 to 30 TokenRequests of type "
                               "0x0002\n");
-    for (i = 0; i < b.count; i++) {
-        keys[i] = NULL;
-        for (c = 0; c < s->st.nclasses && keys[i] == NULL; c++)
-            if (agp_key_id(s->st.epochs[e].keys[c])[AGP_SHA256_LEN - 1] ==
-                b.req[i].truncated_token_key_id) {
-                keys[i] = s->st.epochs[e].keys[c];
-                cls[i] = c;
-            }
-        if (keys[i] == NULL)
-            return refuse_request(conn, RR_UNKNOWN_KEY, MHD_HTTP_UNPROCESSABLE_CONTENT,
-                                  "no current key has this truncated key id; fetch the "
-                                  "directory\n");
-        if (s->st.classes[cls[i]] > need_age) need_age = s->st.classes[cls[i]];
-    }
-    n = (unsigned)b.count;
-    if (!grant_id(conn, id))
-        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
-                              "an issuance grant is needed: enrol first\n");
-    err = agp_istore_grant_take(s->store, id, n, now, &grant_age, pseudonym);
-    if (err == AGP_ERR_IO)
-        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
-                              "the issuer cannot count tokens right now; try again\n");
-    if (err == AGP_ERR_RANGE)
-        return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
-                              "this grant has fewer tokens left than the batch asks for\n");
-    if (err != AGP_OK)
-        return refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
-                              "unknown or expired grant: enrol again\n");
-    if (need_age > grant_age) {
-        give_back_n(s, id, n);
-        return refuse_request(conn, RR_WRONG_CLASS, MHD_HTTP_FORBIDDEN,
-                              "the grant does not cover the age class of every key asked for\n");
-    }
-    err =
-        agp_istore_count(s->store, pseudonym, n, s->day_cap, s->epoch_cap, s->st.epochs[e].id, now);
-    if (err != AGP_OK) {
-        give_back_n(s, id, n);
-        if (err == AGP_ERR_RANGE)
-            return refuse_request(conn, RR_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS,
-                                  "the batch would pass the daily or per-epoch token cap\n");
-        return refuse_request(conn, RR_STORE, MHD_HTTP_SERVICE_UNAVAILABLE,
-                              "the issuer cannot count tokens right now; try again\n");
-    }
+    if (!issue(s, conn, &b, sigs, &ret)) return ret;
     memset(&br, 0, sizeof br);
-    for (i = 0; i < b.count; i++) {
-        err = agp_token_issue(keys[i], sigs[i], b.raw[i].ptr, b.raw[i].len);
-        if (err != AGP_OK) {
-            fprintf(stderr, "agepass issuer: blind signature %zu of %u failed: %s\n", i + 1, n,
-                    agp_err_str(err));
-            give_back_n(s, id, n);
-            return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT, refused_text);
-        }
-        br.blind_sig[i].ptr = sigs[i];
-        br.blind_sig[i].len = AGP_TOKEN_RESPONSE_LEN;
-    }
+    for (i = 0; i < b.count; i++)
+        br.blind_sig[i] = (struct agp_span){sigs[i], AGP_TOKEN_RESPONSE_LEN};
     br.count = b.count;
     agp_writer_init(&w, out, sizeof out);
     if ((err = agp_batch_response_write(&w, &br)) != AGP_OK) {
+        /* cannot happen for a parsed batch; the tokens stay counted */
         fprintf(stderr, "agepass issuer: cannot write a batch response: %s\n", agp_err_str(err));
-        give_back_n(s, id, n);
         return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
     }
-    for (i = 0; i < b.count; i++)
-        atomic_fetch_add(&stats.issued[e][cls[i]], 1);
     return issuer_send(conn, MHD_HTTP_OK, out, w.len, AGP_BATCH_RESPONSE_TYPE);
 }
 
@@ -868,8 +840,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
         if (ct != NULL && strcasecmp(ct, AGP_BATCH_REQUEST_TYPE) == 0)
             return batch_request(s, conn, up);
-        if (up->len > BODY_MAX) up->too_big = true;
-        return token_request(s, conn, up);
+        if (ct != NULL && strcasecmp(ct, "application/private-token-request") == 0)
+            return token_request(s, conn, up);
+        return refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                              "Content-Type must be application/private-token-request (or "
+                              "application/private-token-arbitrary-batch-request)\n");
     }
     if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "POST") == 0 && s->dev)
         return enroll_dev(s, conn, up);
