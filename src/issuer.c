@@ -12,6 +12,9 @@
  *   GET  /.well-known/private-token-issuer-directory   RFC 9578 §4
  *   POST /token-request      RFC 9578 §5-6, with `Authorization: Bearer GRANT`
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
+ *   GET  /enroll/mdoc/request, GET /enroll/mdoc/qr, POST /enroll/mdoc/response
+ *                            EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c),
+ *                            with --mdoc-trust or --mdoc-trusted-list
  *   GET  /metrics            Prometheus counters, totals only
  *
  * The issuer never learns where tokens are used: it sees blinded messages
@@ -53,6 +56,8 @@ static const char usage[] =
     "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
     "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
     "                            [--config FILE]\n"
+    "                            [--mdoc-trust PEM]... [--mdoc-trusted-list FILE]\n"
+    "                            [--public-url URL]\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
@@ -364,6 +369,7 @@ struct service {
     char *directory; /* the same bytes for every client */
     size_t directory_len;
     char etag[24];
+    struct mdoc_enrol *mdoc; /* NULL unless trust anchors are configured */
 };
 
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
@@ -736,6 +742,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "POST") == 0 && s->dev)
         return enroll_dev(s, conn, up);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/request") == 0 && strcmp(method, "GET") == 0)
+        return mdoc_enrol_request(s->mdoc, conn);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/qr") == 0 && strcmp(method, "GET") == 0)
+        return mdoc_enrol_qr(s->mdoc, conn);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/response") == 0 && strcmp(method, "POST") == 0)
+        return mdoc_enrol_response(s->mdoc, s, conn, up);
     return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -757,6 +769,24 @@ static bool is_loopback(const struct sockaddr_storage *ss)
     return false;
 }
 
+/* --mdoc-trust PEM (repeatable) / --mdoc-trusted-list FILE, with --public-url */
+static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
+{
+    const struct cli_opt *t = NULL;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (strcmp(o[i].name, "--mdoc-trust") == 0) t = &o[i];
+    if ((t == NULL || t->count == 0) && cli_get(o, n, "--mdoc-trusted-list") == NULL) return CLI_OK;
+    if (cli_get(o, n, "--public-url") == NULL) {
+        fprintf(stderr, "agepass: mdoc enrolment needs --public-url (the issuer's external base "
+                        "URL, where wallets post their answer)\n");
+        return CLI_USAGE;
+    }
+    return mdoc_enrol_new(&s->mdoc, t ? t->values : NULL, t ? t->count : 0,
+                          cli_get(o, n, "--mdoc-trusted-list"), cli_get(o, n, "--public-url"),
+                          s->secret);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     struct cli_opt o[] = {{.name = "--state", .required = true},
@@ -765,7 +795,10 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--request-uri"},
                           {.name = "--day-cap"},
                           {.name = "--epoch-cap"},
-                          {.name = "--config"}};
+                          {.name = "--config"},
+                          {.name = "--mdoc-trust", .kind = CLI_REPEAT},
+                          {.name = "--mdoc-trusted-list"},
+                          {.name = "--public-url"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
@@ -815,6 +848,7 @@ static int cmd_serve(int argc, char **argv)
     else
         snprintf(uri, sizeof uri, "http://%s/token-request", cli_get(o, n, "--listen"));
     if ((rc = build_directory(&svc, uri)) != CLI_OK) goto out;
+    if ((rc = mdoc_setup(&svc, o, n)) != CLI_OK) goto out;
     rc = CLI_REJECTED;
     snprintf(path, sizeof path, "%s/store.sqlite", dir);
     if ((err = agp_istore_open_sqlite(&svc.store, path)) != AGP_OK) {
@@ -847,6 +881,7 @@ static int cmd_serve(int argc, char **argv)
 out:
     if (d != NULL) MHD_stop_daemon(d);
     agp_istore_free(svc.store);
+    mdoc_enrol_free(svc.mdoc);
     free(svc.directory);
     AGP_WIPE(svc.secret);
     state_free(&svc.st);
