@@ -37,8 +37,13 @@ agp_err agp_cbor_head(struct agp_reader *r, uint8_t *major, uint64_t *arg)
             AGP_TRY(agp_read_u8(r, &b));
             v = v << 8 | b;
         }
-        /* shortest form: the value needs this many bytes */
-        if (*major != AGP_CBOR_SIMPLE) {
+        /*
+         * Shortest form: the value needs this many bytes. Array and map
+         * counts are exempt: cbor-x (behind @animo-id/mdoc and @auth0/mdl,
+         * so behind deployed wallets) writes every map head in 3 bytes.
+         * That costs nothing here: hashed items are hashed as received.
+         */
+        if (*major != AGP_CBOR_SIMPLE && *major != AGP_CBOR_ARRAY && *major != AGP_CBOR_MAP) {
             AGP_ENSURE(!(ai == 24 && v < 24), AGP_ERR_ENCODING);
             AGP_ENSURE(!(ai == 25 && v <= 0xff), AGP_ERR_ENCODING);
             AGP_ENSURE(!(ai == 26 && v <= 0xffff), AGP_ERR_ENCODING);

@@ -2,8 +2,9 @@
  * agepass/cbor.h: a strict reader and a small writer for CBOR (RFC 8949),
  * enough for ISO/IEC 18013-5 mdoc and COSE (RFC 9052).
  *
- * Strict means: definite lengths only, every head in its shortest form
- * (RFC 8949 §4.2.1, "preferred serialization"), no reserved additional
+ * Strict means: definite lengths only, every head but array and map
+ * counts in its shortest form (RFC 8949 §4.2.1, "preferred
+ * serialization"; deployed encoders write longer map heads), no reserved additional
  * information (28-30), text strings valid UTF-8, simple values limited to
  * false, true, null and undefined, every length at most what is left of
  * the input, nesting at most AGP_CBOR_MAX_DEPTH. The reader keeps no state
@@ -39,7 +40,8 @@ enum agp_cbor_major {
 /*
  * Reads one head: major type and argument. Errors: AGP_ERR_TRUNCATED,
  * AGP_ERR_ENCODING (indefinite length, reserved value, a longer head than
- * needed, a simple value other than 20-23 or a float head).
+ * needed for an integer, string or tag, a simple value other than 20-23 or
+ * a float head).
  */
 AGP_MUST_USE agp_err agp_cbor_head(struct agp_reader *r, uint8_t *major, uint64_t *arg);
 /* The major type of the next item, without consuming it. */

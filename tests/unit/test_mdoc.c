@@ -330,6 +330,10 @@ static void test_cbor(void)
     EXPECT_ERR(read_one("190017"), AGP_ERR_ENCODING);     /* 23 in three */
     EXPECT_ERR(read_one("1a0000ffff"), AGP_ERR_ENCODING); /* 65535 in five */
     EXPECT_ERR(read_one("1b00000000ffffffff"), AGP_ERR_ENCODING);
+    EXPECT_ERR(read_one("580141"), AGP_ERR_ENCODING); /* bstr length 1 in two bytes */
+    EXPECT_ERR(read_one("d80000"), AGP_ERR_ENCODING); /* tag 0 in two bytes */
+    EXPECT_OK(read_one("b90001616101"));              /* map heads may be long (cbor-x) */
+    EXPECT_OK(read_one("9900020102"));
     EXPECT_ERR(read_one("1c"), AGP_ERR_ENCODING);                  /* reserved */
     EXPECT_ERR(read_one("5f4100ff"), AGP_ERR_ENCODING);            /* indefinite bstr */
     EXPECT_ERR(read_one("9f00ff"), AGP_ERR_ENCODING);              /* indefinite array */
