@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/kdf.h>
 #include <openssl/x509_vfy.h>
 
@@ -695,6 +696,7 @@ agp_err agp_mdoc_verify(struct agp_mdoc_result *out, const uint8_t *in, size_t l
     memset(out, 0, sizeof *out);
     err = verify(out, in, len, p);
     if (err != AGP_OK) memset(out, 0, sizeof *out);
+    ERR_clear_error(); /* refused certificates and keys leave entries behind */
     return err;
 }
 

@@ -253,6 +253,35 @@ try {
   issuer.kill('SIGTERM');
   await new Promise((r) => issuer.on('exit', r));
 }
+// Configuration: a trusted-list file serves; bad options stop serve with exit 2.
+const serveArgs = (...extra) => ['issuer', 'serve', '--state', `${dir}/ist`, '--listen', `127.0.0.1:${port}`, ...extra];
+fs.writeFileSync(`${dir}/trusted.txt`, '# test anchors\n\ntrusted-ca.pem\n');
+const listed = spawn(AGEPASS, serveArgs('--mdoc-trusted-list', `${dir}/trusted.txt`, '--public-url', base),
+  { stdio: 'ignore' });
+try {
+  let st = 0;
+  for (let i = 0; i < 100 && st !== 200; i++) {
+    st = await fetch(`${base}/enroll/mdoc/request`).then((x) => x.status, () => 0);
+    if (st !== 200) await new Promise((res) => setTimeout(res, 50));
+  }
+  check('serve --mdoc-trusted-list FILE: the mdoc routes answer', st === 200, String(st));
+} finally {
+  listed.kill('SIGTERM');
+  await new Promise((res) => listed.on('exit', res));
+}
+fs.writeFileSync(`${dir}/empty.txt`, '# nothing\n');
+fs.writeFileSync(`${dir}/not.pem`, 'hello\n');
+for (const [what, args] of [
+  ['without --public-url', ['--mdoc-trust', `${dir}/trusted-ca.pem`]],
+  ['a missing PEM file', ['--mdoc-trust', `${dir}/none.pem`, '--public-url', base]],
+  ['a file with no certificate', ['--mdoc-trust', `${dir}/not.pem`, '--public-url', base]],
+  ['a trusted list naming nothing', ['--mdoc-trusted-list', `${dir}/empty.txt`, '--public-url', base]],
+  ['a public URL that is not http(s)', ['--mdoc-trust', `${dir}/trusted-ca.pem`, '--public-url', 'ftp://x']],
+]) {
+  const bad = spawnSync(AGEPASS, serveArgs(...args), { timeout: 5000 });
+  check(`serve refuses ${what}: exit 2`, bad.status === 2, `${bad.status} ${bad.stderr}`);
+}
+
 const logText = fs.readFileSync(`${dir}/issuer.log`);
 const store = fs.readFileSync(`${dir}/ist/store.sqlite`);
 const wal = fs.existsSync(`${dir}/ist/store.sqlite-wal`) ? fs.readFileSync(`${dir}/ist/store.sqlite-wal`) : Buffer.alloc(0);
