@@ -288,6 +288,7 @@ const wal = fs.existsSync(`${dir}/ist/store.sqlite-wal`) ? fs.readFileSync(`${di
 check('the log and the store hold no device key and no certificate name',
   seen.every((b) => !logText.includes(b) && !store.includes(b) && !wal.includes(b)));
 check('the log says why, without the evidence', /enrolment refused: invalid_evidence/.test(String(logText)));
+check('no sanitizer report in the issuer log', !/Sanitizer|runtime error/.test(String(logText)));
 if (failed > 0) console.log(`issuer log:\n${String(logText).slice(0, 4000)}`);
 fs.rmSync(dir, { recursive: true, force: true });
 console.log(`${passed} passed, ${failed} failed`);
