@@ -8,8 +8,10 @@
  * The anchors and keys are read once from tests/vectors/mdoc (path fixed
  * at build time), so runs replay.
  *
- * Seeds (corpus/mdoc/): the three published responses, plus a few
- * variants (truncated, an extra byte, empty, a bare COSE_Sign1).
+ * Seeds (corpus/mdoc/): the three published responses, one DeviceResponse
+ * made by @animo-id/mdoc 0.5.2 (cbor-x encoding: 3-byte map heads; its own
+ * test CA), plus a few variants (truncated, an extra byte, empty, a bare
+ * COSE_Sign1).
  *
  * Oracle: no crash or leak; an accepted input yields an age that is 0 or
  * the one asked for, a validUntil not before the check time, and the same
