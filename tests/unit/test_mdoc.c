@@ -314,6 +314,116 @@ static void test_oid4vp_transcript(void)
     json_decref(j);
 }
 
+static agp_err cose_hex(struct agp_cose_msg *m, const char *hex, bool mac)
+{
+    static struct test_bytes last; /* m points into it until the next call */
+    struct agp_reader r;
+    agp_err err;
+    free(last.ptr);
+    last = test_hex(hex);
+    agp_reader_init(&r, last.ptr, last.len);
+    err = agp_cose_parse(m, &r, mac);
+    if (err == AGP_OK) err = agp_read_end(&r);
+    return err;
+}
+
+static agp_err cose_key_hex(const char *hex)
+{
+    struct test_bytes b = test_hex(hex);
+    EVP_PKEY *k = NULL;
+    agp_err err = agp_cose_key_p256(&k, (struct agp_span){b.ptr, b.len});
+    EXPECT((err == AGP_OK) == (k != NULL));
+    EVP_PKEY_free(k);
+    free(b.ptr);
+    return err;
+}
+
+/* COSE_Sign1 / COSE_Mac0 / COSE_Key shapes, hand-made (RFC 9052, 9053, 9360). */
+static void test_cose(void)
+{
+#define SIG64                                                                                      \
+    "5840"                                                                                         \
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "000000000000000000000000000000000000"
+#define SIG63                                                                                      \
+    "583f"                                                                                         \
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "0000000000000000000000000000000000"
+#define X                                                                                          \
+    "5820"                                                                                         \
+    "96313d6c63e24e3372742bfdb1a33ba2c897dcd68ab8c753e4fbd48dca6b7f9a"
+#define Y                                                                                          \
+    "5820"                                                                                         \
+    "1fb3269edd418857de1b39a4e4a44b92fa484caa722c228288f01d0c03a2c3d6"
+    struct agp_cose_msg m;
+    EVP_PKEY *k = NULL;
+    struct test_bytes x = test_hex(X + 4), y = test_hex(Y + 4);
+    EXPECT_OK(cose_hex(&m, "8443a10126a0f6" SIG64, false));
+    EXPECT(m.alg == -7 && m.detached && m.sig.len == 64 && m.x5chain_len == 0);
+    EXPECT_OK(cose_hex(&m, "d28443a10126a0f6" SIG64, false));                  /* tag 18 */
+    EXPECT_ERR(cose_hex(&m, "d18443a10126a0f6" SIG64, false), AGP_ERR_SYNTAX); /* tag 17 */
+    EXPECT_OK(cose_hex(&m,
+                       "d18443a10105a0f65820"
+                       "00000000000000000000000000000000"
+                       "00000000000000000000000000000000",
+                       true));
+    EXPECT_ERR(cose_hex(&m, "8440a0f6" SIG64, false), AGP_ERR_SYNTAX);       /* no alg */
+    EXPECT_ERR(cose_hex(&m, "8441a0a10126f6" SIG64, false), AGP_ERR_SYNTAX); /* unprotected alg */
+    EXPECT_ERR(cose_hex(&m, "8445a201260126a0f6" SIG64, false), AGP_ERR_SYNTAX); /* label twice */
+    EXPECT_ERR(cose_hex(&m, "8343a10126a0f6", false), AGP_ERR_SYNTAX);           /* 3 items */
+    EXPECT_OK(cose_hex(&m, "8443a10126a1182141aaf6" SIG64, false));              /* x5chain bstr */
+    EXPECT(m.x5chain_len == 1 && m.x5chain[0].len == 1);
+    EXPECT_OK(cose_hex(&m, "8443a10126a11821824101410243010203" SIG64, false)); /* x5chain [2] */
+    EXPECT(m.x5chain_len == 2);
+    EXPECT_ERR(cose_hex(&m, "8443a10126a118218141aaf6" SIG64, false), AGP_ERR_LENGTH); /* [1] */
+    EXPECT_ERR(cose_hex(&m, "8443a10126a1182140f6" SIG64, false), AGP_ERR_LENGTH);     /* empty */
+    EXPECT_ERR(cose_hex(&m, "8447a2182141aa0126a1182141aaf6" SIG64, false), AGP_ERR_SYNTAX);
+    EXPECT_OK(cose_hex(&m, "8443a10126a0f6" SIG64, false));
+    /* verification: the key and the algorithm first */
+    EXPECT_OK(agp_p256_public(&k, x.ptr, y.ptr));
+    free(x.ptr);
+    free(y.ptr);
+    {
+        struct agp_span part = {(const uint8_t *)"x", 1};
+        EXPECT_ERR(agp_cose_sign1_verify(&m, k, &part, 1), AGP_ERR_SIGNATURE); /* r = s = 0 */
+        EXPECT_ERR(agp_cose_sign1_verify(&m, k, NULL, 0), AGP_ERR_ARG); /* detached, none given */
+        EXPECT_OK(cose_hex(&m, "8444a1013822a0f6" SIG64, false));       /* ES384 */
+        EXPECT_ERR(agp_cose_sign1_verify(&m, k, &part, 1), AGP_ERR_KEY);
+        EXPECT_OK(cose_hex(&m, "8443a10126a0f6" SIG63, false)); /* 63 bytes */
+        EXPECT_ERR(agp_cose_sign1_verify(&m, k, &part, 1), AGP_ERR_SIGNATURE);
+    }
+    EVP_PKEY_free(k);
+    /* COSE_Key: EC2 P-256 with x and y */
+    EXPECT_OK(cose_key_hex("a401022001"
+                           "21" X "22" Y));
+    EXPECT_OK(cose_key_hex(
+        "a5010220010258200000000000000000000000000000000000000000000000000000000000000000"
+        "21" X "22" Y));
+    EXPECT_ERR(cose_key_hex("a401022002"
+                            "21" X "22" Y),
+               AGP_ERR_KEY); /* P-384 */
+    EXPECT_ERR(cose_key_hex("a401012001"
+                            "21" X "22" Y),
+               AGP_ERR_KEY); /* OKP */
+    EXPECT_ERR(cose_key_hex("a3010220012158209631"), AGP_ERR_TRUNCATED);
+    EXPECT_ERR(cose_key_hex("a301022001"
+                            "21" X),
+               AGP_ERR_KEY); /* no y */
+    EXPECT_ERR(cose_key_hex("a401022001"
+                            "21" X "21" Y),
+               AGP_ERR_SYNTAX); /* x twice */
+    EXPECT_ERR(cose_key_hex("a401022001"
+                            "21" X "22" X),
+               AGP_ERR_KEY); /* off the curve */
+    EXPECT_ERR(cose_key_hex("a401022001"
+                            "21" X "22f5"),
+               AGP_ERR_SYNTAX); /* compressed */
+#undef SIG64
+#undef SIG63
+#undef X
+#undef Y
+}
+
 static agp_err read_one(const char *hex)
 {
     struct test_bytes b = test_hex(hex);
@@ -387,6 +497,7 @@ int main(int argc, char **argv)
     vdir = argv[1];
     mutations = argc == 3;
     test_cbor();
+    test_cose();
     test_oid4vp_transcript();
     test_eu_examples();
     test_annex_d();
