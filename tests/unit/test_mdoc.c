@@ -357,7 +357,7 @@ static void test_cose(void)
     "1fb3269edd418857de1b39a4e4a44b92fa484caa722c228288f01d0c03a2c3d6"
     struct agp_cose_msg m;
     EVP_PKEY *k = NULL;
-    struct test_bytes x = test_hex(X + 4), y = test_hex(Y + 4);
+    struct test_bytes x = test_hex(&X[4]), y = test_hex(&Y[4]);
     EXPECT_OK(cose_hex(&m, "8443a10126a0f6" SIG64, false));
     EXPECT(m.alg == -7 && m.detached && m.sig.len == 64 && m.x5chain_len == 0);
     EXPECT_OK(cose_hex(&m, "d28443a10126a0f6" SIG64, false));                  /* tag 18 */
