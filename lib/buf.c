@@ -26,6 +26,13 @@ agp_err agp_read_span(struct agp_reader *r, size_t n, struct agp_span *out)
 }
 
 /* see agepass/buf.h */
+void agp_reader_since(const struct agp_reader *r, size_t start, struct agp_span *out)
+{
+    out->ptr = r->ptr + start;
+    out->len = start <= r->pos ? r->pos - start : 0;
+}
+
+/* see agepass/buf.h */
 agp_err agp_read_bytes(struct agp_reader *r, uint8_t *out, size_t n)
 {
     struct agp_span s;

@@ -44,7 +44,9 @@
 #define SESSION_KEEP_S  1800
 
 static const char usage[] =
-    "usage: agepass enroll --issuer URL (--dev-age N | --oidc | --mdoc FILE) [--wallet FILE]\n"
+    "usage: agepass enroll --issuer URL (--dev-age N | --oidc | --mdoc FILE --state S) [--wallet "
+    "FILE]\n"
+    "       agepass enroll --issuer URL --mdoc-request [--age 18]\n"
     "       agepass fetch --issuer URL [--age 18] [--count 10] [--spread-ms 0] [--wallet FILE]\n"
     "       agepass get URL [-o FILE] [--wallet FILE]\n"
     "       agepass wallet [--wallet FILE]\n"
@@ -54,7 +56,12 @@ static const char usage[] =
     "tokens fetched in advance); get opens a page, answering its age check\n"
     "with a wallet token or a token made for it, and keeps the session cookie;\n"
     "wallet shows what the wallet holds. Exit status: 0 success, 1 refused or\n"
-    "failed (the reason on stderr), 2 usage error.\n";
+    "failed (the reason on stderr), 2 usage error.\n"
+    "\n"
+    "EU Proof-of-Age (mdoc): --mdoc-request prints the issuer's OpenID4VP\n"
+    "request (JSON: request.nonce, request.state, request.client_id, invocation);\n"
+    "a wallet answers it with a DeviceResponse signed over that nonce; then\n"
+    "--mdoc FILE (the DeviceResponse, CBOR) --state S (request.state) enrols.\n";
 
 /* ---- the wallet file ----------------------------------------------------- */
 
@@ -424,21 +431,127 @@ static int cross_challenge(const char *name, uint8_t *out, size_t cap, size_t *l
 
 /* ---- enroll, fetch, wallet ------------------------------------------------- */
 
+/*
+ * GET /enroll/mdoc/request: prints the issuer's OpenID4VP authorization
+ * request, for a wallet (or a test) to answer.
+ */
+static int mdoc_request(const char *base, const char *age)
+{
+    char url[2200];
+    const char *headers[] = {"Accept: application/json", NULL};
+    struct cli_http_req hr = {url, headers, NULL, 0, 65536, HTTP_TIMEOUT_MS};
+    struct cli_http_resp resp;
+    uint64_t a = 18;
+    agp_err err;
+    int rc = CLI_REJECTED;
+    if (age != NULL && (!cli_parse_uint(age, 99, &a) || a == 0)) {
+        fprintf(stderr, "agepass: --age takes NN of age_over_NN (1..99)\n");
+        return CLI_USAGE;
+    }
+    snprintf(url, sizeof url, "%s/enroll/mdoc/request?age=%u", base, (unsigned)a);
+    if ((err = cli_http(&hr, &resp)) != AGP_OK) return cli_fail(url, err);
+    if (resp.status == 200) {
+        fwrite(resp.body, 1, resp.len, stdout);
+        rc = CLI_OK;
+    } else {
+        fprintf(stderr, "agepass: %s: HTTP %ld%s\n", url, resp.status,
+                resp.status == 404 ? " (the issuer takes no EU attestation)" : "");
+    }
+    cli_http_resp_free(&resp);
+    return rc;
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved kept) at out[*pos]. */
+static bool form_encode(char *out, size_t cap, size_t *pos, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (cap - *pos < 4) return false;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            out[(*pos)++] = (char)c;
+        } else {
+            out[(*pos)++] = '%';
+            out[(*pos)++] = hex[c >> 4];
+            out[(*pos)++] = hex[c & 15];
+        }
+    }
+    out[*pos] = '\0';
+    return true;
+}
+
+/*
+ * The OpenID4VP direct_post body for a DeviceResponse file:
+ * vp_token={"age":["<base64url>"]}&state=S (OpenID4VP 1.0 §8.1, B.2).
+ */
+static int mdoc_form(const char *file, const char *state, char **out, size_t *out_len)
+{
+    uint8_t *der = NULL;
+    size_t len = 0, b64_len, cap, pos = 0;
+    char *b64 = NULL, *json = NULL, *form = NULL;
+    int rc = CLI_USAGE;
+    *out = NULL;
+    if (state == NULL) {
+        fprintf(stderr, "agepass: --mdoc needs --state (from --mdoc-request)\n");
+        return CLI_USAGE;
+    }
+    if (cli_read(file, 65536, &der, &len) != AGP_OK || len == 0) {
+        fprintf(stderr, "agepass: %s: cannot read the DeviceResponse\n", file);
+        return CLI_USAGE;
+    }
+    cap = AGP_B64_ENC_LEN(len) + 1;
+    if ((b64 = malloc(cap)) == NULL || (json = malloc(cap + 32)) == NULL ||
+        agp_b64url_encode(b64, cap, &b64_len, der, len) != AGP_OK)
+        goto out;
+    while (b64_len > 0 && b64[b64_len - 1] == '=')
+        b64_len--;
+    b64[b64_len] = '\0';
+    snprintf(json, cap + 32, "{\"age\":[\"%s\"]}", b64);
+    cap = 3 * (strlen(json) + strlen(state)) + 32;
+    if ((form = malloc(cap)) == NULL) goto out;
+    memcpy(form, "vp_token=", 10);
+    pos = 9;
+    if (!form_encode(form, cap, &pos, json) || cap - pos < 8) goto out;
+    memcpy(form + pos, "&state=", 8);
+    pos += 7;
+    if (!form_encode(form, cap, &pos, state)) goto out;
+    *out = form;
+    *out_len = pos;
+    form = NULL;
+    rc = CLI_OK;
+out:
+    if (rc != CLI_OK && *out == NULL && form == NULL && b64 != NULL && json != NULL)
+        fprintf(stderr, "agepass: cannot encode the DeviceResponse\n");
+    free(form);
+    free(json);
+    free(b64);
+    cli_free(der, len);
+    return rc;
+}
+
 static int cmd_enroll(int argc, char **argv)
 {
     struct cli_opt o[] = {{.name = "--issuer", .required = true},
                           {.name = "--dev-age"},
                           {.name = "--oidc", .kind = CLI_FLAG},
                           {.name = "--mdoc"},
+                          {.name = "--mdoc-request", .kind = CLI_FLAG},
+                          {.name = "--state"},
+                          {.name = "--age"},
                           {.name = "--wallet"}};
     size_t n = sizeof o / sizeof o[0];
     char base[2048], url[4200], body[64], name[AGP_ISSUER_NAME_MAX + 1];
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json", NULL};
+    const char *form_headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                                  "Accept: application/json", NULL};
+    char *form = NULL;
+    size_t form_len = 0;
     struct cli_http_req hr = {url, headers, (const uint8_t *)body, 0, 8192, HTTP_TIMEOUT_MS};
     struct cli_http_resp resp;
     struct wallet w;
     json_t *entry, *reply = NULL;
-    uint64_t age;
+    uint64_t age = 0;
     agp_err err;
     int rc;
 
@@ -448,14 +561,19 @@ static int cmd_enroll(int argc, char **argv)
         fprintf(stderr, "agepass: --issuer takes the issuer's http(s) URL\n");
         return CLI_USAGE;
     }
-    if (cli_get(o, n, "--oidc") || cli_get(o, n, "--mdoc")) {
+    if (cli_get(o, n, "--mdoc-request")) return mdoc_request(base, cli_get(o, n, "--age"));
+    if (cli_get(o, n, "--oidc")) {
         fprintf(stderr, "agepass: enrolment with OpenID Connect or an EU attestation is not "
                         "available in this version; only --dev-age, against an issuer run with "
                         "--insecure-dev-attester\n");
         return CLI_USAGE;
     }
-    if (cli_get(o, n, "--dev-age") == NULL ||
-        !cli_parse_uint(cli_get(o, n, "--dev-age"), 150, &age)) {
+    if (cli_get(o, n, "--mdoc") &&
+        (rc = mdoc_form(cli_get(o, n, "--mdoc"), cli_get(o, n, "--state"), &form, &form_len)) !=
+            CLI_OK)
+        return rc;
+    if (form == NULL && (cli_get(o, n, "--dev-age") == NULL ||
+                         !cli_parse_uint(cli_get(o, n, "--dev-age"), 150, &age))) {
         fprintf(stderr, "agepass: give --dev-age N (0..150)\n%s", usage);
         return CLI_USAGE;
     }
@@ -466,6 +584,12 @@ static int cmd_enroll(int argc, char **argv)
     snprintf(url, sizeof url, "%s/enroll/dev", base);
     snprintf(body, sizeof body, "{\"age\": %u}", (unsigned)age);
     hr.body_len = strlen(body);
+    if (form != NULL) {
+        snprintf(url, sizeof url, "%s/enroll/mdoc/response", base);
+        hr.headers = form_headers;
+        hr.body = (const uint8_t *)form;
+        hr.body_len = form_len;
+    }
     rc = CLI_REJECTED;
     if ((err = cli_http(&hr, &resp)) != AGP_OK) {
         cli_fail(url, err);
@@ -477,8 +601,11 @@ static int cmd_enroll(int argc, char **argv)
             0) {
         fprintf(stderr, "agepass: the issuer refused: under age. No token can be had.\n");
     } else if (resp.status != 200 || !json_is_string(json_object_get(reply, "grant"))) {
-        fprintf(stderr, "agepass: enrolment failed (HTTP %ld)%s\n", resp.status,
-                resp.status == 404 ? ": the issuer has no dev attester" : "");
+        fprintf(stderr, "agepass: enrolment failed (HTTP %ld)%s%s\n", resp.status,
+                resp.status == 404 ? ": the issuer has no such attester" : ": ",
+                resp.status == 404
+                    ? ""
+                    : str_or_empty(json_string_value(json_object_get(reply, "error"))));
     } else {
         json_int_t ttl = json_integer_value(json_object_get(reply, "expires_in"));
         json_object_set(entry, "grant", json_object_get(reply, "grant"));
@@ -492,6 +619,7 @@ static int cmd_enroll(int argc, char **argv)
     cli_http_resp_free(&resp);
 out:
     wallet_close(&w);
+    free(form);
     return rc;
 }
 

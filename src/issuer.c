@@ -15,6 +15,9 @@
  *                            arbitrary-batch-request, 1..30 tokens at once
  *                            (draft-ietf-privacypass-batched-tokens-06 §6)
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
+ *   GET  /enroll/mdoc/request, GET /enroll/mdoc/qr, POST /enroll/mdoc/response
+ *                            EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c),
+ *                            with --mdoc-trust or --mdoc-trusted-list
  *   GET  /metrics            Prometheus counters, totals only
  *
  * With --redis URL the store is Redis instead (lib/istore_redis.c), shared
@@ -61,6 +64,8 @@ static const char usage[] =
     "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
     "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
     "                            [--config FILE] [--redis redis://HOST:PORT[/DB]]\n"
+    "                            [--mdoc-trust PEM]... [--mdoc-trusted-list FILE]\n"
+    "                            [--public-url URL]\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
@@ -383,6 +388,7 @@ struct service {
      */
     pthread_rwlock_t lock;
     pthread_mutex_t turn;
+    struct mdoc_enrol *mdoc; /* NULL unless trust anchors are configured */
 };
 
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
@@ -848,6 +854,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "POST") == 0 && s->dev)
         return enroll_dev(s, conn, up);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/request") == 0 && strcmp(method, "GET") == 0)
+        return mdoc_enrol_request(s->mdoc, conn);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/qr") == 0 && strcmp(method, "GET") == 0)
+        return mdoc_enrol_qr(s->mdoc, conn);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/response") == 0 && strcmp(method, "POST") == 0)
+        return mdoc_enrol_response(s->mdoc, s, conn, up);
     return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -940,6 +952,24 @@ static bool is_loopback(const struct sockaddr_storage *ss)
     return false;
 }
 
+/* --mdoc-trust PEM (repeatable) / --mdoc-trusted-list FILE, with --public-url */
+static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
+{
+    const struct cli_opt *t = NULL;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (strcmp(o[i].name, "--mdoc-trust") == 0) t = &o[i];
+    if ((t == NULL || t->count == 0) && cli_get(o, n, "--mdoc-trusted-list") == NULL) return CLI_OK;
+    if (cli_get(o, n, "--public-url") == NULL) {
+        fprintf(stderr, "agepass: mdoc enrolment needs --public-url (the issuer's external base "
+                        "URL, where wallets post their answer)\n");
+        return CLI_USAGE;
+    }
+    return mdoc_enrol_new(&s->mdoc, t ? t->values : NULL, t ? t->count : 0,
+                          cli_get(o, n, "--mdoc-trusted-list"), cli_get(o, n, "--public-url"),
+                          s->secret);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     struct cli_opt o[] = {{.name = "--state", .required = true},
@@ -949,7 +979,10 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--day-cap"},
                           {.name = "--epoch-cap"},
                           {.name = "--config"},
-                          {.name = "--redis"}};
+                          {.name = "--redis"},
+                          {.name = "--mdoc-trust", .kind = CLI_REPEAT},
+                          {.name = "--mdoc-trusted-list"},
+                          {.name = "--public-url"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
@@ -1000,6 +1033,7 @@ static int cmd_serve(int argc, char **argv)
     else
         snprintf(uri, sizeof uri, "http://%s/token-request", cli_get(o, n, "--listen"));
     if ((rc = build_directory(&svc, uri)) != CLI_OK) goto out;
+    if ((rc = mdoc_setup(&svc, o, n)) != CLI_OK) goto out;
     rc = CLI_REJECTED;
     if (pthread_rwlock_init(&svc.lock, NULL) != 0) goto out;
     if (pthread_mutex_init(&svc.turn, NULL) != 0) {
@@ -1057,6 +1091,7 @@ out:
         pthread_rwlock_destroy(&svc.lock);
     }
     agp_istore_free(svc.store);
+    mdoc_enrol_free(svc.mdoc);
     free(svc.directory);
     AGP_WIPE(svc.secret);
     state_free(&svc.st);

@@ -64,4 +64,21 @@ enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_refu
 enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
                              const struct issuer_evidence *ev);
 
+/*
+ * Enrolment with an EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c).
+ * mdoc_enrol_new loads the trust anchors (PEM files, and/or a trusted-list
+ * file naming PEM files one a line) and derives the nonce key from the
+ * pseudonym secret; public_url is the issuer's external base URL. Returns
+ * CLI_OK or a CLI_ exit code after printing why.
+ */
+struct mdoc_enrol;
+int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t npem,
+                   const char *trusted_list, const char *public_url, const uint8_t secret[32]);
+void mdoc_enrol_free(struct mdoc_enrol *m);
+/* GET /enroll/mdoc/request[?age=NN], GET /enroll/mdoc/qr?state=S, POST /enroll/mdoc/response */
+enum MHD_Result mdoc_enrol_request(struct mdoc_enrol *m, struct MHD_Connection *conn);
+enum MHD_Result mdoc_enrol_qr(struct mdoc_enrol *m, struct MHD_Connection *conn);
+enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
+                                    struct MHD_Connection *conn, const struct upload *up);
+
 #endif

@@ -49,6 +49,8 @@ AGP_MUST_USE agp_err agp_read_vec8(struct agp_reader *r, size_t min, size_t max,
                                    struct agp_span *out);
 AGP_MUST_USE agp_err agp_read_vec16(struct agp_reader *r, size_t min, size_t max,
                                     struct agp_span *out);
+/* The bytes read since position start (a span into the input). */
+void agp_reader_since(const struct agp_reader *r, size_t start, struct agp_span *out);
 /* AGP_OK if every byte was read, AGP_ERR_TRAILING otherwise. */
 AGP_MUST_USE agp_err agp_read_end(const struct agp_reader *r);
 

@@ -1,0 +1,521 @@
+/*
+ * src/enroll_mdoc.c: enrolment with an EU Proof-of-Age attestation (an
+ * ISO/IEC 18013-5 mdoc, docType eu.europa.ec.av.1) presented by a wallet
+ * over OpenID4VP 1.0 (response_mode direct_post, request by value, DCQL,
+ * client_id prefix redirect_uri:), as the EU AV profile Annex A asks.
+ *
+ *   GET  /enroll/mdoc/request[?age=NN]  the authorization request (JSON),
+ *                                       its av:// link and a QR code URL
+ *   GET  /enroll/mdoc/qr?state=S        that link as an SVG QR code
+ *   POST /enroll/mdoc/response          vp_token=...&state=S (the wallet)
+ *
+ * Stateless: the nonce, also sent as `state`, is
+ *   base64url(random[16] || expiry[8] || age[1] || HMAC(key, those 25)[0..16])
+ * with a key derived from the issuer's pseudonym secret, so any instance
+ * can check it and none stores it. The attestation's digest is what makes
+ * an answer single-use (issuer_grant remembers it until validUntil).
+ * Nothing read from the attestation is logged or stored: only the age and
+ * the expiry leave lib/attest_mdoc.c.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <qrencode.h>
+
+#include "agepass/mdoc.h"
+#include "agepass/util.h"
+#include "cli.h"
+#include "issuer.h"
+
+#define NONCE_RAW_LEN  41 /* 16 random, 8 expiry, 1 age, 16 MAC */
+#define NONCE_B64_LEN  55 /* unpadded base64url of 41 bytes */
+#define NONCE_TTL_S    600
+#define QUERY_ID       "age"
+#define URL_MAX        512
+#define TRUST_FILE_MAX 64
+
+struct mdoc_enrol {
+    X509_STORE *anchors;
+    char response_uri[URL_MAX], client_id[URL_MAX + 16];
+    uint8_t key[32]; /* keys the nonces; secret */
+};
+
+static int add_pem_file(X509_STORE *st, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    X509 *cert;
+    int n = 0;
+    if (f == NULL) {
+        fprintf(stderr, "agepass: %s: cannot open\n", path);
+        return CLI_USAGE;
+    }
+    while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+        if (X509_STORE_add_cert(st, cert) != 1) {
+            X509_free(cert);
+            fclose(f);
+            fprintf(stderr, "agepass: %s: cannot add a trust anchor\n", path);
+            return CLI_REJECTED;
+        }
+        X509_free(cert);
+        n++;
+    }
+    fclose(f);
+    if (n == 0) {
+        fprintf(stderr, "agepass: %s: no PEM certificate\n", path);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/*
+ * A trusted-list file: one PEM file name a line (relative to the list's
+ * folder unless absolute), blank lines and lines starting with '#'
+ * ignored.
+ */
+static int add_trusted_list(X509_STORE *st, const char *list)
+{
+    uint8_t *buf = NULL;
+    size_t len, i, start = 0, n = 0;
+    char dir[4096], path[8192];
+    const char *slash = strrchr(list, '/');
+    int rc = CLI_OK;
+    if (cli_read(list, CLI_FILE_MAX, &buf, &len) != AGP_OK) {
+        fprintf(stderr, "agepass: %s: cannot read the trusted list\n", list);
+        return CLI_USAGE;
+    }
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - list) : 1, slash ? list : ".");
+    for (i = 0; i <= len && rc == CLI_OK; i++) {
+        if (i < len && buf[i] != '\n') continue;
+        size_t a = start, b = i;
+        start = i + 1;
+        while (a < b && isspace(buf[a]))
+            a++;
+        while (b > a && isspace(buf[b - 1]))
+            b--;
+        if (a == b || buf[a] == '#') continue;
+        if (b - a > 4000 || ++n > TRUST_FILE_MAX) {
+            fprintf(stderr, "agepass: %s: line too long or too many entries\n", list);
+            rc = CLI_USAGE;
+            break;
+        }
+        if (buf[a] == '/')
+            snprintf(path, sizeof path, "%.*s", (int)(b - a), (const char *)buf + a);
+        else
+            snprintf(path, sizeof path, "%s/%.*s", dir, (int)(b - a), (const char *)buf + a);
+        rc = add_pem_file(st, path);
+    }
+    if (rc == CLI_OK && n == 0) {
+        fprintf(stderr, "agepass: %s: names no trust anchor\n", list);
+        rc = CLI_USAGE;
+    }
+    cli_free(buf, len);
+    return rc;
+}
+
+/* see issuer.h */
+int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t npem,
+                   const char *trusted_list, const char *public_url, const uint8_t secret[32])
+{
+    struct mdoc_enrol *m;
+    size_t i, ulen = strlen(public_url);
+    int rc = CLI_OK;
+    static const char label[] = "agepass mdoc nonce v1";
+    *out = NULL;
+    if (ulen == 0 || ulen > URL_MAX - 32 ||
+        (strncmp(public_url, "https://", 8) != 0 && strncmp(public_url, "http://", 7) != 0)) {
+        fprintf(stderr, "agepass: --public-url takes the issuer's external base URL, "
+                        "e.g. https://ap.example\n");
+        return CLI_USAGE;
+    }
+    if ((m = calloc(1, sizeof *m)) == NULL || (m->anchors = X509_STORE_new()) == NULL) {
+        free(m);
+        return cli_fail("mdoc", AGP_ERR_NOMEM);
+    }
+    for (i = 0; i < npem && rc == CLI_OK; i++)
+        rc = add_pem_file(m->anchors, pem_files[i]);
+    if (rc == CLI_OK && trusted_list != NULL) rc = add_trusted_list(m->anchors, trusted_list);
+    if (rc == CLI_OK &&
+        agp_hmac_sha256(m->key, secret, 32, (const uint8_t *)label, sizeof label - 1) != AGP_OK)
+        rc = cli_fail("mdoc", AGP_ERR_CRYPTO);
+    if (rc != CLI_OK) {
+        mdoc_enrol_free(m);
+        return rc;
+    }
+    snprintf(m->response_uri, sizeof m->response_uri, "%.*s/enroll/mdoc/response",
+             (int)(public_url[ulen - 1] == '/' ? ulen - 1 : ulen), public_url);
+    snprintf(m->client_id, sizeof m->client_id, "redirect_uri:%s", m->response_uri);
+    *out = m;
+    return CLI_OK;
+}
+
+/* see issuer.h */
+void mdoc_enrol_free(struct mdoc_enrol *m)
+{
+    if (m == NULL) return;
+    X509_STORE_free(m->anchors);
+    AGP_WIPE(m->key);
+    free(m);
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    int i;
+    for (i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    int i;
+    for (i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static agp_err new_nonce(const struct mdoc_enrol *m, unsigned age, int64_t now,
+                         char out[NONCE_B64_LEN + 1])
+{
+    uint8_t raw[NONCE_RAW_LEN], mac[32];
+    char b64[64];
+    size_t len;
+    agp_err err;
+    if ((err = agp_random(raw, 16)) != AGP_OK) return err;
+    put_u64(raw + 16, (uint64_t)(now + NONCE_TTL_S));
+    raw[24] = (uint8_t)age;
+    if ((err = agp_hmac_sha256(mac, m->key, sizeof m->key, raw, 25)) != AGP_OK) return err;
+    memcpy(raw + 25, mac, 16);
+    if ((err = agp_b64url_encode(b64, sizeof b64, &len, raw, sizeof raw)) != AGP_OK) return err;
+    while (len > 0 && b64[len - 1] == '=')
+        len--;
+    if (len != NONCE_B64_LEN) return AGP_ERR_INTERNAL;
+    memcpy(out, b64, len);
+    out[len] = '\0';
+    return AGP_OK;
+}
+
+/* Checks a nonce made by new_nonce: AGP_ERR_SIGNATURE, AGP_ERR_EXPIRED. */
+static agp_err check_nonce(const struct mdoc_enrol *m, const char *nonce, int64_t now,
+                           unsigned *age)
+{
+    uint8_t raw[NONCE_RAW_LEN + 2], mac[32];
+    size_t len;
+    if (strlen(nonce) != NONCE_B64_LEN ||
+        agp_b64url_decode(raw, sizeof raw, &len, nonce, NONCE_B64_LEN) != AGP_OK ||
+        len != NONCE_RAW_LEN)
+        return AGP_ERR_ENCODING;
+    if (agp_hmac_sha256(mac, m->key, sizeof m->key, raw, 25) != AGP_OK) return AGP_ERR_CRYPTO;
+    if (!agp_ct_eq(mac, raw + 25, 16)) return AGP_ERR_SIGNATURE;
+    if ((int64_t)get_u64(raw + 16) < now) return AGP_ERR_EXPIRED;
+    *age = raw[24];
+    return *age >= 1 && *age <= 99 ? AGP_OK : AGP_ERR_SIGNATURE;
+}
+
+/* RFC 3986 percent-encoding of everything but the unreserved characters. */
+static bool url_encode(char *out, size_t cap, size_t *pos, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool plain = isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+        if (cap - *pos < 4) return false;
+        if (plain) {
+            out[(*pos)++] = (char)c;
+        } else {
+            out[(*pos)++] = '%';
+            out[(*pos)++] = hex[c >> 4];
+            out[(*pos)++] = hex[c & 15];
+        }
+    }
+    out[*pos] = '\0';
+    return true;
+}
+
+/*
+ * OpenID4VP 1.0 §5 (authorization request) and §6 (DCQL): one mso_mdoc
+ * credential query, id "age", docType eu.europa.ec.av.1, one claim
+ * age_over_NN. The caller frees the result with json_decref.
+ */
+static json_t *authorization_request(const struct mdoc_enrol *m, const char *nonce, unsigned age)
+{
+    char claim[16];
+    snprintf(claim, sizeof claim, "age_over_%02u", age);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:[{s:s, s:s, s:{s:s}, s:[{s:[s,s], s:b}]}]},"
+        " s:{s:{s:{s:[i], s:[i]}}}}",
+        "response_type", "vp_token", "response_mode", "direct_post", "client_id", m->client_id,
+        "response_uri", m->response_uri, "nonce", nonce, "state", nonce, "dcql_query",
+        "credentials", "id", QUERY_ID, "format", "mso_mdoc", "meta", "doctype_value",
+        AGP_MDOC_DOCTYPE_AV, "claims", "path", AGP_MDOC_DOCTYPE_AV, claim, "intent_to_retain", 0,
+        "client_metadata", "vp_formats_supported", "mso_mdoc", "issuerauth_alg_values", -7,
+        "deviceauth_alg_values", -7);
+}
+
+/* The av:// invocation link: the request's parameters, JSON ones as text. */
+static bool invocation_link(char *out, size_t cap, json_t *req)
+{
+    const char *k;
+    json_t *v;
+    size_t pos;
+    bool first = true, ok = true;
+    if (cap < 8) return false;
+    memcpy(out, "av://?", 7);
+    pos = 6;
+    json_object_foreach(req, k, v)
+    {
+        char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+        const char *val = json_is_string(v) ? json_string_value(v) : text;
+        if (val == NULL) return false;
+        if (!first) {
+            if (cap - pos < 2)
+                ok = false;
+            else
+                out[pos++] = '&';
+        }
+        first = false;
+        ok = ok && url_encode(out, cap, &pos, k);
+        if (ok && cap - pos >= 2)
+            out[pos++] = '=';
+        else
+            ok = false;
+        ok = ok && url_encode(out, cap, &pos, val);
+        free(text);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static unsigned query_age(struct MHD_Connection *conn)
+{
+    const char *a = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "age");
+    uint64_t v;
+    if (a == NULL) return 18; /* R43: age_over_18 is in every PoA */
+    if (!cli_parse_uint(a, 99, &v) || v == 0) return 0;
+    return (unsigned)v;
+}
+
+/* see issuer.h */
+enum MHD_Result mdoc_enrol_request(struct mdoc_enrol *m, struct MHD_Connection *conn)
+{
+    char nonce[NONCE_B64_LEN + 1], link[4096], qr[128];
+    unsigned age = query_age(conn);
+    json_t *req, *body;
+    char *text;
+    enum MHD_Result ret;
+    if (age == 0) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+    if (new_nonce(m, age, (int64_t)time(NULL), nonce) != AGP_OK)
+        return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "", 0, NULL);
+    req = authorization_request(m, nonce, age);
+    if (req == NULL || !invocation_link(link, sizeof link, req)) {
+        json_decref(req);
+        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    }
+    snprintf(qr, sizeof qr, "/enroll/mdoc/qr?state=%s", nonce);
+    body = json_pack("{s:o, s:s, s:s}", "request", req, "invocation", link, "qr", qr);
+    text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (text == NULL) return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    ret = issuer_send(conn, MHD_HTTP_OK, text, strlen(text), "application/json");
+    free(text);
+    return ret;
+}
+
+/* see issuer.h */
+enum MHD_Result mdoc_enrol_qr(struct mdoc_enrol *m, struct MHD_Connection *conn)
+{
+    const char *state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+    char link[4096], *svg = NULL;
+    size_t cap, n = 0, x, y;
+    unsigned age;
+    QRcode *code;
+    json_t *req;
+    enum MHD_Result ret;
+    int w;
+    if (state == NULL || check_nonce(m, state, (int64_t)time(NULL), &age) != AGP_OK)
+        return issuer_send(conn, MHD_HTTP_BAD_REQUEST, "bad or expired state\n", 21,
+                           "text/plain; charset=utf-8");
+    req = authorization_request(m, state, age);
+    if (req == NULL || !invocation_link(link, sizeof link, req)) {
+        json_decref(req);
+        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    }
+    json_decref(req);
+    if ((code = QRcode_encodeString8bit(link, 0, QR_ECLEVEL_L)) == NULL)
+        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    /* one <rect> per dark module at most, 4 modules of quiet zone */
+    cap = 256 + (size_t)code->width * (size_t)code->width * 48;
+    if ((svg = malloc(cap)) == NULL) goto fail;
+    w = snprintf(svg, cap,
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+                 "shape-rendering=\"crispEdges\"><rect width=\"100%%\" height=\"100%%\" "
+                 "fill=\"#fff\"/>",
+                 code->width + 8, code->width + 8);
+    if (w < 0) goto fail;
+    n = (size_t)w;
+    for (y = 0; y < (size_t)code->width; y++)
+        for (x = 0; x < (size_t)code->width; x++)
+            if (code->data[y * (size_t)code->width + x] & 1) {
+                w = snprintf(svg + n, cap - n,
+                             "<rect x=\"%zu\" y=\"%zu\" width=\"1\" height=\"1\"/>", x + 4, y + 4);
+                if (w < 0 || (size_t)w >= cap - n) goto fail;
+                n += (size_t)w;
+            }
+    w = snprintf(svg + n, cap - n, "</svg>\n");
+    if (w < 0 || (size_t)w >= cap - n) goto fail;
+    n += (size_t)w;
+    QRcode_free(code);
+    ret = issuer_send(conn, MHD_HTTP_OK, svg, n, "image/svg+xml");
+    free(svg);
+    return ret;
+fail:
+    QRcode_free(code);
+    free(svg);
+    return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * The value of `name` in an application/x-www-form-urlencoded body (WHATWG
+ * URL §5.1), percent- and '+'-decoded into out. False if absent, given
+ * twice, malformed or longer than cap - 1.
+ */
+static bool form_value(const char *body, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t i = 0, nlen = strlen(name), found = 0;
+    while (i < len) {
+        size_t end = i, eq;
+        while (end < len && body[end] != '&')
+            end++;
+        eq = i;
+        while (eq < end && body[eq] != '=')
+            eq++;
+        if (eq - i == nlen && memcmp(body + i, name, nlen) == 0 && eq < end) {
+            size_t k = eq + 1, n = 0;
+            if (found++) return false;
+            while (k < end) {
+                char c = body[k];
+                if (n + 1 >= cap) return false;
+                if (c == '%') {
+                    int hi, lo;
+                    if (end - k < 3 || (hi = hexval(body[k + 1])) < 0 ||
+                        (lo = hexval(body[k + 2])) < 0)
+                        return false;
+                    c = (char)(hi << 4 | lo);
+                    k += 3;
+                } else {
+                    if (c == '+') c = ' ';
+                    k++;
+                }
+                if (c == '\0') return false;
+                out[n++] = c;
+            }
+            out[n] = '\0';
+        }
+        i = end + 1;
+    }
+    return found == 1;
+}
+
+static enum MHD_Result refuse_mdoc(struct MHD_Connection *conn, agp_err err)
+{
+    fprintf(stderr, "agepass issuer: mdoc enrolment: %s\n", agp_err_str(err));
+    switch (err) {
+    case AGP_ERR_EXPIRED: return issuer_refuse_enrol(conn, ER_EXPIRED, MHD_HTTP_FORBIDDEN);
+    case AGP_ERR_NOMEM:
+    case AGP_ERR_CRYPTO:
+    case AGP_ERR_INTERNAL:
+    case AGP_ERR_RANDOM: return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "", 0, NULL);
+    default: break;
+    }
+    return issuer_refuse_enrol(conn, ER_INVALID,
+                               agp_err_kind(err) == AGP_KIND_MALFORMED
+                                   ? MHD_HTTP_BAD_REQUEST
+                                   : MHD_HTTP_UNPROCESSABLE_CONTENT);
+}
+
+/*
+ * OpenID4VP 1.0 §8.1: vp_token = { "<credential query id>": [ presentation, ... ] };
+ * for mso_mdoc (Appendix B.2) a presentation is a base64url DeviceResponse.
+ * One query ("age"), one presentation.
+ */
+static agp_err read_vp_token(const char *text, uint8_t *out, size_t cap, size_t *len)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr), *arr, *item;
+    const char *s;
+    agp_err err = AGP_ERR_SYNTAX;
+    if (!json_is_object(root) || json_object_size(root) != 1) goto out;
+    arr = json_object_get(root, QUERY_ID);
+    if (!json_is_array(arr) || json_array_size(arr) != 1) goto out;
+    item = json_array_get(arr, 0);
+    if (!json_is_string(item)) goto out;
+    s = json_string_value(item);
+    err = agp_b64url_decode(out, cap, len, s, json_string_length(item));
+out:
+    json_decref(root);
+    return err;
+}
+
+/* see issuer.h */
+enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
+                                    struct MHD_Connection *conn, const struct upload *up)
+{
+    char *vp_text = NULL, state[NONCE_B64_LEN + 2];
+    uint8_t *resp = NULL, transcript[AGP_MDOC_TRANSCRIPT_MAX];
+    size_t resp_len = 0, tlen;
+    struct agp_mdoc_policy p = {0};
+    struct agp_mdoc_result res;
+    struct issuer_evidence ev = {0};
+    enum MHD_Result ret;
+    agp_err err;
+    int64_t now = (int64_t)time(NULL);
+    unsigned age;
+
+    if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    if (!form_value(up->buf, up->len, "state", state, sizeof state))
+        return refuse_mdoc(conn, AGP_ERR_SYNTAX);
+    if ((err = check_nonce(m, state, now, &age)) != AGP_OK) return refuse_mdoc(conn, err);
+    if ((vp_text = malloc(ISSUER_UPLOAD_MAX)) == NULL || (resp = malloc(AGP_MDOC_MAX)) == NULL) {
+        err = AGP_ERR_NOMEM;
+        goto refuse;
+    }
+    if (!form_value(up->buf, up->len, "vp_token", vp_text, ISSUER_UPLOAD_MAX)) {
+        err = AGP_ERR_SYNTAX;
+        goto refuse;
+    }
+    if ((err = read_vp_token(vp_text, resp, AGP_MDOC_MAX, &resp_len)) != AGP_OK) goto refuse;
+    if ((err = agp_mdoc_oid4vp_transcript(transcript, sizeof transcript, &tlen, m->client_id, state,
+                                          NULL, m->response_uri)) != AGP_OK)
+        goto refuse;
+    p.anchors = m->anchors;
+    p.now = now;
+    p.age = age;
+    p.transcript = transcript;
+    p.transcript_len = tlen;
+    if ((err = agp_mdoc_verify(&res, resp, resp_len, &p)) != AGP_OK) goto refuse;
+    ev.age = res.age;
+    ev.source = NULL;
+    ev.digest = res.digest;
+    ev.expires_at = res.valid_until;
+    ret = issuer_grant(s, conn, &ev);
+    goto out;
+refuse:
+    ret = refuse_mdoc(conn, err);
+out:
+    if (resp != NULL) agp_wipe(resp, AGP_MDOC_MAX);
+    free(resp);
+    free(vp_text);
+    return ret;
+}

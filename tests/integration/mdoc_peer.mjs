@@ -1,0 +1,295 @@
+#!/usr/bin/env node
+// EU Proof-of-Age enrolment against an independent mdoc implementation
+// (@animo-id/mdoc, pinned in package.json): a test IACA and document
+// signer made here with the openssl CLI, eu.europa.ec.av.1 attestations
+// issued by the npm library, DeviceResponses signed by it over the
+// OpenID4VP 1.0 SessionTranscript for the nonce the running issuer gave.
+// Accepted once; refused on replay, for another nonce or origin, with
+// age_over_18 false, without the element, with a wrong device key, from
+// an untrusted CA, expired. Then `agepass enroll --mdoc` and `agepass
+// fetch` get tokens; the metrics count each reason; the issuer's log and
+// store hold nothing from the attestations. Usage: node mdoc_peer.mjs AGEPASS
+import { spawn, spawnSync } from 'node:child_process';
+import nodeCrypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DataItem, DeviceResponse, Document, MDoc, cborEncode } from '@animo-id/mdoc';
+
+const AGEPASS = path.resolve(process.argv[2] ?? '');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agp-mdoc-peer-'));
+let passed = 0, failed = 0;
+const check = (name, ok, why = '') => {
+  if (ok) passed++; else failed++;
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${ok || !why ? '' : `: ${why}`}`);
+  return ok;
+};
+const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: dir });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r;
+};
+const b64url = (b) => Buffer.from(b).toString('base64url');
+
+// --- a test PKI: an IACA and a document signer, and an untrusted look-alike
+const pki = (name) => {
+  fs.writeFileSync(`${dir}/ds.ext`, 'keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,1.0.18013.5.1.2\n');
+  run('openssl', ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', `${name}-ca.key`, '-out', `${name}-ca.pem`, '-days', '30', '-subj', '/CN=agepass test IACA/C=ZZ',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', `${name}-ds.key`, '-out', `${name}-ds.csr`, '-subj', '/CN=agepass test DS/C=ZZ']);
+  run('openssl', ['x509', '-req', '-in', `${name}-ds.csr`, '-CA', `${name}-ca.pem`, '-CAkey', `${name}-ca.key`,
+    '-CAcreateserial', '-out', `${name}-ds.pem`, '-days', '10', '-extfile', 'ds.ext']);
+  return {
+    key: nodeCrypto.createPrivateKey(fs.readFileSync(`${dir}/${name}-ds.key`)).export({ format: 'jwk' }),
+    cert: fs.readFileSync(`${dir}/${name}-ds.pem`, 'utf8'),
+  };
+};
+
+// The crypto the library delegates: node's, ES256 in IEEE P1363 (r || s) form.
+const jwkKey = (jwk) => (jwk.d ? nodeCrypto.createPrivateKey({ key: jwk, format: 'jwk' })
+  : nodeCrypto.createPublicKey({ key: jwk, format: 'jwk' }));
+const ctx = {
+  crypto: {
+    random: (n) => new Uint8Array(nodeCrypto.randomBytes(n)),
+    digest: ({ digestAlgorithm, bytes }) =>
+      new Uint8Array(nodeCrypto.createHash(digestAlgorithm.replace('-', '').toLowerCase()).update(bytes).digest()),
+    calculateEphemeralMacKeyJwk: () => { throw new Error('no MAC in OpenID4VP'); },
+  },
+  cose: {
+    sign1: {
+      sign: ({ sign1, jwk }) => new Uint8Array(nodeCrypto.sign('sha256', sign1.getRawSigningData().data,
+        { key: jwkKey(jwk), dsaEncoding: 'ieee-p1363' })),
+      verify: ({ sign1, jwk, options }) => {
+        const { data, signature } = sign1.getRawVerificationData(options);
+        return nodeCrypto.verify('sha256', data, { key: jwkKey(jwk), dsaEncoding: 'ieee-p1363' }, signature);
+      },
+    },
+    mac0: { sign: () => { throw new Error('unused'); }, verify: () => { throw new Error('unused'); } },
+  },
+};
+const newDeviceKey = () => {
+  const { privateKey } = nodeCrypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const priv = privateKey.export({ format: 'jwk' });
+  const { d, ...pub } = priv;
+  return { priv, pub };
+};
+
+const DOCTYPE = 'eu.europa.ec.av.1';
+const DAY = 86400e3;
+// An attestation: `claims` in the eu.europa.ec.av.1 namespace, bound to `device`.
+const issue = async (signer, device, claims, { from = Date.now() - DAY, until = Date.now() + 30 * DAY } = {}) => {
+  const doc = await new Document(DOCTYPE, ctx)
+    .addIssuerNameSpace(DOCTYPE, claims)
+    .useDigestAlgorithm('SHA-256')
+    .addValidityInfo({ signed: new Date(from), validFrom: new Date(from), validUntil: new Date(until) })
+    .addDeviceKeyInfo({ deviceKey: device.pub })
+    .sign({ issuerPrivateKey: signer.key, issuerCertificate: signer.cert, alg: 'ES256' }, ctx);
+  return new MDoc([doc]).encode();
+};
+
+// OpenID4VP 1.0 B.2.6.1, computed here independently of agepass:
+// SessionTranscript = [null, null, ["OpenID4VPHandover", SHA-256(cbor([client_id, nonce, null, response_uri]))]]
+const transcriptBytes = (clientId, nonce, responseUri) => {
+  const info = cborEncode([clientId, nonce, null, responseUri]);
+  const hash = new Uint8Array(nodeCrypto.createHash('sha256').update(info).digest());
+  return cborEncode(DataItem.fromData([null, null, ['OpenID4VPHandover', hash]]));
+};
+const present = async (mdoc, device, request, claim = 'age_over_18') => {
+  const pd = {
+    id: 'age',
+    input_descriptors: [{
+      id: DOCTYPE, format: { mso_mdoc: { alg: ['ES256'] } },
+      constraints: { limit_disclosure: 'required', fields: [{ path: [`$['${DOCTYPE}']['${claim}']`], intent_to_retain: false }] },
+    }],
+  };
+  const resp = await DeviceResponse.from(mdoc)
+    .usingPresentationDefinition(pd)
+    .usingSessionTranscriptBytes(transcriptBytes(request.client_id, request.nonce, request.response_uri))
+    .authenticateWithSignature(device.priv, 'ES256')
+    .sign(ctx);
+  return resp.encode();
+};
+
+const trusted = pki('trusted');
+const untrusted = pki('untrusted'); // same names, other keys
+const init = spawnSync(AGEPASS, ['issuer', 'init', '--state', `${dir}/ist`, '--name', 'issuer.example']);
+if (init.status !== 0) { console.log(`not ok - issuer init: ${init.stderr}`); process.exit(1); }
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const log = fs.openSync(`${dir}/issuer.log`, 'w');
+const issuer = spawn(AGEPASS, ['issuer', 'serve', '--state', `${dir}/ist`, '--listen', `127.0.0.1:${port}`,
+  '--mdoc-trust', `${dir}/trusted-ca.pem`, '--public-url', base], { stdio: ['ignore', 'ignore', log] });
+const seen = []; // bytes from the attestations that must not reach the log or the store
+try {
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
+    up = await fetch(`${base}/metrics`).then(() => true, () => false);
+    if (!up) await new Promise((r) => setTimeout(r, 50));
+  }
+  check('the issuer is up with --mdoc-trust', up);
+
+  const getRequest = async () => {
+    const r = await fetch(`${base}/enroll/mdoc/request`);
+    return { status: r.status, body: await r.json() };
+  };
+  const post = async (deviceResponse, state) => {
+    const form = new URLSearchParams({ vp_token: JSON.stringify({ age: [b64url(deviceResponse)] }), state });
+    const r = await fetch(`${base}/enroll/mdoc/response`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: form.toString(),
+    });
+    return { status: r.status, body: await r.json().catch(() => ({})) };
+  };
+
+  const { status, body } = await getRequest();
+  const req = body.request;
+  check('GET /enroll/mdoc/request: an OpenID4VP request by value', status === 200 && req.response_type === 'vp_token'
+    && req.response_mode === 'direct_post' && req.nonce.length >= 32 && req.state === req.nonce
+    && req.response_uri === `${base}/enroll/mdoc/response` && req.client_id === `redirect_uri:${req.response_uri}`,
+    JSON.stringify(body));
+  const q = req.dcql_query?.credentials?.[0];
+  check('its DCQL query asks mso_mdoc eu.europa.ec.av.1 age_over_18', q?.format === 'mso_mdoc'
+    && q.meta?.doctype_value === DOCTYPE && JSON.stringify(q.claims?.[0]?.path) === `["${DOCTYPE}","age_over_18"]`);
+  check('the av:// invocation link carries the request', body.invocation.startsWith('av://?')
+    && new URL(body.invocation.replace('av://', 'http://x/')).searchParams.get('nonce') === req.nonce);
+  const qr = await fetch(`${base}${body.qr}`);
+  const svg = await qr.text();
+  check('the QR code is an SVG image', qr.status === 200 && qr.headers.get('content-type') === 'image/svg+xml'
+    && svg.startsWith('<svg') && svg.includes('<rect x='));
+  const again = (await getRequest()).body.request;
+  check('each request has a fresh nonce', again.nonce !== req.nonce);
+
+  const device = newDeviceKey();
+  const good = await issue(trusted, device, { age_over_18: true });
+  seen.push(Buffer.from(device.pub.x, 'base64url'), Buffer.from('agepass test DS'));
+  const resp = await present(good, device, req);
+  let r = await post(resp, req.state);
+  check('a device-signed attestation over our nonce: a grant', r.status === 200 && typeof r.body.grant === 'string'
+    && r.body.age === 18, JSON.stringify(r));
+  r = await post(resp, req.state);
+  check('the same answer again: 409 reused_evidence', r.status === 409 && r.body.error === 'reused_evidence', JSON.stringify(r));
+  const other = (await getRequest()).body.request;
+  r = await post(await present(good, device, other), other.state);
+  check('the same attestation under a new nonce: 409 reused_evidence', r.status === 409 && r.body.error === 'reused_evidence', JSON.stringify(r));
+
+  const fresh = async (claims, opts) => { const dk = newDeviceKey(); return { dk, mdoc: await issue(trusted, dk, claims, opts) }; };
+  let a = await fresh({ age_over_18: true });
+  const n1 = (await getRequest()).body.request, n2 = (await getRequest()).body.request;
+  r = await post(await present(a.mdoc, a.dk, n1), n2.state);
+  check('signed for another nonce: 422 invalid_evidence', r.status === 422 && r.body.error === 'invalid_evidence', JSON.stringify(r));
+  const elsewhere = { ...n1, client_id: 'redirect_uri:https://rp.example/cb', response_uri: 'https://rp.example/cb' };
+  r = await post(await present(a.mdoc, a.dk, elsewhere), n1.state);
+  check('signed for another origin: 422 invalid_evidence', r.status === 422 && r.body.error === 'invalid_evidence', JSON.stringify(r));
+  r = await post(await present(a.mdoc, a.dk, n1), n1.state);
+  check('that attestation, signed right: a grant (refusals did not spend it)', r.status === 200, JSON.stringify(r));
+
+  a = await fresh({ age_over_18: false });
+  let n = (await getRequest()).body.request;
+  r = await post(await present(a.mdoc, a.dk, n), n.state);
+  check('age_over_18 false: 403 under_age', r.status === 403 && r.body.error === 'under_age', JSON.stringify(r));
+
+  a = await fresh({ age_over_16: true });
+  n = (await getRequest()).body.request;
+  r = await post(await present(a.mdoc, a.dk, n, 'age_over_16'), n.state);
+  check('no age_over_18 element: 422 invalid_evidence', r.status === 422 && r.body.error === 'invalid_evidence', JSON.stringify(r));
+
+  a = await fresh({ age_over_18: true });
+  n = (await getRequest()).body.request;
+  r = await post(await present(a.mdoc, newDeviceKey(), n), n.state);
+  check('signed with a device key other than the MSO\'s: 422', r.status === 422 && r.body.error === 'invalid_evidence', JSON.stringify(r));
+
+  const dk = newDeviceKey();
+  const foreign = await issue(untrusted, dk, { age_over_18: true });
+  n = (await getRequest()).body.request;
+  r = await post(await present(foreign, dk, n), n.state);
+  check('from a CA not configured (same names, other key): 422', r.status === 422 && r.body.error === 'invalid_evidence', JSON.stringify(r));
+
+  a = await fresh({ age_over_18: true }, { from: Date.now() - 40 * DAY, until: Date.now() - DAY });
+  n = (await getRequest()).body.request;
+  r = await post(await present(a.mdoc, a.dk, n), n.state);
+  check('validUntil passed: 403 expired_evidence', r.status === 403 && r.body.error === 'expired_evidence', JSON.stringify(r));
+
+  r = await post(Buffer.from('not cbor'), n.state);
+  check('junk instead of a DeviceResponse: 400', r.status === 400, JSON.stringify(r));
+  r = await post(resp, 'A'.repeat(55));
+  check('a forged state: refused', r.status === 400 || r.status === 422, JSON.stringify(r));
+  const bare = await fetch(`${base}/enroll/mdoc/response`, { method: 'POST', body: 'state=x' });
+  check('no vp_token: 400', bare.status === 400, String(bare.status));
+
+  // --- the CLI: request, then answer with a file, then tokens
+  const wallet = `${dir}/wallet.json`;
+  const reqOut = spawnSync(AGEPASS, ['enroll', '--issuer', base, '--mdoc-request']);
+  const cliReq = JSON.parse(String(reqOut.stdout)).request;
+  check('agepass enroll --mdoc-request prints the request', reqOut.status === 0 && cliReq.nonce.length > 0);
+  a = await fresh({ age_over_18: true });
+  fs.writeFileSync(`${dir}/resp.cbor`, await present(a.mdoc, a.dk, cliReq));
+  const en = spawnSync(AGEPASS, ['enroll', '--issuer', base, '--mdoc', `${dir}/resp.cbor`, '--state', cliReq.state,
+    '--wallet', wallet]);
+  check('agepass enroll --mdoc FILE --state S: enrolled', en.status === 0 && /over 18/.test(String(en.stdout)),
+    String(en.stderr));
+  const en2 = spawnSync(AGEPASS, ['enroll', '--issuer', base, '--mdoc', `${dir}/resp.cbor`, '--state', cliReq.state,
+    '--wallet', wallet]);
+  check('the same file again: refused, exit 1 (reused_evidence)', en2.status === 1 && /reused_evidence/.test(String(en2.stderr)),
+    String(en2.stderr));
+  const fe = spawnSync(AGEPASS, ['fetch', '--issuer', base, '--count', '3', '--wallet', wallet]);
+  check('agepass fetch: 3 tokens on the mdoc grant (each finalized and verified)', fe.status === 0, String(fe.stderr));
+  const wl = fs.existsSync(wallet) ? JSON.parse(fs.readFileSync(wallet, 'utf8')) : { issuers: {} };
+  check('the wallet holds 3 tokens of class 18',
+    Object.values(wl.issuers)[0]?.tokens?.filter((t) => t.age === 18).length === 3);
+
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const count = (reason) => Number((metrics.match(new RegExp(`refused_total\\{reason="${reason}"\\} (\\d+)`)) ?? [])[1]);
+  check('metrics: reused_evidence 3', count('reused_evidence') === 3, metrics);
+  check('metrics: under_age 1, expired_evidence 1', count('under_age') === 1 && count('expired_evidence') === 1);
+  check('metrics: invalid_evidence 8 (nonce, origin, element, device key, CA, junk, state, no token)', count('invalid_evidence') === 8, String(count('invalid_evidence')));
+  check('metrics: 3 enrolments accepted', /enrolments_accepted_total 3\b/.test(metrics));
+} finally {
+  issuer.kill('SIGTERM');
+  await new Promise((r) => issuer.on('exit', r));
+}
+// Configuration: a trusted-list file serves; bad options stop serve with exit 2.
+const serveArgs = (...extra) => ['issuer', 'serve', '--state', `${dir}/ist`, '--listen', `127.0.0.1:${port}`, ...extra];
+fs.writeFileSync(`${dir}/trusted.txt`, '# test anchors\n\ntrusted-ca.pem\n');
+const listed = spawn(AGEPASS, serveArgs('--mdoc-trusted-list', `${dir}/trusted.txt`, '--public-url', base),
+  { stdio: 'ignore' });
+try {
+  let st = 0;
+  for (let i = 0; i < 100 && st !== 200; i++) {
+    st = await fetch(`${base}/enroll/mdoc/request`).then((x) => x.status, () => 0);
+    if (st !== 200) await new Promise((res) => setTimeout(res, 50));
+  }
+  check('serve --mdoc-trusted-list FILE: the mdoc routes answer', st === 200, String(st));
+} finally {
+  listed.kill('SIGTERM');
+  await new Promise((res) => listed.on('exit', res));
+}
+fs.writeFileSync(`${dir}/empty.txt`, '# nothing\n');
+fs.writeFileSync(`${dir}/not.pem`, 'hello\n');
+for (const [what, args] of [
+  ['without --public-url', ['--mdoc-trust', `${dir}/trusted-ca.pem`]],
+  ['a missing PEM file', ['--mdoc-trust', `${dir}/none.pem`, '--public-url', base]],
+  ['a file with no certificate', ['--mdoc-trust', `${dir}/not.pem`, '--public-url', base]],
+  ['a trusted list naming nothing', ['--mdoc-trusted-list', `${dir}/empty.txt`, '--public-url', base]],
+  ['a public URL that is not http(s)', ['--mdoc-trust', `${dir}/trusted-ca.pem`, '--public-url', 'ftp://x']],
+]) {
+  const bad = spawnSync(AGEPASS, serveArgs(...args), { timeout: 5000 });
+  check(`serve refuses ${what}: exit 2`, bad.status === 2, `${bad.status} ${bad.stderr}`);
+}
+
+const logText = fs.readFileSync(`${dir}/issuer.log`);
+const store = fs.readFileSync(`${dir}/ist/store.sqlite`);
+const wal = fs.existsSync(`${dir}/ist/store.sqlite-wal`) ? fs.readFileSync(`${dir}/ist/store.sqlite-wal`) : Buffer.alloc(0);
+check('the log and the store hold no device key and no certificate name',
+  seen.every((b) => !logText.includes(b) && !store.includes(b) && !wal.includes(b)));
+check('the log says why, without the evidence', /enrolment refused: invalid_evidence/.test(String(logText)));
+check('no sanitizer report in the issuer log', !/Sanitizer|runtime error/.test(String(logText)));
+if (failed > 0) console.log(`issuer log:\n${String(logText).slice(0, 4000)}`);
+fs.rmSync(dir, { recursive: true, force: true });
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
