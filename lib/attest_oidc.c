@@ -37,7 +37,8 @@ static agp_err check_compact(const char *s, size_t len, size_t *head_len)
     for (i = 0; i < len; i++) {
         char c = s[i];
         if (c == '.') {
-            AGP_ENSURE(part > 0 && dots < 2, AGP_ERR_SYNTAX);
+            /* libcjose asserts (aborts) on a base64url part of 4k + 1 characters */
+            AGP_ENSURE(part > 0 && dots < 2 && part % 4 != 1, AGP_ERR_SYNTAX);
             if (dots == 0) *head_len = i;
             dots++;
             part = 0;
@@ -48,7 +49,7 @@ static agp_err check_compact(const char *s, size_t len, size_t *head_len)
                    AGP_ERR_SYNTAX);
         part++;
     }
-    AGP_ENSURE(dots == 2 && part > 0, AGP_ERR_SYNTAX);
+    AGP_ENSURE(dots == 2 && part > 0 && part % 4 != 1, AGP_ERR_SYNTAX);
     return AGP_OK;
 }
 
@@ -120,11 +121,56 @@ static bool key_fits(const json_t *k, enum alg alg)
     return str_is(json_object_get(k, "kty"), "EC") && str_is(json_object_get(k, "crv"), "P-256");
 }
 
+/*
+ * Copies member name of k into out if it is strict unpadded base64url of
+ * min..max bytes. libcjose's own decoder aborts on some malformed lengths,
+ * so only values checked here reach it.
+ */
+static bool copy_b64(json_t *out, const json_t *k, const char *name, size_t min, size_t max)
+{
+    uint8_t buf[1024];
+    size_t len;
+    const json_t *v = json_object_get(k, name);
+    if (!json_is_string(v) || max > sizeof buf || strchr(json_string_value(v), '=') != NULL ||
+        agp_b64url_decode(buf, max, &len, json_string_value(v), json_string_length(v)) != AGP_OK ||
+        len < min)
+        return false;
+    return json_object_set_new(out, name, json_string(json_string_value(v))) == 0;
+}
+
+/*
+ *= https://www.rfc-editor.org/rfc/rfc7518#section-6.3.1
+ *#   "n" (Modulus) Parameter ... "e" (Exponent) Parameter
+ *= https://www.rfc-editor.org/rfc/rfc7518#section-6.2.1
+ *#   "crv" (Curve) Parameter ... "x" (X Coordinate) Parameter ... The length
+ *#   of this octet string MUST be the full size of a coordinate for the curve
+ *
+ * A fresh JWK holding only the public members, each checked, for libcjose.
+ */
+static json_t *public_jwk(const json_t *k, enum alg alg)
+{
+    json_t *out = json_object();
+    bool ok;
+    if (out == NULL) return NULL;
+    if (alg == ALG_RS256)
+        ok = json_object_set_new(out, "kty", json_string("RSA")) == 0 &&
+             copy_b64(out, k, "n", 256, 1024) && copy_b64(out, k, "e", 1, 8);
+    else
+        ok = json_object_set_new(out, "kty", json_string("EC")) == 0 &&
+             json_object_set_new(out, "crv", json_string("P-256")) == 0 &&
+             copy_b64(out, k, "x", 32, 32) && copy_b64(out, k, "y", 32, 32);
+    if (!ok) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* Imports the one key of the JWKS for this alg and kid into *jwk. */
 static agp_err pick_key(cjose_jwk_t **jwk, const char *jwks, size_t jwks_len, enum alg alg,
                         const char *kid, bool has_kid)
 {
-    json_t *root, *keys, *found = NULL;
+    json_t *root, *keys, *found = NULL, *pub = NULL;
     size_t i, n = 0;
     agp_err err = AGP_ERR_SYNTAX;
     cjose_err cerr;
@@ -145,7 +191,8 @@ static agp_err pick_key(cjose_jwk_t **jwk, const char *jwks, size_t jwks_len, en
     }
     err = AGP_ERR_KEY;
     if (n != 1) goto out; /* unknown kid, or no kid and a choice of keys */
-    if ((*jwk = cjose_jwk_import_json((cjose_header_t *)found, &cerr)) == NULL) goto out;
+    if ((pub = public_jwk(found, alg)) == NULL) goto out;
+    if ((*jwk = cjose_jwk_import_json((cjose_header_t *)pub, &cerr)) == NULL) goto out;
     if (alg == ALG_RS256 && cjose_jwk_get_keysize(*jwk, &cerr) < 2048) goto out;
     if (alg == ALG_ES256 && cjose_jwk_EC_get_curve(*jwk, &cerr) != CJOSE_JWK_EC_P_256) goto out;
     err = AGP_OK;
@@ -154,6 +201,7 @@ out:
         cjose_jwk_release(*jwk);
         *jwk = NULL;
     }
+    json_decref(pub);
     json_decref(root);
     return err;
 }

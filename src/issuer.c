@@ -12,6 +12,7 @@
  *   GET  /.well-known/private-token-issuer-directory   RFC 9578 §4
  *   POST /token-request      RFC 9578 §5-6, with `Authorization: Bearer GRANT`
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
+ *   GET  /enroll/oidc/start, /enroll/oidc/callback   OpenID Connect (src/enroll_oidc.c)
  *   GET  /metrics            Prometheus counters, totals only
  *
  * The issuer never learns where tokens are used: it sees blinded messages
@@ -52,7 +53,9 @@ static const char usage[] =
     "                           [--epoch-days 30]\n"
     "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
     "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
-    "                            [--config FILE]\n"
+    "                            [--config FILE] [--oidc-issuer URL --oidc-client-id ID\n"
+    "                            --oidc-client-secret-file FILE --public-url URL\n"
+    "                            [--oidc-scope 'openid birthdate']]\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
@@ -579,6 +582,12 @@ static enum MHD_Result token_request(struct service *s, struct MHD_Connection *c
     return issuer_send(conn, MHD_HTTP_OK, resp, sizeof resp, "application/private-token-response");
 }
 
+/* see issuer.h */
+struct agp_istore *issuer_store(struct service *s)
+{
+    return s->store;
+}
+
 /* Makes a grant for age class `age` and `tokens` tokens; writes its bearer value. */
 static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigned age,
                          unsigned tokens, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], int64_t now)
@@ -736,6 +745,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "POST") == 0 && s->dev)
         return enroll_dev(s, conn, up);
+    if (strcmp(url, "/enroll/oidc/start") == 0 && strcmp(method, "GET") == 0 &&
+        enroll_oidc_enabled())
+        return enroll_oidc_start(s, conn);
+    if (strcmp(url, "/enroll/oidc/callback") == 0 && strcmp(method, "GET") == 0 &&
+        enroll_oidc_enabled())
+        return enroll_oidc_callback(s, conn);
     return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -765,7 +780,12 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--request-uri"},
                           {.name = "--day-cap"},
                           {.name = "--epoch-cap"},
-                          {.name = "--config"}};
+                          {.name = "--config"},
+                          {.name = "--oidc-issuer"},
+                          {.name = "--oidc-client-id"},
+                          {.name = "--oidc-client-secret-file"},
+                          {.name = "--public-url"},
+                          {.name = "--oidc-scope"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
@@ -808,6 +828,21 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_REJECTED;
     snprintf(path, sizeof path, "%s/pseudonym-secret", dir);
     if (cli_read_secret(path, svc.secret, sizeof svc.secret) != CLI_OK) goto out;
+    {
+        struct enroll_oidc_config oc = {
+            cli_get(o, n, "--oidc-issuer"), cli_get(o, n, "--oidc-client-id"),
+            cli_get(o, n, "--oidc-client-secret-file"), cli_get(o, n, "--public-url"),
+            cli_get(o, n, "--oidc-scope")};
+        uint8_t k[AGP_SHA256_LEN];
+        /* the flow's key: HMAC(pseudonym-secret, "oidc-state"), never the secret itself */
+        if (agp_hmac_sha256(k, svc.secret, sizeof svc.secret, (const uint8_t *)"oidc-state", 10) !=
+            AGP_OK)
+            goto out;
+        rc = enroll_oidc_init(&oc, k);
+        AGP_WIPE(k);
+        if (rc != CLI_OK) goto out;
+        rc = CLI_REJECTED;
+    }
     svc.day_cap = (unsigned)day_cap;
     svc.epoch_cap = (unsigned)epoch_cap;
     if (cli_get(o, n, "--request-uri"))
@@ -846,6 +881,7 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_OK;
 out:
     if (d != NULL) MHD_stop_daemon(d);
+    enroll_oidc_free();
     agp_istore_free(svc.store);
     free(svc.directory);
     AGP_WIPE(svc.secret);

@@ -291,6 +291,33 @@ static void test_tokens(void)
     EXPECT_ERR(verify("{\"keys\":[]}", good, &c), AGP_ERR_KEY);
     EXPECT_ERR(verify("not json", good, &c), AGP_ERR_SYNTAX);
     {
+        /* JWK members libcjose would abort on (4k + 1 characters, padding): refused first */
+        char bad[8192], *nv;
+        const char *names[] = {"\"n\":\"", "\"e\":\""};
+        size_t i, k;
+        for (i = 0; i < 2; i++) {
+            snprintf(bad, sizeof bad, "{\"keys\":[%s]}", rsa_pub);
+            nv = strstr(bad, names[i]) + 5;
+            k = (5 - strcspn(nv, "\"") % 4) % 4; /* characters to add to reach 4k + 1 */
+            memmove(nv + k, nv, strlen(nv) + 1);
+            memset(nv, 'A', k);
+            EXPECT(strcspn(nv, "\"") % 4 == 1);
+            EXPECT_ERR(verify(bad, good, &c), AGP_ERR_KEY);
+            memmove(nv, nv + k, strlen(nv + k) + 1);
+            memmove(nv + 2, nv, strlen(nv) + 1);
+            nv[0] = 'A';
+            nv[1] = '=';
+            EXPECT_ERR(verify(bad, good, &c), AGP_ERR_KEY);
+        }
+    }
+    {
+        /* a token part of 4k + 1 characters */
+        char cut[8192];
+        const char *d = strchr(good, '.');
+        snprintf(cut, sizeof cut, "%.*sA%s", (int)(d - good), good, d);
+        EXPECT_ERR(verify(jwks, cut, &c), AGP_ERR_SYNTAX);
+    }
+    {
         char many[16384];
         size_t i, off = (size_t)snprintf(many, sizeof many, "{\"keys\":[");
         for (i = 0; i <= AGP_OIDC_JWKS_KEYS; i++)
