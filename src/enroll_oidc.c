@@ -460,7 +460,7 @@ static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const ch
 enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *conn)
 {
     const char *state = arg(conn, "state", 64), *code = arg(conn, "code", CODE_MAX);
-    const char *perr = arg(conn, "error", 64);
+    const char *perr = arg(conn, "error", 64), *iss = arg(conn, "iss", URL_MAX);
     uint8_t raw[STATE_RAW + 1], mac[STATE_MAC], digest[32], msg[24 + STATE_RAW];
     char nonce[48], verifier[48], *id_token = NULL;
     struct agp_oidc_claims cl;
@@ -480,6 +480,9 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
                 plain ? perr : "(unprintable)");
         return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
     }
+    if (iss != NULL && strcmp(iss, oidc.issuer) != 0)
+        /* RFC 9207 §2.4: a response from another provider (mix-up attack) */
+        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback from another issuer");
     if (state == NULL || code == NULL)
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback without code or state");
     if (agp_b64url_decode(raw, sizeof raw, &len, state, strlen(state)) != AGP_OK ||
