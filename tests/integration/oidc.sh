@@ -79,6 +79,29 @@ check "adult: a token request with the OIDC grant: 200 ($s)" [ "$s" = 200 ]
 check "... finalized by the client" "$agepass" token finalize --state t.st --in t.resp --out t.tok
 check "... and verified by an origin" "$agepass" token verify --pub pub18.der --challenge t.ch --in t.tok
 
+# the client: `agepass enroll --oidc` prints the login address, reads the
+# grant the callback page shows (HTML here, as a browser gets it)
+mkfifo grant.fifo
+"$agepass" enroll --issuer "$base" --oidc --wallet wallet.json <grant.fifo >enroll.out 2>enroll.err &
+enroll_pid=$!
+exec 7>grant.fifo
+for i in $(seq 1 50); do grep -q "$op/auth?" enroll.out 2>/dev/null && break; sleep 0.1; done
+authz=$(grep -o "$op/auth?[^ ]*" enroll.out)
+check "client: enroll --oidc prints the provider's login address" [ -n "$authz" ]
+check "client: login and consent from that address" node "$here/oidc_flow.mjs" "$base" acct-adult-q7w3 client.cb "$authz"
+s=$(curl -s -o client.html -w '%{http_code}' -H 'Accept: text/html' "$(cat client.cb)")
+check "client: the callback page (HTML): 200 ($s)" [ "$s" = 200 ]
+page_grant=$(sed -n 's/.*<pre>\([A-Za-z0-9_-]*\)<\/pre>.*/\1/p' client.html)
+check "... shows a grant" [ "${#page_grant}" = 43 ]
+echo "$page_grant" >&7
+exec 7>&-
+wait "$enroll_pid"
+check "client: enroll --oidc stores the pasted grant: exit 0" grep -q 'enrolled with' enroll.out
+check "client: fetch gets tokens with it" "$agepass" fetch --issuer "$base" --count 2 --wallet wallet.json
+check "client: the wallet holds 2 tokens" bash -c "'$agepass' wallet --wallet wallet.json | grep -q '2 token'"
+check "client: --grant that is not a grant is a usage error" bash -c \
+    "'$agepass' enroll --issuer '$base' --oidc --grant short --wallet wallet.json 2>/dev/null; [ \$? -eq 2 ]"
+
 # replays
 s=$(callback "$(cat adult.cb)" replay.json)
 check "a replayed callback (same code and state): 409 ($s)" bash -c "[ $s = 409 ] && grep -q reused_evidence replay.json"
@@ -117,7 +140,7 @@ check "a callback naming another issuer (RFC 9207): 400 ($s)" [ "$s" = 400 ]
 s=$(curl -s -o /dev/null -w '%{http_code}' "$base/.well-known/private-token-issuer-directory")
 check "the issuer keeps serving: 200 ($s)" [ "$s" = 200 ]
 curl -s "$base/metrics" >metrics.txt
-check "metrics: three enrolments accepted" grep -q '^agepass_issuer_enrolments_accepted_total 3$' metrics.txt
+check "metrics: four enrolments accepted" grep -q '^agepass_issuer_enrolments_accepted_total 4$' metrics.txt
 check "metrics: one under_age" grep -q 'reason="under_age"} 1$' metrics.txt
 check "metrics: one reused_evidence" grep -q 'reason="reused_evidence"} 1$' metrics.txt
 check "metrics: five invalid_evidence" grep -q 'reason="invalid_evidence"} 5$' metrics.txt

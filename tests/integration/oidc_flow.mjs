@@ -1,15 +1,16 @@
 // tests/integration/oidc_flow.mjs: a person's browser, for oidc.sh, with
 // plain HTTP requests and a cookie jar (no browser).
 //
-//   node oidc_flow.mjs AGEPASS_ISSUER_URL ACCOUNT_ID OUT_CALLBACK_URL_FILE
+//   node oidc_flow.mjs AGEPASS_ISSUER_URL ACCOUNT_ID OUT_CALLBACK_URL_FILE [AUTHORIZE_URL]
 //
-// GET <issuer>/enroll/oidc/start (JSON), follow the provider's redirects,
+// GET <issuer>/enroll/oidc/start (JSON) unless AUTHORIZE_URL is given
+// (as printed by `agepass enroll --oidc`), follow the provider's redirects,
 // log in as ACCOUNT_ID on the provider's dev login form, consent, and stop
 // at the redirect back to agepass: its URL (with code and state) goes to
 // OUT_CALLBACK_URL_FILE, untouched, for oidc.sh to call (and replay).
 import { writeFileSync } from 'node:fs';
 
-const [base, account, out] = process.argv.slice(2);
+const [base, account, out, given] = process.argv.slice(2);
 const jar = new Map();
 
 function keepCookies(res) {
@@ -29,9 +30,12 @@ async function request(url, opts = {}) {
   return res;
 }
 
-const start = await fetch(`${base}/enroll/oidc/start`, { headers: { accept: 'application/json' } });
-if (start.status !== 200) throw new Error(`start: HTTP ${start.status}`);
-let url = (await start.json()).authorize_url;
+let url = given;
+if (!url) {
+  const start = await fetch(`${base}/enroll/oidc/start`, { headers: { accept: 'application/json' } });
+  if (start.status !== 200) throw new Error(`start: HTTP ${start.status}`);
+  url = (await start.json()).authorize_url;
+}
 const callback = `${base}/enroll/oidc/callback`;
 for (let step = 0; step < 12; step++) {
   if (url.startsWith(callback)) {
