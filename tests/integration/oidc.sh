@@ -167,5 +167,6 @@ check "privacy: the log names no birthdate claim at all" bash -c "! grep -qi bir
 kill "${pids[@]}" 2>/dev/null
 wait 2>/dev/null
 sed -n '2,$p' op.json >>op.log
+check "the issuer stopped cleanly, no sanitizer report in its log" bash -c "! grep -q 'Sanitizer' issuer.log && grep -q 'stopping' issuer.log"
 check "privacy: after shutdown, still nothing in any store file" bash -c "! grep -qaF -f secrets.txt ist/store.sqlite*"
 finish
