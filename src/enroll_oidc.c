@@ -53,10 +53,10 @@ static struct {
     char issuer[URL_MAX], client_id[256], secret[1024], redirect_uri[URL_MAX], scope[256];
     char authorize[URL_MAX], token[URL_MAX], jwks_uri[URL_MAX];
     uint8_t key[32];      /* k: keys states, nonces and verifiers */
-    pthread_mutex_t lock; /* guards jwks, jwks_len, jwks_at */
+    pthread_mutex_t lock; /* guards jwks, jwks_len, refetched_at */
     char *jwks;
     size_t jwks_len;
-    int64_t jwks_at;
+    int64_t refetched_at; /* last refetch for an unknown kid (0: none yet) */
 } oidc = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- setup --------------------------------------------------------------- */
@@ -88,7 +88,6 @@ static agp_err fetch_jwks(void)
         cli_http_get(oidc.jwks_uri, AGP_OIDC_JWKS_MAX, HTTP_TIMEOUT, &body, &len, &status);
     if (err == AGP_OK && status != 200) err = AGP_ERR_IO;
     pthread_mutex_lock(&oidc.lock);
-    oidc.jwks_at = (int64_t)time(NULL);
     if (err == AGP_OK) {
         free(oidc.jwks);
         oidc.jwks = (char *)body;
@@ -427,19 +426,22 @@ out:
     return out;
 }
 
-/* Verifies with the current JWKS; once a minute at most, refetches it for an unknown kid. */
+/*
+ * Verifies with the current JWKS; for a kid it does not hold, refetches it
+ * (the provider may have rotated its keys), at most once a minute so that
+ * forged kids cannot make us hammer the provider.
+ */
 static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const char *nonce,
                       int64_t now)
 {
     struct agp_oidc_expect want = {oidc.issuer, oidc.client_id, nonce, now, SKEW_S};
     agp_err err = AGP_ERR_KEY;
     int attempt;
-    for (attempt = 0; attempt < 2 && err == AGP_ERR_KEY; attempt++) {
+    for (attempt = 0; attempt < 2; attempt++) {
         char *jwks = NULL;
         size_t len = 0;
-        bool stale;
+        bool refetch;
         pthread_mutex_lock(&oidc.lock);
-        stale = now - oidc.jwks_at >= JWKS_REFETCH;
         if (oidc.jwks != NULL && (jwks = malloc(oidc.jwks_len + 1)) != NULL) {
             memcpy(jwks, oidc.jwks, oidc.jwks_len);
             len = oidc.jwks_len;
@@ -448,7 +450,12 @@ static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const ch
         if (jwks == NULL) return AGP_ERR_NOMEM;
         err = agp_oidc_verify_id_token(cl, jwks, len, id_token, strlen(id_token), &want);
         free(jwks);
-        if (err != AGP_ERR_KEY || attempt == 1 || !stale) break;
+        if (err != AGP_ERR_KEY || attempt == 1) break;
+        pthread_mutex_lock(&oidc.lock);
+        refetch = oidc.refetched_at == 0 || now - oidc.refetched_at >= JWKS_REFETCH;
+        if (refetch) oidc.refetched_at = now;
+        pthread_mutex_unlock(&oidc.lock);
+        if (!refetch) break;
         fprintf(stderr, "agepass issuer: oidc: no JWKS key for this token; refetching %s\n",
                 oidc.jwks_uri);
         if (fetch_jwks() != AGP_OK) break;
