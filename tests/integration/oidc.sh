@@ -29,6 +29,7 @@ oidc-issuer $op
 oidc-client-id agepass-issuer
 oidc-client-secret-file client-secret
 public-url $base
+oidc-scope openid birthdate
 CONF
 
 check "serve: --oidc-issuer without a client id is a usage error" bash -c \
