@@ -7,7 +7,9 @@
  * before any key is touched, and checks the claims of OpenID Connect Core
  * 1.0 §2 and §3.1.3.7 and the birthdate of §5.1.
  */
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjose/cjose.h>
@@ -388,4 +390,230 @@ agp_err agp_oidc_age(unsigned *age, const struct agp_oidc_claims *c, int64_t now
     }
     *age = years;
     return AGP_OK;
+}
+
+/* ---- the relying party's side of the flow -------------------------------- */
+
+#define DOC_MAX   65536 /* discovery document, token response */
+#define STATE_RND 16
+#define STATE_MAC 16
+#define STATE_RAW (STATE_RND + 8 + STATE_MAC)
+
+/* https, or http to a loopback host; printable ASCII, no spaces. */
+static bool good_url(const char *u, size_t len)
+{
+    static const char *const loop[] = {"127.0.0.1", "localhost", "[::1]"};
+    const char *host;
+    size_t i, n;
+    if (len == 0 || len > AGP_OIDC_URL_MAX) return false;
+    for (i = 0; i < len; i++)
+        if (u[i] < 0x21 || u[i] > 0x7e) return false;
+    if (len > 8 && strncmp(u, "https://", 8) == 0) return u[8] != '/' && u[8] != ':';
+    if (len <= 7 || strncmp(u, "http://", 7) != 0) return false;
+    host = u + 7;
+    for (i = 0; i < AGP_ARRAY_LEN(loop); i++) {
+        n = strlen(loop[i]);
+        if (len - 7 >= n && strncmp(host, loop[i], n) == 0 &&
+            (len - 7 == n || host[n] == ':' || host[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+static agp_err copy_endpoint(char out[AGP_OIDC_URL_MAX + 1], const json_t *doc, const char *name)
+{
+    const json_t *v = json_object_get(doc, name);
+    AGP_ENSURE(v != NULL, AGP_ERR_NOT_FOUND);
+    AGP_ENSURE(json_is_string(v), AGP_ERR_SYNTAX);
+    AGP_ENSURE(good_url(json_string_value(v), json_string_length(v)) &&
+                   strlen(json_string_value(v)) == json_string_length(v),
+               AGP_ERR_RANGE);
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return AGP_OK;
+}
+
+/*
+ *= https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
+ *#   issuer REQUIRED. URL using the https scheme with no query or fragment
+ *#   components that the OP asserts as its Issuer Identifier.
+ *#   authorization_endpoint REQUIRED. ... token_endpoint ... jwks_uri
+ *#   REQUIRED.
+ *
+ * §4.3: the issuer value returned MUST be identical to the Issuer URL that
+ * was used as the prefix to /.well-known/openid-configuration.
+ */
+/* see agepass/oidc.h */
+agp_err agp_oidc_discovery_parse(struct agp_oidc_provider *out, const char *json, size_t len,
+                                 const char *issuer)
+{
+    json_t *doc;
+    const json_t *iss;
+    agp_err err = AGP_ERR_SYNTAX;
+    memset(out, 0, sizeof *out);
+    if (len > DOC_MAX) return AGP_ERR_TOO_BIG;
+    doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(doc)) goto out;
+    iss = json_object_get(doc, "issuer");
+    if (!json_is_string(iss)) goto out;
+    err = AGP_ERR_CHALLENGE;
+    if (strlen(json_string_value(iss)) != json_string_length(iss) ||
+        strcmp(json_string_value(iss), issuer) != 0)
+        goto out;
+    if ((err = copy_endpoint(out->authorization_endpoint, doc, "authorization_endpoint")) !=
+            AGP_OK ||
+        (err = copy_endpoint(out->token_endpoint, doc, "token_endpoint")) != AGP_OK ||
+        (err = copy_endpoint(out->jwks_uri, doc, "jwks_uri")) != AGP_OK)
+        goto out;
+    err = AGP_OK;
+out:
+    json_decref(doc);
+    if (err != AGP_OK) memset(out, 0, sizeof *out);
+    return err;
+}
+
+/*
+ *= https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ *#   access_token REQUIRED. ... token_type REQUIRED. The type of the token
+ *#   issued as described in Section 7.1.  Value is case insensitive.
+ *= https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse
+ *#   id_token ID Token value associated with the authenticated session.
+ *#   ... the OAuth 2.0 token_type response parameter value MUST be Bearer
+ */
+/* see agepass/oidc.h */
+agp_err agp_oidc_token_response_parse(char *id_token, size_t cap, const char *json, size_t len)
+{
+    json_t *doc;
+    const json_t *tt, *idt;
+    agp_err err = AGP_ERR_SYNTAX;
+    if (cap < AGP_OIDC_TOKEN_MAX + 1) return AGP_ERR_ARG;
+    id_token[0] = '\0';
+    if (len > DOC_MAX) return AGP_ERR_TOO_BIG;
+    doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(doc)) goto out;
+    tt = json_object_get(doc, "token_type");
+    idt = json_object_get(doc, "id_token");
+    if (!json_is_string(tt) || json_string_length(tt) != 6 ||
+        strncasecmp(json_string_value(tt), "bearer", 6) != 0)
+        goto out;
+    err = AGP_ERR_NOT_FOUND;
+    if (idt == NULL) goto out;
+    err = AGP_ERR_SYNTAX;
+    if (!json_is_string(idt) || strlen(json_string_value(idt)) != json_string_length(idt)) goto out;
+    err = AGP_ERR_TOO_BIG;
+    if (json_string_length(idt) > AGP_OIDC_TOKEN_MAX) goto out;
+    memcpy(id_token, json_string_value(idt), json_string_length(idt) + 1);
+    err = AGP_OK;
+out:
+    json_decref(doc); /* jansson frees without wiping: the token is not a secret kept */
+    if (err != AGP_OK) agp_wipe(id_token, cap);
+    return err;
+}
+
+/* Unpadded base64url of in[0..n) (n <= 48) into out[0..cap), NUL-terminated. */
+static agp_err b64u(char *out, size_t cap, const uint8_t *in, size_t n)
+{
+    char tmp[AGP_B64_ENC_LEN(48) + 1];
+    size_t len = 0;
+    agp_err err = AGP_ERR_ARG;
+    if (n <= 48 && (err = agp_b64url_encode(tmp, sizeof tmp, &len, in, n)) == AGP_OK) {
+        while (len > 0 && tmp[len - 1] == '=')
+            len--;
+        err = len < cap ? AGP_OK : AGP_ERR_TOO_BIG;
+    }
+    if (err == AGP_OK) {
+        memcpy(out, tmp, len);
+        out[len] = '\0';
+    }
+    agp_wipe(tmp, sizeof tmp);
+    return err;
+}
+
+/* HMAC(key, label || data) */
+static agp_err keyed(uint8_t out[32], const uint8_t key[32], const char *label, const uint8_t *data,
+                     size_t n)
+{
+    uint8_t msg[8 + STATE_RND + 8];
+    size_t l = strlen(label);
+    agp_err err;
+    if (l > 8 || n > STATE_RND + 8) return AGP_ERR_ARG;
+    memcpy(msg, label, l);
+    memcpy(msg + l, data, n);
+    err = agp_hmac_sha256(out, key, 32, msg, l + n);
+    agp_wipe(msg, sizeof msg);
+    return err;
+}
+
+/* Fills the derived fields of f from the raw state. */
+static agp_err flow_derive(struct agp_oidc_flow *f, const uint8_t key[32],
+                           const uint8_t raw[STATE_RAW])
+{
+    static const char label[] = "agepass oidc state v1";
+    uint8_t mac[32], msg[sizeof label + STATE_RAW];
+    agp_err err;
+    if ((err = keyed(mac, key, "nonce", raw, STATE_RND)) == AGP_OK &&
+        (err = b64u(f->nonce, sizeof f->nonce, mac, sizeof mac)) == AGP_OK &&
+        (err = keyed(mac, key, "pkce", raw, STATE_RND)) == AGP_OK &&
+        (err = b64u(f->verifier, sizeof f->verifier, mac, sizeof mac)) == AGP_OK &&
+        (err = agp_sha256(mac, (const uint8_t *)f->verifier, AGP_OIDC_SECRET_LEN)) == AGP_OK)
+        err = b64u(f->challenge, sizeof f->challenge, mac, sizeof mac);
+    memcpy(msg, label, sizeof label);
+    memcpy(msg + sizeof label, raw, STATE_RAW);
+    if (err == AGP_OK) err = agp_sha256(f->digest, msg, sizeof msg);
+    agp_wipe(mac, sizeof mac);
+    agp_wipe(msg, sizeof msg);
+    return err;
+}
+
+/* see agepass/oidc.h */
+agp_err agp_oidc_flow_new(struct agp_oidc_flow *out, const uint8_t key[32], int64_t expires_at)
+{
+    uint8_t raw[STATE_RAW], mac[32];
+    size_t i;
+    agp_err err;
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < 8; i++)
+        raw[STATE_RND + i] = (uint8_t)((uint64_t)expires_at >> (56 - 8 * i));
+    if ((err = agp_random(raw, STATE_RND)) == AGP_OK &&
+        (err = keyed(mac, key, "state", raw, STATE_RND + 8)) == AGP_OK) {
+        memcpy(raw + STATE_RND + 8, mac, STATE_MAC);
+        if ((err = b64u(out->state, sizeof out->state, raw, sizeof raw)) == AGP_OK)
+            err = flow_derive(out, key, raw);
+    }
+    out->expires_at = expires_at;
+    agp_wipe(raw, sizeof raw);
+    agp_wipe(mac, sizeof mac);
+    if (err != AGP_OK) agp_wipe(out, sizeof *out);
+    return err;
+}
+
+/* see agepass/oidc.h */
+agp_err agp_oidc_flow_open(struct agp_oidc_flow *out, const uint8_t key[32], const char *state,
+                           size_t len, int64_t now, int64_t max_ttl)
+{
+    uint8_t raw[STATE_RAW + 3], mac[32];
+    uint64_t exp = 0;
+    size_t n = 0, i;
+    agp_err err = AGP_ERR_LENGTH;
+    memset(out, 0, sizeof *out);
+    if (len != AGP_OIDC_STATE_LEN) goto out;
+    err = AGP_ERR_ENCODING;
+    if (memchr(state, '=', len) != NULL ||
+        agp_b64url_decode(raw, sizeof raw, &n, state, len) != AGP_OK || n != STATE_RAW)
+        goto out;
+    if ((err = keyed(mac, key, "state", raw, STATE_RND + 8)) != AGP_OK) goto out;
+    err = AGP_ERR_SIGNATURE;
+    if (!agp_ct_eq(mac, raw + STATE_RND + 8, STATE_MAC)) goto out;
+    for (i = 0; i < 8; i++)
+        exp = exp << 8 | raw[STATE_RND + i];
+    err = AGP_ERR_EXPIRED;
+    if (exp > INT64_MAX || (int64_t)exp <= now || (int64_t)exp - now > max_ttl) goto out;
+    memcpy(out->state, state, len);
+    out->state[len] = '\0';
+    out->expires_at = (int64_t)exp;
+    err = flow_derive(out, key, raw);
+out:
+    agp_wipe(raw, sizeof raw);
+    agp_wipe(mac, sizeof mac);
+    if (err != AGP_OK) agp_wipe(out, sizeof *out);
+    return err;
 }

@@ -11,12 +11,12 @@
  *                              answers with a grant.
  *
  * The flow keeps no server-side session, so several issuer instances that
- * share the pseudonym secret can serve it: state = rnd (16) || expiry (8,
- * big-endian) || HMAC(k, "state" || rnd || expiry)[:16], base64url; the
- * nonce is HMAC(k, "nonce" || rnd) and the PKCE verifier HMAC(k, "pkce" ||
- * rnd), both base64url; k = HMAC(pseudonym-secret, "oidc-state"), never
- * the secret itself. A used state is remembered (agp_istore_evidence_once)
- * until it expires, so a replayed callback is reused_evidence.
+ * share the pseudonym secret can serve it (agp_oidc_flow_new: state = rnd
+ * || expiry || MAC, nonce and PKCE verifier derived from rnd), keyed with
+ * k = HMAC(pseudonym-secret, "oidc-state"), never the secret itself. A
+ * used state is remembered (agp_istore_evidence_once) until it expires, so
+ * a replayed callback is reused_evidence. The discovery document, the
+ * token response and the ID token are parsed in lib/attest_oidc.c.
  *
  * Nothing the provider says about the person is logged or stored: the
  * pseudonym of (issuer URL, sub) is the only trace, made by issuer_grant.
@@ -36,9 +36,6 @@
 #include "cli.h"
 #include "issuer.h"
 
-#define STATE_RND      16
-#define STATE_MAC      16
-#define STATE_RAW      (STATE_RND + 8 + STATE_MAC)
 #define STATE_TTL_S    600 /* the person has ten minutes to log in */
 #define SKEW_S         120
 #define JWKS_REFETCH   60 /* at most one JWKS refetch a minute */
@@ -51,7 +48,7 @@
 static struct {
     bool on;
     char issuer[URL_MAX], client_id[256], secret[1024], redirect_uri[URL_MAX], scope[256];
-    char authorize[URL_MAX], token[URL_MAX], jwks_uri[URL_MAX];
+    struct agp_oidc_provider op;
     uint8_t key[32];      /* k: keys states, nonces and verifiers */
     pthread_mutex_t lock; /* guards jwks, jwks_len, refetched_at */
     char *jwks;
@@ -72,20 +69,13 @@ static bool good_url(const char *url)
             strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0);
 }
 
-static bool copy_url(char *out, const json_t *v)
-{
-    if (!json_is_string(v) || !good_url(json_string_value(v))) return false;
-    snprintf(out, URL_MAX, "%s", json_string_value(v));
-    return true;
-}
-
 static agp_err fetch_jwks(void)
 {
     uint8_t *body = NULL;
     size_t len = 0;
     long status = 0;
     agp_err err =
-        cli_http_get(oidc.jwks_uri, AGP_OIDC_JWKS_MAX, HTTP_TIMEOUT, &body, &len, &status);
+        cli_http_get(oidc.op.jwks_uri, AGP_OIDC_JWKS_MAX, HTTP_TIMEOUT, &body, &len, &status);
     if (err == AGP_OK && status != 200) err = AGP_ERR_IO;
     pthread_mutex_lock(&oidc.lock);
     if (err == AGP_OK) {
@@ -99,21 +89,13 @@ static agp_err fetch_jwks(void)
     return err;
 }
 
-/*
- *= https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
- *#   issuer REQUIRED. ... authorization_endpoint REQUIRED. ... token_endpoint
- *#   ... jwks_uri REQUIRED.
- *
- * §4.3: the issuer value returned MUST be identical to the Issuer URL that
- * was used as the prefix to /.well-known/openid-configuration.
- */
+/* Fetches and reads the provider's discovery document, then its JWKS. */
 static int discover(void)
 {
     char url[URL_MAX + 64];
     uint8_t *body = NULL;
     size_t len = 0, n = strlen(oidc.issuer);
     long status = 0;
-    json_t *root = NULL;
     agp_err err;
     int rc = CLI_REJECTED;
 
@@ -125,28 +107,20 @@ static int discover(void)
                 err != AGP_OK ? agp_err_str(err) : "no discovery document", status);
         goto out;
     }
-    root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(root) || !json_is_string(json_object_get(root, "issuer")) ||
-        strcmp(json_string_value(json_object_get(root, "issuer")), oidc.issuer) != 0) {
-        fprintf(stderr, "agepass: %s does not name the issuer %s\n", url, oidc.issuer);
-        goto out;
-    }
-    if (!copy_url(oidc.authorize, json_object_get(root, "authorization_endpoint")) ||
-        !copy_url(oidc.token, json_object_get(root, "token_endpoint")) ||
-        !copy_url(oidc.jwks_uri, json_object_get(root, "jwks_uri"))) {
-        fprintf(stderr,
-                "agepass: %s: authorization, token or JWKS endpoint missing or not "
-                "https\n",
-                url);
+    if ((err = agp_oidc_discovery_parse(&oidc.op, (const char *)body, len, oidc.issuer)) !=
+        AGP_OK) {
+        fprintf(stderr, "agepass: %s: %s\n", url,
+                err == AGP_ERR_CHALLENGE ? "names another issuer"
+                : err == AGP_ERR_RANGE   ? "an endpoint is not https (http only on loopback)"
+                                         : agp_err_str(err));
         goto out;
     }
     if ((err = fetch_jwks()) != AGP_OK) {
-        fprintf(stderr, "agepass: %s: %s\n", oidc.jwks_uri, agp_err_str(err));
+        fprintf(stderr, "agepass: %s: %s\n", oidc.op.jwks_uri, agp_err_str(err));
         goto out;
     }
     rc = CLI_OK;
 out:
-    json_decref(root);
     free(body);
     return rc;
 }
@@ -222,42 +196,6 @@ void enroll_oidc_free(void)
 
 /* ---- the flow's secrets --------------------------------------------------- */
 
-/* Unpadded base64url of in[0..n) into out (at least 4 * n / 3 + 4 bytes). */
-static agp_err b64u(char *out, size_t cap, const uint8_t *in, size_t n)
-{
-    size_t len;
-    agp_err err = agp_b64url_encode(out, cap, &len, in, n);
-    while (err == AGP_OK && len > 0 && out[len - 1] == '=')
-        out[--len] = '\0';
-    return err;
-}
-
-/* HMAC(k, label || rnd) as unpadded base64url (43 characters). */
-static agp_err derive(char out[48], const char *label, const uint8_t rnd[STATE_RND])
-{
-    uint8_t msg[16 + STATE_RND], mac[32];
-    size_t n = strlen(label);
-    agp_err err;
-    memcpy(msg, label, n);
-    memcpy(msg + n, rnd, STATE_RND);
-    err = agp_hmac_sha256(mac, oidc.key, sizeof oidc.key, msg, n + STATE_RND);
-    if (err == AGP_OK) err = b64u(out, 48, mac, sizeof mac);
-    AGP_WIPE(mac);
-    return err;
-}
-
-static agp_err state_mac(uint8_t out[STATE_MAC], const uint8_t raw[STATE_RND + 8])
-{
-    uint8_t msg[5 + STATE_RND + 8], mac[32];
-    agp_err err;
-    memcpy(msg, "state", 5);
-    memcpy(msg + 5, raw, STATE_RND + 8);
-    err = agp_hmac_sha256(mac, oidc.key, sizeof oidc.key, msg, sizeof msg);
-    memcpy(out, mac, STATE_MAC);
-    AGP_WIPE(mac);
-    return err;
-}
-
 /* Appends "&name=escaped(value)" (or "?" first) to url. */
 static bool add_param(CURL *c, char *url, size_t cap, const char *name, const char *value)
 {
@@ -273,26 +211,16 @@ static bool add_param(CURL *c, char *url, size_t cap, const char *name, const ch
 /* see issuer.h */
 enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn)
 {
-    uint8_t raw[STATE_RAW];
-    char state[64], nonce[48], verifier[48], challenge[48], url[4 * URL_MAX];
-    uint8_t digest[32];
-    int64_t exp = (int64_t)time(NULL) + STATE_TTL_S;
+    struct agp_oidc_flow f;
+    char url[4 * URL_MAX];
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
     CURL *c = curl_easy_init();
     enum MHD_Result ret;
-    size_t i;
     bool ok;
     (void)s;
 
-    for (i = 0; i < 8; i++)
-        raw[STATE_RND + i] = (uint8_t)((uint64_t)exp >> (56 - 8 * i));
-    ok = c != NULL && agp_random(raw, STATE_RND) == AGP_OK &&
-         state_mac(raw + STATE_RND + 8, raw) == AGP_OK &&
-         b64u(state, sizeof state, raw, sizeof raw) == AGP_OK &&
-         derive(nonce, "nonce", raw) == AGP_OK && derive(verifier, "pkce", raw) == AGP_OK &&
-         agp_sha256(digest, (const uint8_t *)verifier, strlen(verifier)) == AGP_OK &&
-         b64u(challenge, sizeof challenge, digest, sizeof digest) == AGP_OK;
-    snprintf(url, sizeof url, "%s", oidc.authorize);
+    ok = c != NULL && agp_oidc_flow_new(&f, oidc.key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
+    snprintf(url, sizeof url, "%s", oidc.op.authorization_endpoint);
     /*
      *= https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
      *#   scope REQUIRED. ... response_type REQUIRED. ... client_id REQUIRED.
@@ -305,16 +233,14 @@ enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn
          add_param(c, url, sizeof url, "client_id", oidc.client_id) &&
          add_param(c, url, sizeof url, "redirect_uri", oidc.redirect_uri) &&
          add_param(c, url, sizeof url, "scope", oidc.scope) &&
-         add_param(c, url, sizeof url, "state", state) &&
-         add_param(c, url, sizeof url, "nonce", nonce) &&
-         add_param(c, url, sizeof url, "code_challenge", challenge) &&
+         add_param(c, url, sizeof url, "state", f.state) &&
+         add_param(c, url, sizeof url, "nonce", f.nonce) &&
+         add_param(c, url, sizeof url, "code_challenge", f.challenge) &&
          add_param(c, url, sizeof url, "code_challenge_method", "S256") &&
          add_param(c, url, sizeof url, "claims",
                    "{\"id_token\":{\"birthdate\":{\"essential\":true}}}");
     curl_easy_cleanup(c);
-    AGP_WIPE(raw);
-    AGP_WIPE(nonce);
-    AGP_WIPE(verifier);
+    agp_wipe(&f, sizeof f);
     if (!ok) {
         fprintf(stderr, "agepass issuer: oidc: cannot build the authorization request\n");
         return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", 15,
@@ -377,11 +303,12 @@ static char *exchange(const char *code, const char *verifier, long *status)
     char *e_code = NULL, *e_uri = NULL, *e_ver = NULL, *e_id = NULL, *e_sec = NULL, *out = NULL;
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
                              "Accept: application/json", auth, NULL};
-    struct cli_http_req req = {
-        .url = oidc.token, .headers = headers, .max = TOKEN_RESP_MAX, .timeout_ms = HTTP_TIMEOUT};
+    struct cli_http_req req = {.url = oidc.op.token_endpoint,
+                               .headers = headers,
+                               .max = TOKEN_RESP_MAX,
+                               .timeout_ms = HTTP_TIMEOUT};
     struct cli_http_resp resp = {0};
     CURL *c = curl_easy_init();
-    json_t *root = NULL, *idt;
     int n;
 
     *status = 0;
@@ -405,12 +332,13 @@ static char *exchange(const char *code, const char *verifier, long *status)
     if (cli_http(&req, &resp) != AGP_OK) goto out;
     *status = resp.status;
     if (resp.status != 200) goto out;
-    root = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL);
-    idt = json_object_get(root, "id_token");
-    if (json_is_string(idt) && json_string_length(idt) <= AGP_OIDC_TOKEN_MAX)
-        out = strdup(json_string_value(idt));
+    if ((out = malloc(AGP_OIDC_TOKEN_MAX + 1)) != NULL &&
+        agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX + 1, (const char *)resp.body,
+                                      resp.len) != AGP_OK) {
+        free(out);
+        out = NULL;
+    }
 out:
-    json_decref(root); /* holds tokens: jansson frees, cannot wipe */
     if (resp.body) agp_wipe(resp.body, resp.len);
     cli_http_resp_free(&resp);
     agp_wipe(body, sizeof body);
@@ -457,7 +385,7 @@ static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const ch
         pthread_mutex_unlock(&oidc.lock);
         if (!refetch) break;
         fprintf(stderr, "agepass issuer: oidc: no JWKS key for this token; refetching %s\n",
-                oidc.jwks_uri);
+                oidc.op.jwks_uri);
         if (fetch_jwks() != AGP_OK) break;
     }
     return err;
@@ -468,14 +396,13 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
 {
     const char *state = arg(conn, "state", 64), *code = arg(conn, "code", CODE_MAX);
     const char *perr = arg(conn, "error", 64), *iss = arg(conn, "iss", URL_MAX);
-    uint8_t raw[STATE_RAW + 1], mac[STATE_MAC], digest[32], msg[24 + STATE_RAW];
-    char nonce[48], verifier[48], *id_token = NULL;
+    struct agp_oidc_flow f;
+    char *id_token = NULL;
     struct agp_oidc_claims cl;
     struct issuer_evidence ev = {0};
-    int64_t now = (int64_t)time(NULL), exp = 0;
+    int64_t now = (int64_t)time(NULL);
     enum MHD_Result ret;
     unsigned age = 0;
-    size_t len = 0, i;
     long status;
     agp_err err;
 
@@ -492,37 +419,29 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback from another issuer");
     if (state == NULL || code == NULL)
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback without code or state");
-    if (agp_b64url_decode(raw, sizeof raw, &len, state, strlen(state)) != AGP_OK ||
-        len != STATE_RAW || state_mac(mac, raw) != AGP_OK ||
-        !agp_ct_eq(mac, raw + STATE_RND + 8, STATE_MAC))
-        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "state not made by this issuer");
-    for (i = 0; i < 8; i++)
-        exp = (int64_t)((uint64_t)exp << 8 | raw[STATE_RND + i]);
-    if (exp <= now || exp > now + STATE_TTL_S + SKEW_S)
+    err = agp_oidc_flow_open(&f, oidc.key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
+    if (err == AGP_ERR_EXPIRED)
         return refuse(conn, ER_EXPIRED, MHD_HTTP_UNAUTHORIZED, "state expired: start again");
-    memcpy(msg, "agepass oidc state v1\0\0\0", 24);
-    memcpy(msg + 24, raw, STATE_RAW);
-    if (agp_sha256(digest, msg, sizeof msg) != AGP_OK) return MHD_NO;
-    err = agp_istore_evidence_once(issuer_store(s), digest, exp, now);
-    if (err == AGP_ERR_REPLAY)
-        return refuse(conn, ER_REUSED, MHD_HTTP_CONFLICT, "this state was used already");
-    if (err != AGP_OK) {
-        fprintf(stderr, "agepass issuer: oidc: store: %s\n", agp_err_str(err));
-        return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol now\n", 28,
-                           "text/plain");
-    }
-    if (derive(nonce, "nonce", raw) != AGP_OK || derive(verifier, "pkce", raw) != AGP_OK) {
-        ret =
-            issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", 15, "text/plain");
+    if (err != AGP_OK)
+        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "state not made by this issuer");
+    err = agp_istore_evidence_once(issuer_store(s), f.digest, f.expires_at, now);
+    if (err == AGP_ERR_REPLAY) {
+        ret = refuse(conn, ER_REUSED, MHD_HTTP_CONFLICT, "this state was used already");
         goto out;
     }
-    if ((id_token = exchange(code, verifier, &status)) == NULL) {
+    if (err != AGP_OK) {
+        fprintf(stderr, "agepass issuer: oidc: store: %s\n", agp_err_str(err));
+        ret = issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol now\n", 28,
+                          "text/plain");
+        goto out;
+    }
+    if ((id_token = exchange(code, f.verifier, &status)) == NULL) {
         char detail[96];
         snprintf(detail, sizeof detail, "the token endpoint refused the code (HTTP %ld)", status);
         ret = refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);
         goto out;
     }
-    err = verify(&cl, id_token, nonce, now);
+    err = verify(&cl, id_token, f.nonce, now);
     if (err == AGP_OK && !cl.has_birthdate) err = AGP_ERR_NOT_FOUND;
     if (err == AGP_OK) err = agp_oidc_age(&age, &cl, now);
     if (err != AGP_OK) {
@@ -536,15 +455,12 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
     ev.age = age;
     ev.source = oidc.issuer;
     ev.subject = cl.sub;
-    ev.expires_at = exp;
+    ev.expires_at = f.expires_at;
     ret = issuer_grant(s, conn, &ev);
 out:
     if (id_token) agp_wipe(id_token, strlen(id_token));
     free(id_token);
     agp_wipe(&cl, sizeof cl);
-    AGP_WIPE(raw);
-    AGP_WIPE(msg);
-    AGP_WIPE(nonce);
-    AGP_WIPE(verifier);
+    agp_wipe(&f, sizeof f);
     return ret;
 }

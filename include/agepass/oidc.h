@@ -75,4 +75,72 @@ AGP_MUST_USE agp_err agp_oidc_parse_birthdate(struct agp_oidc_claims *c, const c
  */
 AGP_MUST_USE agp_err agp_oidc_age(unsigned *age, const struct agp_oidc_claims *c, int64_t now);
 
+/* ---- the relying party's side of the flow -------------------------------- */
+
+#define AGP_OIDC_URL_MAX    2048
+#define AGP_OIDC_STATE_LEN  54 /* unpadded base64url of 40 bytes */
+#define AGP_OIDC_SECRET_LEN 43 /* nonce, PKCE verifier and challenge: base64url of 32 bytes */
+
+/* The endpoints of a provider, read from its discovery document. */
+struct agp_oidc_provider {
+    char authorization_endpoint[AGP_OIDC_URL_MAX + 1];
+    char token_endpoint[AGP_OIDC_URL_MAX + 1];
+    char jwks_uri[AGP_OIDC_URL_MAX + 1];
+};
+
+/*
+ * Reads an OpenID Provider configuration document (OpenID Connect
+ * Discovery 1.0 §3) json[0..len), at most 64 KiB: `issuer` must equal
+ * issuer exactly; the three endpoints must be https URLs (http only to
+ * 127.0.0.1, [::1] or localhost) of printable ASCII without spaces, at
+ * most AGP_OIDC_URL_MAX. Errors: AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX,
+ * AGP_ERR_CHALLENGE (another issuer), AGP_ERR_NOT_FOUND (an endpoint
+ * missing), AGP_ERR_RANGE (a URL refused). On failure *out is zeroed.
+ */
+AGP_MUST_USE agp_err agp_oidc_discovery_parse(struct agp_oidc_provider *out, const char *json,
+                                              size_t len, const char *issuer);
+
+/*
+ * Reads a successful token response (RFC 6749 §5.1, OpenID Connect Core
+ * §3.1.3.3) json[0..len), at most 64 KiB: `token_type` Bearer (any case)
+ * and an `id_token` string of at most AGP_OIDC_TOKEN_MAX characters,
+ * copied NUL-terminated into id_token (cap at least AGP_OIDC_TOKEN_MAX +
+ * 1). Errors: AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX, AGP_ERR_NOT_FOUND (no
+ * id_token), AGP_ERR_ARG (cap too small). On failure id_token is wiped.
+ */
+AGP_MUST_USE agp_err agp_oidc_token_response_parse(char *id_token, size_t cap, const char *json,
+                                                   size_t len);
+
+/*
+ * A stateless authorization flow. state = base64url(rnd[16] || expiry[8,
+ * big-endian] || HMAC(key, "state" || rnd || expiry)[:16]); the nonce is
+ * base64url(HMAC(key, "nonce" || rnd)), the PKCE verifier
+ * base64url(HMAC(key, "pkce" || rnd)) and the challenge
+ * base64url(SHA-256(verifier)) (RFC 7636 §4.2, S256). digest identifies
+ * the state for a one-use store. All strings NUL-terminated; nonce and
+ * verifier are secret (wipe the struct).
+ */
+struct agp_oidc_flow {
+    char state[AGP_OIDC_STATE_LEN + 1];
+    char nonce[AGP_OIDC_SECRET_LEN + 1];
+    char verifier[AGP_OIDC_SECRET_LEN + 1];
+    char challenge[AGP_OIDC_SECRET_LEN + 1];
+    int64_t expires_at;
+    uint8_t digest[32];
+};
+
+/* A new flow expiring at expires_at. Errors: AGP_ERR_RANDOM, AGP_ERR_CRYPTO. */
+AGP_MUST_USE agp_err agp_oidc_flow_new(struct agp_oidc_flow *out, const uint8_t key[32],
+                                       int64_t expires_at);
+
+/*
+ * The flow of a state returned to the callback, state[0..len). Errors:
+ * AGP_ERR_LENGTH or AGP_ERR_ENCODING (not a state), AGP_ERR_SIGNATURE (not
+ * made with key), AGP_ERR_EXPIRED (expired at now, or expiring more than
+ * max_ttl after now). On failure *out is zeroed.
+ */
+AGP_MUST_USE agp_err agp_oidc_flow_open(struct agp_oidc_flow *out, const uint8_t key[32],
+                                        const char *state, size_t len, int64_t now,
+                                        int64_t max_ttl);
+
 #endif

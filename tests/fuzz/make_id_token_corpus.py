@@ -1,7 +1,15 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of fuzz_id_token (tests/fuzz/corpus/id_token/).
+"""Writes the seed corpora of fuzz_id_token and fuzz_oidc_rp
+(tests/fuzz/corpus/id_token/ and corpus/oidc_rp/).
 
-    python3 tests/fuzz/make_id_token_corpus.py VECTORS_DIR [CORPUS_DIR]
+    python3 tests/fuzz/make_id_token_corpus.py VECTORS_DIR [CORPUS_ROOT]
+
+fuzz_oidc_rp gets: the discovery document of the npm oidc-provider 8.8.1
+as served in tests/integration (seed-oidc-provider-discovery.json, its
+URLs rewritten to https://op.example) and variants; token responses of the
+provider's shape around a signed ID token; states made here with the
+target's fixed key (HMAC-SHA256 from the standard library, following
+agepass/oidc.h), valid at its fixed clock, and variants.
 
 Each seed is JWKS JSON, a NUL byte, then a compact JWS (see
 fuzz_id_token.c). Real signatures: the RFC 7515 A.2 (RS256) and A.3
@@ -14,8 +22,11 @@ so the output differs per run; the files are committed.
 """
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import sys
 
 from cryptography.hazmat.primitives import hashes
@@ -42,8 +53,9 @@ def jws(header, payload, signer):
 
 def main():
     vectors = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "corpus", "id_token")
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "corpus")
+    out = os.path.join(root, "id_token")
     os.makedirs(out, exist_ok=True)
     seeds = {}
 
@@ -105,6 +117,44 @@ def main():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
     print("id_token %d files" % len(seeds))
+
+    rp = {}
+    with open(os.path.join(here, "seed-oidc-provider-discovery.json"), "rb") as f:
+        disc = f.read()
+    rp["discovery-oidc-provider"] = disc
+    d = json.loads(disc)
+    rp["discovery-minimal"] = json.dumps({k: d[k] for k in (
+        "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")}).encode()
+    rp["discovery-loopback"] = json.dumps(dict(d, token_endpoint="http://127.0.0.1:9/token",
+                                               jwks_uri="http://[::1]:9/jwks")).encode()
+    rp["discovery-other-issuer"] = json.dumps(dict(d, issuer="https://evil.example")).encode()
+    rp["discovery-http"] = json.dumps(dict(d, jwks_uri="http://op.example/jwks")).encode()
+    rp["discovery-no-jwks"] = json.dumps({k: v for k, v in d.items() if k != "jwks_uri"}).encode()
+    rp["token-response-oidc-provider"] = json.dumps({
+        "access_token": "Yp1k0fqC7tQ3GL3Kq7yq3l1X9oM7xj6c1o4FQm0Y1nV", "expires_in": 3600,
+        "id_token": good, "scope": "openid birthdate", "token_type": "Bearer"}).encode()
+    rp["token-response-no-id-token"] = b'{"access_token":"a","token_type":"Bearer"}'
+    rp["token-response-error"] = b'{"error":"invalid_grant","error_description":"grant request is invalid"}'
+    rp["token-response-dpop"] = b'{"access_token":"a","token_type":"DPoP","id_token":"a.b.c"}'
+    key = bytes([7]) * 32
+
+    def state(rnd, exp, k=key):
+        raw = rnd + struct.pack(">Q", exp)
+        return b64u(raw + hmac.new(k, b"state" + raw, hashlib.sha256).digest()[:16]).encode()
+
+    rp["state-valid"] = state(bytes(range(16)), NOW + 600)
+    rp["state-valid-2"] = state(b"\xa5" * 16, NOW + 1)
+    rp["state-expired"] = state(bytes(range(16)), NOW)
+    rp["state-far-future"] = state(bytes(range(16)), NOW + 100000)
+    rp["state-other-key"] = state(bytes(range(16)), NOW + 600, bytes(32))
+    rp["state-padded"] = state(bytes(range(16)), NOW + 600) + b"=="
+    rp["state-truncated"] = state(bytes(range(16)), NOW + 600)[:-1]
+    out = os.path.join(root, "oidc_rp")
+    os.makedirs(out, exist_ok=True)
+    for name, data in sorted(rp.items()):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    print("oidc_rp %d files" % len(rp))
 
 
 if __name__ == "__main__":

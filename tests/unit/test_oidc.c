@@ -462,6 +462,163 @@ static void test_rfc7515(const char *dir)
     json_decref(root);
 }
 
+static agp_err disc(const char *doc, struct agp_oidc_provider *p)
+{
+    return agp_oidc_discovery_parse(p, doc, strlen(doc), ISS);
+}
+
+static void make_doc(char *doc, size_t cap, const char *iss, const char *authz)
+{
+    snprintf(doc, cap,
+             "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s\","
+             "\"token_endpoint\":\"https://op.example/token\","
+             "\"jwks_uri\":\"https://op.example/jwks\"}",
+             iss, authz);
+}
+
+static void test_discovery(void)
+{
+    static struct agp_oidc_provider p;
+    char doc[4096];
+    static const char *const bad_urls[] = {"http://op.example/auth",
+                                           "http://127.0.0.1.evil.example/a",
+                                           "http://localhost@evil/",
+                                           "https://op.example/a b",
+                                           "https://",
+                                           "ftp://op.example/",
+                                           "https:///path",
+                                           "javascript:alert(1)",
+                                           "http://127.0.0.2/"};
+    static const char *const good_urls[] = {"https://op.example/auth", "http://127.0.0.1:8080/auth",
+                                            "http://localhost/auth", "http://[::1]:9/a",
+                                            "http://127.0.0.1"};
+    size_t i;
+
+    make_doc(doc, sizeof doc, ISS, "https://op.example/auth?x=1");
+    EXPECT_OK(disc(doc, &p));
+    EXPECT(strcmp(p.authorization_endpoint, "https://op.example/auth?x=1") == 0 &&
+           strcmp(p.token_endpoint, "https://op.example/token") == 0 &&
+           strcmp(p.jwks_uri, "https://op.example/jwks") == 0);
+    make_doc(doc, sizeof doc, ISS "/", "https://op.example/auth");
+    EXPECT_ERR(disc(doc, &p), AGP_ERR_CHALLENGE);
+    EXPECT(p.token_endpoint[0] == '\0');
+    make_doc(doc, sizeof doc, "https://evil.example", "https://op.example/auth");
+    EXPECT_ERR(disc(doc, &p), AGP_ERR_CHALLENGE);
+    for (i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
+        make_doc(doc, sizeof doc, ISS, bad_urls[i]);
+        EXPECT_ERR(disc(doc, &p), AGP_ERR_RANGE);
+    }
+    for (i = 0; i < sizeof good_urls / sizeof good_urls[0]; i++) {
+        make_doc(doc, sizeof doc, ISS, good_urls[i]);
+        EXPECT_OK(disc(doc, &p));
+    }
+    EXPECT_ERR(disc("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"https://a/\","
+                    "\"token_endpoint\":\"https://a/\"}",
+                    &p),
+               AGP_ERR_NOT_FOUND);
+    EXPECT_ERR(disc("{\"issuer\":\"" ISS "\",\"issuer\":\"" ISS "\"}", &p), AGP_ERR_SYNTAX);
+    EXPECT_ERR(disc("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":7,"
+                    "\"token_endpoint\":\"https://a/\",\"jwks_uri\":\"https://a/\"}",
+                    &p),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(disc("[]", &p), AGP_ERR_SYNTAX);
+    make_doc(doc, sizeof doc, ISS, "https://op.example/\\u0000x");
+    EXPECT_ERR(disc(doc, &p), AGP_ERR_SYNTAX); /* jansson refuses NUL in strings */
+    EXPECT_ERR(disc("", &p), AGP_ERR_SYNTAX);
+    make_doc(doc, sizeof doc, ISS, "https://op.example/auth");
+    EXPECT_ERR(agp_oidc_discovery_parse(&p, doc, strlen(doc) - 1, ISS), AGP_ERR_SYNTAX);
+    {
+        char *big = malloc(70000);
+        memset(big, ' ', 70000);
+        memcpy(big, doc, strlen(doc));
+        EXPECT_ERR(agp_oidc_discovery_parse(&p, big, 70000, ISS), AGP_ERR_TOO_BIG);
+        EXPECT_OK(agp_oidc_discovery_parse(&p, big, 65536, ISS)); /* whitespace up to the cap */
+        free(big);
+    }
+}
+
+static agp_err tresp(const char *doc, char *out)
+{
+    return agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX + 1, doc, strlen(doc));
+}
+
+static void test_token_response(void)
+{
+    static char out[AGP_OIDC_TOKEN_MAX + 1], doc[AGP_OIDC_TOKEN_MAX + 200];
+    EXPECT_OK(
+        tresp("{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"id_token\":\"a.b.c\"}", out));
+    EXPECT(strcmp(out, "a.b.c") == 0);
+    EXPECT_OK(tresp("{\"token_type\":\"bEARER\",\"id_token\":\"x\"}", out));
+    EXPECT_ERR(tresp("{\"token_type\":\"DPoP\",\"id_token\":\"x\"}", out), AGP_ERR_SYNTAX);
+    EXPECT(out[0] == '\0');
+    EXPECT_ERR(tresp("{\"id_token\":\"x\"}", out), AGP_ERR_SYNTAX);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\"}", out), AGP_ERR_NOT_FOUND);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":1}", out), AGP_ERR_SYNTAX);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":\"a\\u0000b\"}", out),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":\"x\",\"id_token\":\"y\"}", out),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(tresp("{\"error\":\"invalid_grant\"}", out), AGP_ERR_SYNTAX);
+    snprintf(doc, sizeof doc, "{\"token_type\":\"Bearer\",\"id_token\":\"%0*d\"}",
+             AGP_OIDC_TOKEN_MAX, 0);
+    EXPECT_OK(tresp(doc, out));
+    EXPECT(strlen(out) == AGP_OIDC_TOKEN_MAX);
+    snprintf(doc, sizeof doc, "{\"token_type\":\"Bearer\",\"id_token\":\"%0*d\"}",
+             AGP_OIDC_TOKEN_MAX + 1, 0);
+    EXPECT_ERR(tresp(doc, out), AGP_ERR_TOO_BIG);
+    EXPECT_ERR(agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX, "{}", 2), AGP_ERR_ARG);
+}
+
+static void test_flow(void)
+{
+    uint8_t key[32], other[32], digest[32];
+    struct agp_oidc_flow a, b, o;
+    char want[64], bad[AGP_OIDC_STATE_LEN + 2];
+    size_t len, i, refused = 0;
+    int64_t t = 1800000000;
+
+    memset(key, 7, sizeof key);
+    memset(other, 8, sizeof other);
+    EXPECT_OK(agp_oidc_flow_new(&a, key, t + 600));
+    EXPECT_OK(agp_oidc_flow_new(&b, key, t + 600));
+    EXPECT(strlen(a.state) == AGP_OIDC_STATE_LEN && strlen(a.nonce) == AGP_OIDC_SECRET_LEN &&
+           strlen(a.verifier) == AGP_OIDC_SECRET_LEN && strlen(a.challenge) == AGP_OIDC_SECRET_LEN);
+    EXPECT(strcmp(a.state, b.state) != 0 && strcmp(a.nonce, b.nonce) != 0 &&
+           strcmp(a.verifier, b.verifier) != 0 && strcmp(a.nonce, a.verifier) != 0);
+    /* RFC 7636 §4.2: challenge = BASE64URL(SHA256(ASCII(verifier))), unpadded */
+    EXPECT_OK(agp_sha256(digest, (const uint8_t *)a.verifier, strlen(a.verifier)));
+    EXPECT_OK(agp_b64url_encode(want, sizeof want, &len, digest, sizeof digest));
+    EXPECT(len == 44 && want[43] == '=');
+    EXPECT(memcmp(a.challenge, want, 43) == 0);
+
+    EXPECT_OK(agp_oidc_flow_open(&o, key, a.state, strlen(a.state), t, 720));
+    EXPECT(strcmp(o.state, a.state) == 0 && strcmp(o.nonce, a.nonce) == 0 &&
+           strcmp(o.verifier, a.verifier) == 0 && strcmp(o.challenge, a.challenge) == 0 &&
+           o.expires_at == t + 600 && memcmp(o.digest, a.digest, 32) == 0);
+    EXPECT(memcmp(a.digest, b.digest, 32) != 0);
+    EXPECT_ERR(agp_oidc_flow_open(&o, other, a.state, strlen(a.state), t, 720), AGP_ERR_SIGNATURE);
+    EXPECT(o.nonce[0] == '\0' && o.expires_at == 0);
+    EXPECT_ERR(agp_oidc_flow_open(&o, key, a.state, strlen(a.state), t + 600, 720),
+               AGP_ERR_EXPIRED);
+    EXPECT_OK(agp_oidc_flow_open(&o, key, a.state, strlen(a.state), t + 599, 720));
+    EXPECT_ERR(agp_oidc_flow_open(&o, key, a.state, strlen(a.state), t - 200, 720),
+               AGP_ERR_EXPIRED); /* expires too far ahead: not a state we would make */
+    EXPECT_ERR(agp_oidc_flow_open(&o, key, a.state, strlen(a.state) - 1, t, 720), AGP_ERR_LENGTH);
+    snprintf(bad, sizeof bad, "%sA", a.state);
+    EXPECT_ERR(agp_oidc_flow_open(&o, key, bad, strlen(bad), t, 720), AGP_ERR_LENGTH);
+    for (i = 0; i < AGP_OIDC_STATE_LEN; i++) {
+        memcpy(bad, a.state, sizeof a.state);
+        bad[i] = bad[i] == 'A' ? 'B' : 'A';
+        if (agp_oidc_flow_open(&o, key, bad, AGP_OIDC_STATE_LEN, t, 720) != AGP_OK) refused++;
+    }
+    EXPECT(refused == AGP_OIDC_STATE_LEN); /* every changed character is refused */
+    memcpy(bad, a.state, sizeof a.state);
+    bad[10] = '+';
+    EXPECT_ERR(agp_oidc_flow_open(&o, key, bad, AGP_OIDC_STATE_LEN, t, 720), AGP_ERR_ENCODING);
+    bad[10] = '=';
+    EXPECT_ERR(agp_oidc_flow_open(&o, key, bad, AGP_OIDC_STATE_LEN, t, 720), AGP_ERR_ENCODING);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -472,5 +629,8 @@ int main(int argc, char **argv)
     test_birthdates();
     test_tokens();
     test_rfc7515(argv[1]);
+    test_discovery();
+    test_token_response();
+    test_flow();
     TEST_END();
 }
