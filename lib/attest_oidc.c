@@ -249,20 +249,24 @@ static agp_err check_aud(const json_t *p, const char *client_id)
  *#   one that was sent in the Authentication Request.
  */
 static agp_err check_claims(struct agp_oidc_claims *out, const json_t *p,
-                            const struct agp_oidc_expect *want)
+                            const struct agp_oidc_expect *want, const char *userinfo_sub)
 {
     const json_t *iss = json_object_get(p, "iss"), *sub = json_object_get(p, "sub");
     const json_t *exp = json_object_get(p, "exp"), *iat = json_object_get(p, "iat");
     const json_t *nonce = json_object_get(p, "nonce"), *bd = json_object_get(p, "birthdate");
+    bool id_token = userinfo_sub == NULL;
 
     AGP_ENSURE(json_is_object(p), AGP_ERR_SYNTAX);
     AGP_ENSURE(json_is_string(iss), AGP_ERR_SYNTAX);
     AGP_ENSURE(strcmp(json_string_value(iss), want->issuer) == 0, AGP_ERR_CHALLENGE);
     AGP_TRY(check_aud(p, want->client_id));
-    AGP_ENSURE(json_is_integer(exp) && json_is_integer(iat), AGP_ERR_SYNTAX);
-    AGP_ENSURE(json_integer_value(exp) > want->now - want->skew, AGP_ERR_EXPIRED);
-    AGP_ENSURE(json_integer_value(iat) <= want->now + want->skew, AGP_ERR_EXPIRED);
-    if (want->nonce != NULL) {
+    /* a UserInfo JWT may omit exp and iat; when present they count */
+    AGP_ENSURE((json_is_integer(exp) || (!id_token && exp == NULL)) &&
+                   (json_is_integer(iat) || (!id_token && iat == NULL)),
+               AGP_ERR_SYNTAX);
+    AGP_ENSURE(exp == NULL || json_integer_value(exp) > want->now - want->skew, AGP_ERR_EXPIRED);
+    AGP_ENSURE(iat == NULL || json_integer_value(iat) <= want->now + want->skew, AGP_ERR_EXPIRED);
+    if (id_token && want->nonce != NULL) {
         size_t n = strlen(want->nonce);
         AGP_ENSURE(json_is_string(nonce), AGP_ERR_CHALLENGE);
         AGP_ENSURE(json_string_length(nonce) == n &&
@@ -274,8 +278,10 @@ static agp_err check_claims(struct agp_oidc_claims *out, const json_t *p,
     AGP_ENSURE(json_is_string(sub) && json_string_length(sub) > 0, AGP_ERR_SYNTAX);
     AGP_ENSURE(json_string_length(sub) <= AGP_OIDC_SUB_MAX, AGP_ERR_TOO_BIG);
     AGP_ENSURE(strlen(json_string_value(sub)) == json_string_length(sub), AGP_ERR_SYNTAX);
+    /* §5.3.2: the sub of a UserInfo response MUST match the ID token's */
+    AGP_ENSURE(id_token || strcmp(json_string_value(sub), userinfo_sub) == 0, AGP_ERR_CHALLENGE);
     memcpy(out->sub, json_string_value(sub), json_string_length(sub) + 1);
-    out->exp = json_integer_value(exp);
+    out->exp = exp != NULL ? json_integer_value(exp) : 0;
     if (bd != NULL) {
         AGP_ENSURE(json_is_string(bd), AGP_ERR_SYNTAX);
         AGP_TRY(agp_oidc_parse_birthdate(out, json_string_value(bd), json_string_length(bd)));
@@ -283,10 +289,10 @@ static agp_err check_claims(struct agp_oidc_claims *out, const json_t *p,
     return AGP_OK;
 }
 
-/* see agepass/oidc.h */
-agp_err agp_oidc_verify_id_token(struct agp_oidc_claims *out, const char *jwks, size_t jwks_len,
-                                 const char *id_token, size_t len,
-                                 const struct agp_oidc_expect *want)
+/* A JWS checked against the JWKS, then its claims (userinfo_sub: see check_claims). */
+static agp_err verify_jwt(struct agp_oidc_claims *out, const char *jwks, size_t jwks_len,
+                          const char *id_token, size_t len, const struct agp_oidc_expect *want,
+                          const char *userinfo_sub)
 {
     char kid[AGP_OIDC_STRING_MAX + 1];
     size_t head_len, plain_len;
@@ -313,13 +319,40 @@ agp_err agp_oidc_verify_id_token(struct agp_oidc_claims *out, const char *jwks, 
     if (!cjose_jws_get_plaintext(jws, &plain, &plain_len, &cerr)) goto out;
     payload = json_loadb((const char *)plain, plain_len, JSON_REJECT_DUPLICATES, NULL);
     if (payload == NULL) goto out;
-    err = check_claims(out, payload, want);
+    err = check_claims(out, payload, want, userinfo_sub);
 out:
     json_decref(payload);
     cjose_jws_release(jws);
     cjose_jwk_release(jwk);
     if (err != AGP_OK) memset(out, 0, sizeof *out);
     return err;
+}
+
+/* see agepass/oidc.h */
+agp_err agp_oidc_verify_id_token(struct agp_oidc_claims *out, const char *jwks, size_t jwks_len,
+                                 const char *id_token, size_t len,
+                                 const struct agp_oidc_expect *want)
+{
+    return verify_jwt(out, jwks, jwks_len, id_token, len, want, NULL);
+}
+
+/*
+ *= https://openid.net/specs/openid-connect-core-1_0.html#UserInfoResponse
+ *#   The sub Claim in the UserInfo Response MUST be verified to exactly
+ *#   match the sub Claim in the ID Token ... If signed, the UserInfo
+ *#   Response MUST contain the Claims iss (issuer) and aud (audience) as
+ *#   members.
+ */
+/* see agepass/oidc.h */
+agp_err agp_oidc_verify_userinfo(struct agp_oidc_claims *out, const char *jwks, size_t jwks_len,
+                                 const char *jwt, size_t len, const struct agp_oidc_expect *want,
+                                 const char *sub)
+{
+    if (sub == NULL) {
+        memset(out, 0, sizeof *out);
+        return AGP_ERR_ARG;
+    }
+    return verify_jwt(out, jwks, jwks_len, jwt, len, want, sub);
 }
 
 static bool digits(const char *s, size_t n, unsigned *v)
@@ -464,6 +497,9 @@ agp_err agp_oidc_discovery_parse(struct agp_oidc_provider *out, const char *json
         (err = copy_endpoint(out->token_endpoint, doc, "token_endpoint")) != AGP_OK ||
         (err = copy_endpoint(out->jwks_uri, doc, "jwks_uri")) != AGP_OK)
         goto out;
+    if (json_object_get(doc, "userinfo_endpoint") != NULL &&
+        (err = copy_endpoint(out->userinfo_endpoint, doc, "userinfo_endpoint")) != AGP_OK)
+        goto out;
     err = AGP_OK;
 out:
     json_decref(doc);
@@ -480,32 +516,43 @@ out:
  *#   ... the OAuth 2.0 token_type response parameter value MUST be Bearer
  */
 /* see agepass/oidc.h */
-agp_err agp_oidc_token_response_parse(char *id_token, size_t cap, const char *json, size_t len)
+agp_err agp_oidc_token_response_parse(char *id_token, size_t cap, char *access_token,
+                                      size_t access_cap, const char *json, size_t len)
 {
     json_t *doc;
-    const json_t *tt, *idt;
+    const json_t *tt, *idt, *at;
     agp_err err = AGP_ERR_SYNTAX;
-    if (cap < AGP_OIDC_TOKEN_MAX + 1) return AGP_ERR_ARG;
-    id_token[0] = '\0';
+    if (cap < AGP_OIDC_TOKEN_MAX + 1 || access_cap < AGP_OIDC_ACCESS_MAX + 1) return AGP_ERR_ARG;
+    id_token[0] = access_token[0] = '\0';
     if (len > DOC_MAX) return AGP_ERR_TOO_BIG;
     doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(doc)) goto out;
     tt = json_object_get(doc, "token_type");
     idt = json_object_get(doc, "id_token");
+    at = json_object_get(doc, "access_token");
     if (!json_is_string(tt) || json_string_length(tt) != 6 ||
         strncasecmp(json_string_value(tt), "bearer", 6) != 0)
         goto out;
     err = AGP_ERR_NOT_FOUND;
-    if (idt == NULL) goto out;
+    if (idt == NULL || at == NULL) goto out;
     err = AGP_ERR_SYNTAX;
-    if (!json_is_string(idt) || strlen(json_string_value(idt)) != json_string_length(idt)) goto out;
+    if (!json_is_string(idt) || strlen(json_string_value(idt)) != json_string_length(idt) ||
+        !json_is_string(at) || strlen(json_string_value(at)) != json_string_length(at) ||
+        json_string_length(at) == 0)
+        goto out;
     err = AGP_ERR_TOO_BIG;
-    if (json_string_length(idt) > AGP_OIDC_TOKEN_MAX) goto out;
+    if (json_string_length(idt) > AGP_OIDC_TOKEN_MAX ||
+        json_string_length(at) > AGP_OIDC_ACCESS_MAX)
+        goto out;
     memcpy(id_token, json_string_value(idt), json_string_length(idt) + 1);
+    memcpy(access_token, json_string_value(at), json_string_length(at) + 1);
     err = AGP_OK;
 out:
-    json_decref(doc); /* jansson frees without wiping: the token is not a secret kept */
-    if (err != AGP_OK) agp_wipe(id_token, cap);
+    json_decref(doc); /* jansson frees without wiping */
+    if (err != AGP_OK) {
+        agp_wipe(id_token, cap);
+        agp_wipe(access_token, access_cap);
+    }
     return err;
 }
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -297,7 +298,8 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, enum enrol_refusal wh
  * id and secret, form-encoded, as HTTP Basic credentials. Returns the ID
  * token (malloc'd) or NULL.
  */
-static char *exchange(const char *code, const char *verifier, long *status)
+static char *exchange(const char *code, const char *verifier, char access[AGP_OIDC_ACCESS_MAX + 1],
+                      long *status)
 {
     char body[4 * CODE_MAX + 2 * URL_MAX], basic[1024], auth[1100];
     char *e_code = NULL, *e_uri = NULL, *e_ver = NULL, *e_id = NULL, *e_sec = NULL, *out = NULL;
@@ -333,8 +335,8 @@ static char *exchange(const char *code, const char *verifier, long *status)
     *status = resp.status;
     if (resp.status != 200) goto out;
     if ((out = malloc(AGP_OIDC_TOKEN_MAX + 1)) != NULL &&
-        agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX + 1, (const char *)resp.body,
-                                      resp.len) != AGP_OK) {
+        agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX + 1, access, AGP_OIDC_ACCESS_MAX + 1,
+                                      (const char *)resp.body, resp.len) != AGP_OK) {
         free(out);
         out = NULL;
     }
@@ -360,7 +362,7 @@ out:
  * forged kids cannot make us hammer the provider.
  */
 static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const char *nonce,
-                      int64_t now)
+                      int64_t now, const char *userinfo_sub)
 {
     struct agp_oidc_expect want = {oidc.issuer, oidc.client_id, nonce, now, SKEW_S};
     agp_err err = AGP_ERR_KEY;
@@ -376,7 +378,10 @@ static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const ch
         }
         pthread_mutex_unlock(&oidc.lock);
         if (jwks == NULL) return AGP_ERR_NOMEM;
-        err = agp_oidc_verify_id_token(cl, jwks, len, id_token, strlen(id_token), &want);
+        err = userinfo_sub == NULL
+                  ? agp_oidc_verify_id_token(cl, jwks, len, id_token, strlen(id_token), &want)
+                  : agp_oidc_verify_userinfo(cl, jwks, len, id_token, strlen(id_token), &want,
+                                             userinfo_sub);
         free(jwks);
         if (err != AGP_ERR_KEY || attempt == 1) break;
         pthread_mutex_lock(&oidc.lock);
@@ -391,13 +396,58 @@ static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const ch
     return err;
 }
 
+/*
+ * When the ID token has no birthdate: the UserInfo response, only if it is
+ * a JWT signed by the provider (OIDC Core §5.3.2, application/jwt), for
+ * the same sub; plain JSON proves nothing. Its birthdate goes into cl.
+ */
+static agp_err userinfo(struct agp_oidc_claims *cl, const char *access, int64_t now)
+{
+    char auth[AGP_OIDC_ACCESS_MAX + 32];
+    const char *headers[] = {"Accept: application/jwt", auth, NULL};
+    struct cli_http_req req = {.url = oidc.op.userinfo_endpoint,
+                               .headers = headers,
+                               .max = AGP_OIDC_TOKEN_MAX,
+                               .timeout_ms = HTTP_TIMEOUT};
+    struct cli_http_resp resp;
+    struct agp_oidc_claims u;
+    agp_err err;
+
+    if (oidc.op.userinfo_endpoint[0] == '\0') return AGP_ERR_NOT_FOUND;
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
+    err = cli_http(&req, &resp);
+    agp_wipe(auth, sizeof auth);
+    if (err != AGP_OK) return err;
+    if (resp.status != 200)
+        err = AGP_ERR_NOT_FOUND;
+    else if (resp.content_type == NULL ||
+             strncasecmp(resp.content_type, "application/jwt", 15) != 0)
+        err = AGP_ERR_TOKEN_TYPE; /* not signed */
+    else if (memchr(resp.body, '\0', resp.len) != NULL)
+        err = AGP_ERR_SYNTAX;
+    else
+        err = verify(&u, (const char *)resp.body, NULL, now, cl->sub);
+    if (err == AGP_OK && !u.has_birthdate) err = AGP_ERR_NOT_FOUND;
+    if (err == AGP_OK) {
+        cl->has_birthdate = true;
+        cl->year_only = u.year_only;
+        cl->birth_year = u.birth_year;
+        cl->birth_month = u.birth_month;
+        cl->birth_day = u.birth_day;
+    }
+    if (resp.body != NULL) agp_wipe(resp.body, resp.len);
+    cli_http_resp_free(&resp);
+    agp_wipe(&u, sizeof u);
+    return err;
+}
+
 /* see issuer.h */
 enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *conn)
 {
     const char *state = arg(conn, "state", 64), *code = arg(conn, "code", CODE_MAX);
     const char *perr = arg(conn, "error", 64), *iss = arg(conn, "iss", URL_MAX);
     struct agp_oidc_flow f;
-    char *id_token = NULL;
+    char *id_token = NULL, access[AGP_OIDC_ACCESS_MAX + 1] = "";
     struct agp_oidc_claims cl;
     struct issuer_evidence ev = {0};
     int64_t now = (int64_t)time(NULL);
@@ -435,14 +485,21 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
                           "text/plain");
         goto out;
     }
-    if ((id_token = exchange(code, f.verifier, &status)) == NULL) {
+    if ((id_token = exchange(code, f.verifier, access, &status)) == NULL) {
         char detail[96];
         snprintf(detail, sizeof detail, "the token endpoint refused the code (HTTP %ld)", status);
         ret = refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);
         goto out;
     }
-    err = verify(&cl, id_token, f.nonce, now);
-    if (err == AGP_OK && !cl.has_birthdate) err = AGP_ERR_NOT_FOUND;
+    err = verify(&cl, id_token, f.nonce, now, NULL);
+    if (err == AGP_OK && !cl.has_birthdate && (err = userinfo(&cl, access, now)) != AGP_OK) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "no birthdate in the ID token, none from UserInfo: %s",
+                 err == AGP_ERR_TOKEN_TYPE ? "not a signed JWT" : agp_err_str(err));
+        ret = refuse(conn, err == AGP_ERR_EXPIRED ? ER_EXPIRED : ER_INVALID,
+                     err == AGP_ERR_EXPIRED ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_BAD_REQUEST, detail);
+        goto out;
+    }
     if (err == AGP_OK) err = agp_oidc_age(&age, &cl, now);
     if (err != AGP_OK) {
         char detail[128];
@@ -462,5 +519,6 @@ out:
     free(id_token);
     agp_wipe(&cl, sizeof cl);
     agp_wipe(&f, sizeof f);
+    AGP_WIPE(access);
     return ret;
 }

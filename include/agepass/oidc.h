@@ -61,6 +61,17 @@ AGP_MUST_USE agp_err agp_oidc_verify_id_token(struct agp_oidc_claims *out, const
                                               const struct agp_oidc_expect *want);
 
 /*
+ * Verifies a signed UserInfo response (OIDC Core §5.3.2, `application/jwt`)
+ * as an ID token, except that exp and iat may be absent (checked when
+ * present), no nonce is checked, and `sub` must equal sub (the ID token's).
+ * Same errors as agp_oidc_verify_id_token; a different sub is
+ * AGP_ERR_CHALLENGE.
+ */
+AGP_MUST_USE agp_err agp_oidc_verify_userinfo(struct agp_oidc_claims *out, const char *jwks,
+                                              size_t jwks_len, const char *jwt, size_t len,
+                                              const struct agp_oidc_expect *want, const char *sub);
+
+/*
  * OIDC Core §5.1 birthdate: "YYYY-MM-DD" or "YYYY" (a year alone counts as
  * 31 December of that year, the latest possible birthday). "0000-MM-DD"
  * (year withheld) proves no age: AGP_ERR_NOT_FOUND. A date that does not
@@ -78,14 +89,16 @@ AGP_MUST_USE agp_err agp_oidc_age(unsigned *age, const struct agp_oidc_claims *c
 /* ---- the relying party's side of the flow -------------------------------- */
 
 #define AGP_OIDC_URL_MAX    2048
-#define AGP_OIDC_STATE_LEN  54 /* unpadded base64url of 40 bytes */
-#define AGP_OIDC_SECRET_LEN 43 /* nonce, PKCE verifier and challenge: base64url of 32 bytes */
+#define AGP_OIDC_ACCESS_MAX 4096 /* longest access token kept (for UserInfo) */
+#define AGP_OIDC_STATE_LEN  54   /* unpadded base64url of 40 bytes */
+#define AGP_OIDC_SECRET_LEN 43   /* nonce, PKCE verifier and challenge: base64url of 32 bytes */
 
 /* The endpoints of a provider, read from its discovery document. */
 struct agp_oidc_provider {
     char authorization_endpoint[AGP_OIDC_URL_MAX + 1];
     char token_endpoint[AGP_OIDC_URL_MAX + 1];
     char jwks_uri[AGP_OIDC_URL_MAX + 1];
+    char userinfo_endpoint[AGP_OIDC_URL_MAX + 1]; /* "" when the provider has none */
 };
 
 /*
@@ -93,9 +106,9 @@ struct agp_oidc_provider {
  * Discovery 1.0 §3) json[0..len), at most 64 KiB: `issuer` must equal
  * issuer exactly; the three endpoints must be https URLs (http only to
  * 127.0.0.1, [::1] or localhost) of printable ASCII without spaces, at
- * most AGP_OIDC_URL_MAX. Errors: AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX,
- * AGP_ERR_CHALLENGE (another issuer), AGP_ERR_NOT_FOUND (an endpoint
- * missing), AGP_ERR_RANGE (a URL refused). On failure *out is zeroed.
+ * most AGP_OIDC_URL_MAX; `userinfo_endpoint`, optional, likewise. Errors: AGP_ERR_TOO_BIG,
+ * AGP_ERR_SYNTAX, AGP_ERR_CHALLENGE (another issuer), AGP_ERR_NOT_FOUND (an endpoint missing),
+ * AGP_ERR_RANGE (a URL refused). On failure *out is zeroed.
  */
 AGP_MUST_USE agp_err agp_oidc_discovery_parse(struct agp_oidc_provider *out, const char *json,
                                               size_t len, const char *issuer);
@@ -103,13 +116,15 @@ AGP_MUST_USE agp_err agp_oidc_discovery_parse(struct agp_oidc_provider *out, con
 /*
  * Reads a successful token response (RFC 6749 §5.1, OpenID Connect Core
  * §3.1.3.3) json[0..len), at most 64 KiB: `token_type` Bearer (any case)
- * and an `id_token` string of at most AGP_OIDC_TOKEN_MAX characters,
- * copied NUL-terminated into id_token (cap at least AGP_OIDC_TOKEN_MAX +
- * 1). Errors: AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX, AGP_ERR_NOT_FOUND (no
- * id_token), AGP_ERR_ARG (cap too small). On failure id_token is wiped.
+ * an `access_token` of at most AGP_OIDC_ACCESS_MAX characters and an
+ * `id_token` string of at most AGP_OIDC_TOKEN_MAX characters, copied
+ * NUL-terminated into access_token (access_cap at least AGP_OIDC_ACCESS_MAX
+ * + 1) and id_token (cap at least AGP_OIDC_TOKEN_MAX + 1). Errors:
+ * AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX, AGP_ERR_NOT_FOUND (no id_token or no
+ * access_token), AGP_ERR_ARG (a cap too small). On failure both are wiped.
  */
-AGP_MUST_USE agp_err agp_oidc_token_response_parse(char *id_token, size_t cap, const char *json,
-                                                   size_t len);
+AGP_MUST_USE agp_err agp_oidc_token_response_parse(char *id_token, size_t cap, char *access_token,
+                                                   size_t access_cap, const char *json, size_t len);
 
 /*
  * A stateless authorization flow. state = base64url(rnd[16] || expiry[8,

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t key[32] = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
                                     7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
     static struct agp_oidc_provider p;
-    static char idt[AGP_OIDC_TOKEN_MAX + 1];
+    static char idt[AGP_OIDC_TOKEN_MAX + 1], at[AGP_OIDC_ACCESS_MAX + 1];
     static struct agp_oidc_flow f, g;
     const char *s = (const char *)data;
     uint8_t digest[32];
@@ -52,14 +52,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (agp_oidc_discovery_parse(&p, s, size, "https://op.example") == AGP_OK)
         FUZZ_CHECK(endpoint_ok(p.authorization_endpoint) && endpoint_ok(p.token_endpoint) &&
-                   endpoint_ok(p.jwks_uri));
+                   endpoint_ok(p.jwks_uri) &&
+                   (p.userinfo_endpoint[0] == '\0' || endpoint_ok(p.userinfo_endpoint)));
     else
         FUZZ_CHECK(is_zero(&p, sizeof p));
 
-    if (agp_oidc_token_response_parse(idt, sizeof idt, s, size) == AGP_OK)
-        FUZZ_CHECK(strnlen(idt, sizeof idt) <= AGP_OIDC_TOKEN_MAX);
+    if (agp_oidc_token_response_parse(idt, sizeof idt, at, sizeof at, s, size) == AGP_OK)
+        FUZZ_CHECK(strnlen(idt, sizeof idt) <= AGP_OIDC_TOKEN_MAX &&
+                   strnlen(at, sizeof at) <= AGP_OIDC_ACCESS_MAX && at[0] != '\0');
     else
-        FUZZ_CHECK(is_zero(idt, sizeof idt));
+        FUZZ_CHECK(is_zero(idt, sizeof idt) && is_zero(at, sizeof at));
 
     if (agp_oidc_flow_open(&f, key, s, size, NOW, MAX_TTL) == AGP_OK) {
         FUZZ_CHECK(size == AGP_OIDC_STATE_LEN && memcmp(f.state, s, size) == 0);

@@ -3,7 +3,8 @@
 # (oidc_forger.mjs) answers the code exchange with a token forged in one
 # way each time (wrong key, unknown kid, wrong aud/iss/nonce, expired, iat
 # in the future, alg none, HS256 keyed with the public key, no or withheld
-# birthdate, an impossible date). Each is refused with the right status and
+# birthdate, an impossible date, a UserInfo response unsigned or for
+# another sub); a birthdate from a signed UserInfo JWT is accepted. Each is refused with the right status and
 # reason, in the answer, the log and the metrics, and the issuer keeps
 # serving; a genuine key rotation (new kid) is accepted after one JWKS
 # refetch.
@@ -59,6 +60,10 @@ expect hs256 400 invalid_evidence
 expect no-birthdate 400 invalid_evidence
 expect withheld-year 400 invalid_evidence
 expect bad-date 400 invalid_evidence
+expect userinfo 200 grant
+expect userinfo-unsigned 400 invalid_evidence
+expect userinfo-other-sub 400 invalid_evidence
+check "log: an unsigned UserInfo named" grep -q 'none from UserInfo: not a signed JWT' issuer.log
 expect good 200 grant
 
 check "log: signature failures named" grep -q 'ID token refused: signature does not verify' issuer.log
@@ -66,8 +71,8 @@ check "log: refused algorithms named" grep -q 'ID token refused: unsupported tok
 check "log: unknown keys named" grep -q 'ID token refused: unusable key' issuer.log
 check "log: claim mismatches named" grep -q 'ID token refused: token was made for another challenge' issuer.log
 curl -s "$base/metrics" >metrics.txt
-check "metrics: 3 accepted" grep -q '^agepass_issuer_enrolments_accepted_total 3$' metrics.txt
-check "metrics: 10 invalid_evidence" grep -q 'reason="invalid_evidence"} 10$' metrics.txt
+check "metrics: 4 accepted" grep -q '^agepass_issuer_enrolments_accepted_total 4$' metrics.txt
+check "metrics: 12 invalid_evidence" grep -q 'reason="invalid_evidence"} 12$' metrics.txt
 check "metrics: 2 expired_evidence" grep -q 'reason="expired_evidence"} 2$' metrics.txt
 s=$(curl -s -o /dev/null -w '%{http_code}' "$base/.well-known/private-token-issuer-directory")
 check "the issuer keeps serving: 200 ($s)" [ "$s" = 200 ]

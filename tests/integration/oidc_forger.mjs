@@ -10,6 +10,9 @@
 //   wrong-aud, wrong-iss, wrong-nonce, expired, iat-future,
 //   alg-none, hs256 (HMAC keyed with the public JWK), no-birthdate,
 //   withheld-year (0000-05-01), bad-date (2000-02-30)
+//   userinfo      no birthdate in the ID token; a signed UserInfo JWT has it
+//   userinfo-unsigned   ... UserInfo as plain JSON (proves nothing)
+//   userinfo-other-sub  ... a signed UserInfo JWT for another sub
 //
 //   node oidc_forger.mjs REDIRECT_URI CLIENT_SECRET_FILE
 // Prints {"issuer": URL} on stdout once it listens. Keys are made here.
@@ -51,7 +54,10 @@ function idToken(issuer, nonce) {
     case 'alg-none': return `${b64u(JSON.stringify({ alg: 'none' }))}.${b64u(JSON.stringify(c))}.AAAA`;
     case 'hs256': return jws({ alg: 'HS256', kid: 'k1' }, c,
       (input) => createHmac('sha256', JSON.stringify(pub(k1, 'k1'))).update(input).digest());
-    case 'no-birthdate': { const { birthdate, ...rest } = c; return jws(h, rest, rs(k1)); }
+    case 'no-birthdate':
+    case 'userinfo':
+    case 'userinfo-unsigned':
+    case 'userinfo-other-sub': { const { birthdate, ...rest } = c; return jws(h, rest, rs(k1)); }
     case 'withheld-year': return jws(h, { ...c, birthdate: '0000-05-01' }, rs(k1));
     case 'bad-date': return jws(h, { ...c, birthdate: '2000-02-30' }, rs(k1));
     default: throw new Error(`unknown mode ${mode}`);
@@ -68,12 +74,20 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/.well-known/openid-configuration') {
     return json(200, {
       issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`,
-      jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256'],
+      jwks_uri: `${issuer}/jwks`, userinfo_endpoint: `${issuer}/me`,
+      id_token_signing_alg_values_supported: ['RS256'],
     });
   }
   if (url.pathname === '/jwks') {
     jwksFetches++;
     return json(200, { keys: jwksFetches > 1 ? [pub(k1, 'k1'), pub(k2, 'k2')] : [pub(k1, 'k1')] });
+  }
+  if (url.pathname === '/me') {
+    if (req.headers.authorization !== 'Bearer at-for-userinfo') return json(401, { error: 'invalid_token' });
+    const c = { iss: issuer, aud: clientId, sub: 'forger-sub-8812', birthdate: '1990-05-01' };
+    if (mode === 'userinfo-unsigned' || mode === 'no-birthdate') return json(200, mode === 'no-birthdate' ? { sub: c.sub } : c);
+    res.writeHead(200, { 'content-type': 'application/jwt' });
+    return res.end(jws({ alg: 'RS256', kid: 'k1' }, mode === 'userinfo-other-sub' ? { ...c, sub: 'someone-else' } : c, rs(k1)));
   }
   if (url.pathname === '/mode') {
     mode = url.searchParams.get('m');
@@ -99,7 +113,7 @@ const server = http.createServer((req, res) => {
       const challenge = c && b64u(createHash256(f.get('code_verifier') || ''));
       if (auth !== `${clientId}:${encodeURIComponent(secret)}` && auth !== `${clientId}:${secret}`) return json(401, { error: 'invalid_client' });
       if (!c || challenge !== c.challenge || f.get('redirect_uri') !== redirectUri) return json(400, { error: 'invalid_grant' });
-      return json(200, { access_token: 'at', token_type: 'Bearer', id_token: idToken(issuer, c.nonce) });
+      return json(200, { access_token: 'at-for-userinfo', token_type: 'Bearer', id_token: idToken(issuer, c.nonce) });
     });
     return undefined;
   }

@@ -346,6 +346,47 @@ static void test_tokens(void)
     EXPECT_ERR(verify(jwks, tok, &c), AGP_ERR_NOT_FOUND);
     free(tok);
 
+    /* signed UserInfo: sub must match; exp and iat optional; no nonce */
+    {
+        struct agp_oidc_expect want = {ISS, CLIENT, NONCE, now, 60};
+        char p[1024];
+        snprintf(p, sizeof p,
+                 "{\"iss\":\"" ISS "\",\"aud\":\"" CLIENT "\",\"sub\":\"user-42\","
+                 "\"birthdate\":\"2000\"}");
+        tok = sign(ec, "ES256", "ec1", p);
+        EXPECT_OK(
+            agp_oidc_verify_userinfo(&c, jwks, strlen(jwks), tok, strlen(tok), &want, "user-42"));
+        EXPECT(c.has_birthdate && c.year_only && c.birth_year == 2000 && c.exp == 0);
+        EXPECT_ERR(
+            agp_oidc_verify_userinfo(&c, jwks, strlen(jwks), tok, strlen(tok), &want, "user-43"),
+            AGP_ERR_CHALLENGE);
+        EXPECT_ERR(agp_oidc_verify_userinfo(&c, jwks, strlen(jwks), tok, strlen(tok), &want, NULL),
+                   AGP_ERR_ARG);
+        EXPECT_ERR(verify(jwks, tok, &c), AGP_ERR_SYNTAX); /* not an ID token: no exp */
+        free(tok);
+        snprintf(p, sizeof p,
+                 "{\"iss\":\"" ISS "\",\"aud\":\"" CLIENT "\",\"sub\":\"user-42\","
+                 "\"exp\":%lld}",
+                 (long long)now - 100);
+        tok = sign(ec, "ES256", "ec1", p);
+        EXPECT_ERR(
+            agp_oidc_verify_userinfo(&c, jwks, strlen(jwks), tok, strlen(tok), &want, "user-42"),
+            AGP_ERR_EXPIRED);
+        free(tok);
+        snprintf(p, sizeof p, "{\"iss\":\"" ISS "\",\"sub\":\"user-42\"}");
+        tok = sign(ec, "ES256", "ec1", p);
+        EXPECT_ERR(
+            agp_oidc_verify_userinfo(&c, jwks, strlen(jwks), tok, strlen(tok), &want, "user-42"),
+            AGP_ERR_SYNTAX); /* no aud */
+        free(tok);
+        snprintf(p, sizeof p, "{\"iss\":\"" ISS "\",\"aud\":\"" CLIENT "\",\"sub\":\"user-42\"}");
+        tok = sign(other, "RS256", "rsa1", p);
+        EXPECT_ERR(
+            agp_oidc_verify_userinfo(&c, jwks, strlen(jwks), tok, strlen(tok), &want, "user-42"),
+            AGP_ERR_SIGNATURE);
+        free(tok);
+    }
+
     free(good);
     free(rsa_pub);
     free(ec_pub);
@@ -496,6 +537,7 @@ static void test_discovery(void)
 
     make_doc(doc, sizeof doc, ISS, "https://op.example/auth?x=1");
     EXPECT_OK(disc(doc, &p));
+    EXPECT(p.userinfo_endpoint[0] == '\0');
     EXPECT(strcmp(p.authorization_endpoint, "https://op.example/auth?x=1") == 0 &&
            strcmp(p.token_endpoint, "https://op.example/token") == 0 &&
            strcmp(p.jwks_uri, "https://op.example/jwks") == 0);
@@ -521,6 +563,16 @@ static void test_discovery(void)
                     "\"token_endpoint\":\"https://a/\",\"jwks_uri\":\"https://a/\"}",
                     &p),
                AGP_ERR_SYNTAX);
+    EXPECT_OK(disc("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"https://a/\","
+                   "\"token_endpoint\":\"https://a/\",\"jwks_uri\":\"https://a/j\","
+                   "\"userinfo_endpoint\":\"https://a/me\"}",
+                   &p));
+    EXPECT(strcmp(p.userinfo_endpoint, "https://a/me") == 0);
+    EXPECT_ERR(disc("{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"https://a/\","
+                    "\"token_endpoint\":\"https://a/\",\"jwks_uri\":\"https://a/j\","
+                    "\"userinfo_endpoint\":\"http://a/me\"}",
+                    &p),
+               AGP_ERR_RANGE);
     EXPECT_ERR(disc("[]", &p), AGP_ERR_SYNTAX);
     make_doc(doc, sizeof doc, ISS, "https://op.example/\\u0000x");
     EXPECT_ERR(disc(doc, &p), AGP_ERR_SYNTAX); /* jansson refuses NUL in strings */
@@ -537,9 +589,12 @@ static void test_discovery(void)
     }
 }
 
+static char access[AGP_OIDC_ACCESS_MAX + 1];
+
 static agp_err tresp(const char *doc, char *out)
 {
-    return agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX + 1, doc, strlen(doc));
+    return agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX + 1, access, sizeof access, doc,
+                                         strlen(doc));
 }
 
 static void test_token_response(void)
@@ -547,26 +602,44 @@ static void test_token_response(void)
     static char out[AGP_OIDC_TOKEN_MAX + 1], doc[AGP_OIDC_TOKEN_MAX + 200];
     EXPECT_OK(
         tresp("{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"id_token\":\"a.b.c\"}", out));
-    EXPECT(strcmp(out, "a.b.c") == 0);
-    EXPECT_OK(tresp("{\"token_type\":\"bEARER\",\"id_token\":\"x\"}", out));
-    EXPECT_ERR(tresp("{\"token_type\":\"DPoP\",\"id_token\":\"x\"}", out), AGP_ERR_SYNTAX);
-    EXPECT(out[0] == '\0');
-    EXPECT_ERR(tresp("{\"id_token\":\"x\"}", out), AGP_ERR_SYNTAX);
-    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\"}", out), AGP_ERR_NOT_FOUND);
-    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":1}", out), AGP_ERR_SYNTAX);
-    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":\"a\\u0000b\"}", out),
+    EXPECT(strcmp(out, "a.b.c") == 0 && strcmp(access, "at") == 0);
+    EXPECT_OK(tresp("{\"token_type\":\"bEARER\",\"id_token\":\"x\",\"access_token\":\"y\"}", out));
+    EXPECT_ERR(tresp("{\"token_type\":\"DPoP\",\"id_token\":\"x\",\"access_token\":\"y\"}", out),
                AGP_ERR_SYNTAX);
-    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":\"x\",\"id_token\":\"y\"}", out),
+    EXPECT(out[0] == '\0' && access[0] == '\0');
+    EXPECT_ERR(tresp("{\"id_token\":\"x\",\"access_token\":\"y\"}", out), AGP_ERR_SYNTAX);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"access_token\":\"y\"}", out), AGP_ERR_NOT_FOUND);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":\"x\"}", out), AGP_ERR_NOT_FOUND);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":\"x\",\"access_token\":\"\"}", out),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":1,\"access_token\":\"y\"}", out),
+               AGP_ERR_SYNTAX);
+    EXPECT_ERR(
+        tresp("{\"token_type\":\"Bearer\",\"id_token\":\"a\\u0000b\",\"access_token\":\"y\"}", out),
+        AGP_ERR_SYNTAX);
+    EXPECT_ERR(tresp("{\"token_type\":\"Bearer\",\"id_token\":\"x\",\"id_token\":\"y\","
+                     "\"access_token\":\"y\"}",
+                     out),
                AGP_ERR_SYNTAX);
     EXPECT_ERR(tresp("{\"error\":\"invalid_grant\"}", out), AGP_ERR_SYNTAX);
-    snprintf(doc, sizeof doc, "{\"token_type\":\"Bearer\",\"id_token\":\"%0*d\"}",
+    snprintf(doc, sizeof doc,
+             "{\"token_type\":\"Bearer\",\"access_token\":\"y\",\"id_token\":\"%0*d\"}",
              AGP_OIDC_TOKEN_MAX, 0);
     EXPECT_OK(tresp(doc, out));
     EXPECT(strlen(out) == AGP_OIDC_TOKEN_MAX);
-    snprintf(doc, sizeof doc, "{\"token_type\":\"Bearer\",\"id_token\":\"%0*d\"}",
+    snprintf(doc, sizeof doc,
+             "{\"token_type\":\"Bearer\",\"access_token\":\"y\",\"id_token\":\"%0*d\"}",
              AGP_OIDC_TOKEN_MAX + 1, 0);
     EXPECT_ERR(tresp(doc, out), AGP_ERR_TOO_BIG);
-    EXPECT_ERR(agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX, "{}", 2), AGP_ERR_ARG);
+    snprintf(doc, sizeof doc,
+             "{\"token_type\":\"Bearer\",\"id_token\":\"x\",\"access_token\":\"%0*d\"}",
+             AGP_OIDC_ACCESS_MAX + 1, 0);
+    EXPECT_ERR(tresp(doc, out), AGP_ERR_TOO_BIG);
+    EXPECT_ERR(
+        agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX, access, sizeof access, "{}", 2),
+        AGP_ERR_ARG);
+    EXPECT_ERR(agp_oidc_token_response_parse(out, sizeof out, access, AGP_OIDC_ACCESS_MAX, "{}", 2),
+               AGP_ERR_ARG);
 }
 
 static void test_flow(void)
