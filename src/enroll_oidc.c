@@ -195,7 +195,7 @@ void enroll_oidc_free(void)
     oidc.on = false;
 }
 
-/* ---- the flow's secrets --------------------------------------------------- */
+/* ---- the start ---------------------------------------------------------- */
 
 /* Appends "&name=escaped(value)" (or "?" first) to url. */
 static bool add_param(CURL *c, char *url, size_t cap, const char *name, const char *value)
