@@ -2,9 +2,12 @@
 # OpenID Connect enrolment (src/enroll_oidc.c) against a real OpenID
 # Provider: the npm oidc-provider on loopback (oidc_provider.mjs), driven
 # without a browser (oidc_flow.mjs). An adult, a year-only birthdate and a
-# 15-year-old enrol; tokens are issued and verified; replayed callbacks and
-# codes, tampered states and provider errors are refused with their reason
-# in the log and the metrics; the store and the log hold nothing personal.
+# 15-year-old enrol; tokens are issued and verified; an ES256 client works
+# too; a flow started at one issuer instance ends at another sharing its
+# state folder; `agepass enroll --oidc` stores the grant; replayed callbacks
+# and codes, tampered states and provider errors are refused with their
+# reason in the log and the metrics; the stores and logs hold nothing
+# personal.
 # Usage: oidc.sh AGEPASS
 here=$(cd "$(dirname "$0")" && pwd)
 agepass=$(realpath "${1:?usage: oidc.sh AGEPASS}")
@@ -17,8 +20,12 @@ head -c 24 /dev/urandom | base64 | tr -d '\n' >client-secret
 chmod 600 client-secret
 port=$(free_port)
 base="http://127.0.0.1:$port"
+port_b=$(free_port) # a second instance of the same issuer (same state folder)
+port_es=$(free_port) # another issuer, registered for ES256 ID tokens
+base_es="http://127.0.0.1:$port_es"
 
-node "$here/oidc_provider.mjs" "$base/enroll/oidc/callback" client-secret >op.json 2>op.log &
+node "$here/oidc_provider.mjs" "$base/enroll/oidc/callback" client-secret "$base_es/enroll/oidc/callback" \
+    >op.json 2>op.log &
 pids+=($!)
 for i in $(seq 1 100); do [ -s op.json ] && break; sleep 0.1; done
 op=$(python3 -c 'import json; print(json.loads(open("op.json").readline())["issuer"])') || { cat op.log; exit 2; }
@@ -46,6 +53,14 @@ check "serve: plain http to a non-loopback provider is refused" bash -c \
 "$agepass" issuer serve --state ist --listen "127.0.0.1:$port" --config issuer.conf 2>issuer.log &
 pids+=($!)
 wait_port "$port" || { cat issuer.log; exit 2; }
+"$agepass" issuer serve --state ist --listen "127.0.0.1:$port_b" --config issuer.conf 2>issuer-b.log &
+pids+=($!)
+wait_port "$port_b" || { cat issuer-b.log; exit 2; }
+"$agepass" issuer init --state ist-es --name es.example >/dev/null || exit 2
+"$agepass" issuer serve --state ist-es --listen "127.0.0.1:$port_es" --oidc-issuer "$op" \
+    --oidc-client-id agepass-issuer-es --oidc-client-secret-file client-secret --public-url "$base_es" 2>issuer-es.log &
+pids+=($!)
+wait_port "$port_es" || { cat issuer-es.log; exit 2; }
 
 # flow ACCOUNT NAME: the person's side, up to the redirect back (NAME.cb)
 flow() { node "$here/oidc_flow.mjs" "$base" "$1" "$2.cb" 2>>flow.log; }
@@ -103,6 +118,21 @@ check "client: the wallet holds 2 tokens" bash -c "'$agepass' wallet --wallet wa
 check "client: --grant that is not a grant is a usage error" bash -c \
     "'$agepass' enroll --issuer '$base' --oidc --grant short --wallet wallet.json 2>/dev/null; [ \$? -eq 2 ]"
 
+# ES256 ID tokens, through the whole flow
+check "ES256: login and consent" node "$here/oidc_flow.mjs" "$base_es" acct-adult-q7w3 es.cb
+s=$(callback "$(cat es.cb)" es.json)
+check "ES256: a grant: 200 ($s)" bash -c "[ $s = 200 ] && grep -q '\"age\":18' es.json"
+check "ES256: the provider did sign that ID token with ES256" grep -q 'id_token alg ES256 client agepass-issuer-es' op.log
+check "RS256: and the others with RS256" grep -q 'id_token alg RS256 client agepass-issuer$' op.log
+
+# no session on the issuer: a flow started at one instance ends at another
+# sharing the state folder, and a replay across them is still refused
+check "two instances: login and consent (started at the first)" flow acct-year-m5x1 shared
+s=$(callback "$(sed "s/127.0.0.1:$port/127.0.0.1:$port_b/" shared.cb)" shared.json)
+check "two instances: the second ends it: 200 ($s)" bash -c "[ $s = 200 ] && grep -q grant shared.json"
+s=$(callback "$(cat shared.cb)" shared2.json)
+check "two instances: the same callback at the first: 409 ($s)" bash -c "[ $s = 409 ] && grep -q reused_evidence shared2.json"
+
 # replays
 s=$(callback "$(cat adult.cb)" replay.json)
 check "a replayed callback (same code and state): 409 ($s)" bash -c "[ $s = 409 ] && grep -q reused_evidence replay.json"
@@ -141,9 +171,9 @@ check "a callback naming another issuer (RFC 9207): 400 ($s)" [ "$s" = 400 ]
 s=$(curl -s -o /dev/null -w '%{http_code}' "$base/.well-known/private-token-issuer-directory")
 check "the issuer keeps serving: 200 ($s)" [ "$s" = 200 ]
 curl -s "$base/metrics" >metrics.txt
-check "metrics: four enrolments accepted" grep -q '^agepass_issuer_enrolments_accepted_total 4$' metrics.txt
+check "metrics: four enrolments accepted (this instance)" grep -q '^agepass_issuer_enrolments_accepted_total 4$' metrics.txt
 check "metrics: one under_age" grep -q 'reason="under_age"} 1$' metrics.txt
-check "metrics: one reused_evidence" grep -q 'reason="reused_evidence"} 1$' metrics.txt
+check "metrics: two reused_evidence" grep -q 'reason="reused_evidence"} 2$' metrics.txt
 check "metrics: five invalid_evidence" grep -q 'reason="invalid_evidence"} 5$' metrics.txt
 check "log: each refusal with its reason" bash -c "[ \$(grep -c 'enrolment refused: invalid_evidence' issuer.log) = 5 ] && grep -q 'the token endpoint refused the code' issuer.log && grep -q 'state not made by this issuer' issuer.log"
 
@@ -154,20 +184,20 @@ for sub, a in json.loads(open("op.json").readline())["accounts"].items():
     print(sub); print(a["birthdate"] if len(a["birthdate"]) > 4 else '"2000"'); print(a["name"]); print(a["email"])
 print("Adelaide"); print("Quartermaine"); print("adelaide.q")
 PY
-for f in adult tamper year teen; do
+for f in adult tamper year teen es shared; do
     python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlparse(open(sys.argv[1]).read()).query)["code"][0])' "$f.cb" >>secrets.txt
 done
-check "privacy: 12 values of the accounts, 3 name parts and 4 codes to look for" [ "$(wc -l <secrets.txt)" = 19 ]
+check "privacy: 12 values of the accounts, 3 name parts and 6 codes to look for" [ "$(wc -l <secrets.txt)" = 21 ]
 check "privacy: the search finds these values where they are (the provider's account list)" grep -qaF -f secrets.txt op.json
 ls ist/store.sqlite* >store-files.txt
 check "privacy: the store files exist (store.sqlite and its -wal)" grep -q 'store.sqlite-wal' store-files.txt
-check "privacy: no birthdate, sub, name, e-mail or code in the store files (raw bytes)" bash -c "! grep -qaF -f secrets.txt ist/store.sqlite*"
-check "privacy: ... nor in their strings" bash -c "! cat ist/store.sqlite* | strings -n 4 | grep -qF -f secrets.txt"
-check "privacy: ... nor in the issuer's log" bash -c "! grep -qaF -f secrets.txt issuer.log"
-check "privacy: the log names no birthdate claim at all" bash -c "! grep -qi birthdate issuer.log"
+check "privacy: no birthdate, sub, name, e-mail or code in the store files (raw bytes)" bash -c "! grep -qaF -f secrets.txt ist/store.sqlite* ist-es/store.sqlite*"
+check "privacy: ... nor in their strings" bash -c "! cat ist/store.sqlite* ist-es/store.sqlite* | strings -n 4 | grep -qF -f secrets.txt"
+check "privacy: ... nor in the issuers' logs" bash -c "! grep -qaF -f secrets.txt issuer.log issuer-b.log issuer-es.log"
+check "privacy: the logs name no birthdate claim at all" bash -c "! grep -qi birthdate issuer.log issuer-b.log issuer-es.log"
 kill "${pids[@]}" 2>/dev/null
 wait 2>/dev/null
 sed -n '2,$p' op.json >>op.log
-check "the issuer stopped cleanly, no sanitizer report in its log" bash -c "! grep -q 'Sanitizer' issuer.log && grep -q 'stopping' issuer.log"
-check "privacy: after shutdown, still nothing in any store file" bash -c "! grep -qaF -f secrets.txt ist/store.sqlite*"
+check "the issuers stopped cleanly, no sanitizer report in their logs" bash -c "! grep -q 'Sanitizer' issuer.log issuer-b.log issuer-es.log && [ \$(grep -l 'stopping' issuer.log issuer-b.log issuer-es.log | wc -l) = 3 ]"
+check "privacy: after shutdown, still nothing in any store file" bash -c "! grep -qaF -f secrets.txt ist/store.sqlite* ist-es/store.sqlite*"
 finish
