@@ -485,7 +485,16 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
                           "text/plain");
         goto out;
     }
-    if ((id_token = exchange(code, f.verifier, access, &status)) == NULL) {
+    if ((id_token = exchange(code, f.verifier, access, &status)) == NULL && status == 0) {
+        /* no answer: the provider is down, not the person's evidence at fault */
+        fprintf(stderr, "agepass issuer: oidc: the token endpoint did not answer\n");
+        ret = issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "the identity provider cannot be reached; try again\n",
+                          strlen("the identity provider cannot be reached; try again\n"),
+                          "text/plain");
+        goto out;
+    }
+    if (id_token == NULL) {
         char detail[96];
         snprintf(detail, sizeof detail, "the token endpoint refused the code (HTTP %ld)", status);
         ret = refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);

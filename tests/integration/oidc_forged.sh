@@ -63,6 +63,8 @@ expect bad-date 400 invalid_evidence
 expect userinfo 200 grant
 expect userinfo-unsigned 400 invalid_evidence
 expect userinfo-other-sub 400 invalid_evidence
+expect token-down 503 'cannot be reached'
+check "token endpoint down: logged, not counted as bad evidence" grep -q 'the token endpoint did not answer' issuer.log
 check "log: an unsigned UserInfo named" grep -q 'none from UserInfo: not a signed JWT' issuer.log
 expect good 200 grant
 

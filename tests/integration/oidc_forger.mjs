@@ -13,6 +13,7 @@
 //   userinfo      no birthdate in the ID token; a signed UserInfo JWT has it
 //   userinfo-unsigned   ... UserInfo as plain JSON (proves nothing)
 //   userinfo-other-sub  ... a signed UserInfo JWT for another sub
+//   token-down    the token endpoint drops the connection without answering
 //
 //   node oidc_forger.mjs REDIRECT_URI CLIENT_SECRET_FILE
 // Prints {"issuer": URL} on stdout once it listens. Keys are made here.
@@ -101,6 +102,10 @@ const server = http.createServer((req, res) => {
     codes.set(code, { nonce: q.get('nonce'), challenge: q.get('code_challenge') });
     res.writeHead(302, { location: `${redirectUri}?code=${code}&state=${encodeURIComponent(q.get('state'))}` });
     return res.end();
+  }
+  if (url.pathname === '/token' && req.method === 'POST' && mode === 'token-down') {
+    req.socket.destroy();
+    return undefined;
   }
   if (url.pathname === '/token' && req.method === 'POST') {
     let body = '';
