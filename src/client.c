@@ -44,8 +44,9 @@
 #define SESSION_KEEP_S  1800
 
 static const char usage[] =
-    "usage: agepass enroll --issuer URL (--dev-age N | --oidc | --mdoc FILE --state S) [--wallet "
-    "FILE]\n"
+    "usage: agepass enroll --issuer URL (--dev-age N | --oidc [--grant G] | --mdoc FILE --state "
+    "S)\n"
+    "                      [--wallet FILE]\n"
     "       agepass enroll --issuer URL --mdoc-request [--age 18]\n"
     "       agepass fetch --issuer URL [--age 18] [--count 10] [--spread-ms 0] [--wallet FILE]\n"
     "       agepass get URL [-o FILE] [--wallet FILE]\n"
@@ -530,6 +531,59 @@ out:
     return rc;
 }
 
+#define OIDC_GRANT_TTL_S 900 /* what the issuer's callback page promises */
+
+/*
+ * --oidc: asks the issuer for the provider's login address (GET
+ * /enroll/oidc/start as JSON) and prints it; the person opens it in a
+ * browser, logs in, and the issuer's callback page shows a grant, read
+ * here as one line from stdin (or given with --grant). A grant is 43
+ * base64url characters.
+ */
+static int oidc_grant(const char *base, const char *given, char grant[64])
+{
+    char url[2200], line[256];
+    const char *headers[] = {"Accept: application/json", NULL};
+    struct cli_http_req hr = {url, headers, NULL, 0, 16384, HTTP_TIMEOUT_MS};
+    struct cli_http_resp resp;
+    json_t *reply;
+    size_t len;
+    agp_err err;
+
+    if (given == NULL) {
+        snprintf(url, sizeof url, "%s/enroll/oidc/start", base);
+        if ((err = cli_http(&hr, &resp)) != AGP_OK) return cli_fail(url, err);
+        reply = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL);
+        if (resp.status != 200 || !json_is_string(json_object_get(reply, "authorize_url"))) {
+            fprintf(stderr, "agepass: %s: HTTP %ld%s\n", url, resp.status,
+                    resp.status == 404 ? ": the issuer has no OpenID Connect enrolment" : "");
+            json_decref(reply);
+            cli_http_resp_free(&resp);
+            return CLI_REJECTED;
+        }
+        printf("Open this address in a browser and log in:\n\n  %s\n\nthen paste the grant the "
+               "issuer shows you here: ",
+               json_string_value(json_object_get(reply, "authorize_url")));
+        fflush(stdout);
+        json_decref(reply);
+        cli_http_resp_free(&resp);
+        if (fgets(line, sizeof line, stdin) == NULL) {
+            fprintf(stderr, "agepass: no grant read\n");
+            return CLI_REJECTED;
+        }
+        line[strcspn(line, "\r\n")] = '\0';
+        given = line;
+    }
+    len = strlen(given);
+    if (len != 43 ||
+        strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != len) {
+        fprintf(stderr, "agepass: a grant is 43 base64url characters\n");
+        return CLI_USAGE;
+    }
+    memcpy(grant, given, len + 1);
+    return CLI_OK;
+}
+
 static int cmd_enroll(int argc, char **argv)
 {
     struct cli_opt o[] = {{.name = "--issuer", .required = true},
@@ -539,9 +593,10 @@ static int cmd_enroll(int argc, char **argv)
                           {.name = "--mdoc-request", .kind = CLI_FLAG},
                           {.name = "--state"},
                           {.name = "--age"},
-                          {.name = "--wallet"}};
+                          {.name = "--wallet"},
+                          {.name = "--grant"}};
     size_t n = sizeof o / sizeof o[0];
-    char base[2048], url[4200], body[64], name[AGP_ISSUER_NAME_MAX + 1];
+    char base[2048], url[4200], body[64], name[AGP_ISSUER_NAME_MAX + 1], grant[64];
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json", NULL};
     const char *form_headers[] = {"Content-Type: application/x-www-form-urlencoded",
                                   "Accept: application/json", NULL};
@@ -563,10 +618,19 @@ static int cmd_enroll(int argc, char **argv)
     }
     if (cli_get(o, n, "--mdoc-request")) return mdoc_request(base, cli_get(o, n, "--age"));
     if (cli_get(o, n, "--oidc")) {
-        fprintf(stderr, "agepass: enrolment with OpenID Connect or an EU attestation is not "
-                        "available in this version; only --dev-age, against an issuer run with "
-                        "--insecure-dev-attester\n");
-        return CLI_USAGE;
+        if ((rc = oidc_grant(base, cli_get(o, n, "--grant"), grant)) != CLI_OK) return rc;
+        if ((rc = wallet_open(&w, cli_get(o, n, "--wallet"))) != CLI_OK) goto out;
+        entry = wallet_issuer(&w, base, true);
+        json_object_set_new(entry, "name", json_string(name));
+        if ((rc = fetch_directory(entry, base)) != CLI_OK) goto out;
+        json_object_set_new(entry, "grant", json_string(grant));
+        json_object_set_new(entry, "grant-expires",
+                            json_integer((json_int_t)time(NULL) + OIDC_GRANT_TTL_S));
+        AGP_WIPE(grant);
+        if ((rc = wallet_save(&w)) == CLI_OK)
+            printf("enrolled with %s (OpenID Connect): the grant is good for %d minutes\n", base,
+                   OIDC_GRANT_TTL_S / 60);
+        goto out;
     }
     if (cli_get(o, n, "--mdoc") &&
         (rc = mdoc_form(cli_get(o, n, "--mdoc"), cli_get(o, n, "--state"), &form, &form_len)) !=

@@ -18,6 +18,7 @@
  *   GET  /enroll/mdoc/request, GET /enroll/mdoc/qr, POST /enroll/mdoc/response
  *                            EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c),
  *                            with --mdoc-trust or --mdoc-trusted-list
+ *   GET  /enroll/oidc/start, /enroll/oidc/callback   OpenID Connect (src/enroll_oidc.c)
  *   GET  /metrics            Prometheus counters, totals only
  *
  * With --redis URL the store is Redis instead (lib/istore_redis.c), shared
@@ -64,8 +65,10 @@ static const char usage[] =
     "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
     "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
     "                            [--config FILE] [--redis redis://HOST:PORT[/DB]]\n"
-    "                            [--mdoc-trust PEM]... [--mdoc-trusted-list FILE]\n"
-    "                            [--public-url URL]\n"
+    "                            [--public-url URL] [--mdoc-trust PEM]...\n"
+    "                            [--mdoc-trusted-list FILE] [--oidc-issuer URL\n"
+    "                            --oidc-client-id ID --oidc-client-secret-file FILE\n"
+    "                            [--oidc-scope 'openid birthdate']]\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
@@ -691,6 +694,12 @@ static enum MHD_Result batch_request(struct service *s, struct MHD_Connection *c
     return issuer_send(conn, MHD_HTTP_OK, out, w.len, AGP_BATCH_RESPONSE_TYPE);
 }
 
+/* see issuer.h */
+struct agp_istore *issuer_store(struct service *s)
+{
+    return s->store;
+}
+
 /* Makes a grant for age class `age` and `tokens` tokens; writes its bearer value. */
 static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigned age,
                          unsigned tokens, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], int64_t now)
@@ -860,6 +869,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return mdoc_enrol_qr(s->mdoc, conn);
     if (s->mdoc && strcmp(url, "/enroll/mdoc/response") == 0 && strcmp(method, "POST") == 0)
         return mdoc_enrol_response(s->mdoc, s, conn, up);
+    if (strcmp(url, "/enroll/oidc/start") == 0 && strcmp(method, "GET") == 0 &&
+        enroll_oidc_enabled())
+        return enroll_oidc_start(s, conn);
+    if (strcmp(url, "/enroll/oidc/callback") == 0 && strcmp(method, "GET") == 0 &&
+        enroll_oidc_enabled())
+        return enroll_oidc_callback(s, conn);
     return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -980,9 +995,13 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--epoch-cap"},
                           {.name = "--config"},
                           {.name = "--redis"},
+                          {.name = "--public-url"},
                           {.name = "--mdoc-trust", .kind = CLI_REPEAT},
                           {.name = "--mdoc-trusted-list"},
-                          {.name = "--public-url"}};
+                          {.name = "--oidc-issuer"},
+                          {.name = "--oidc-client-id"},
+                          {.name = "--oidc-client-secret-file"},
+                          {.name = "--oidc-scope"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
@@ -1026,6 +1045,21 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_REJECTED;
     snprintf(path, sizeof path, "%s/pseudonym-secret", dir);
     if (cli_read_secret(path, svc.secret, sizeof svc.secret) != CLI_OK) goto out;
+    {
+        struct enroll_oidc_config oc = {
+            cli_get(o, n, "--oidc-issuer"), cli_get(o, n, "--oidc-client-id"),
+            cli_get(o, n, "--oidc-client-secret-file"), cli_get(o, n, "--public-url"),
+            cli_get(o, n, "--oidc-scope")};
+        uint8_t k[AGP_SHA256_LEN];
+        /* the flow's key: HMAC(pseudonym-secret, "oidc-state"), never the secret itself */
+        if (agp_hmac_sha256(k, svc.secret, sizeof svc.secret, (const uint8_t *)"oidc-state", 10) !=
+            AGP_OK)
+            goto out;
+        rc = enroll_oidc_init(&oc, k);
+        AGP_WIPE(k);
+        if (rc != CLI_OK) goto out;
+        rc = CLI_REJECTED;
+    }
     svc.day_cap = (unsigned)day_cap;
     svc.epoch_cap = (unsigned)epoch_cap;
     if (cli_get(o, n, "--request-uri"))
@@ -1086,6 +1120,7 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_OK;
 out:
     if (d != NULL) MHD_stop_daemon(d);
+    enroll_oidc_free();
     if (locks) {
         pthread_mutex_destroy(&svc.turn);
         pthread_rwlock_destroy(&svc.lock);

@@ -81,4 +81,31 @@ enum MHD_Result mdoc_enrol_qr(struct mdoc_enrol *m, struct MHD_Connection *conn)
 enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
                                     struct MHD_Connection *conn, const struct upload *up);
 
+/* The issuer's store (for modules that remember used evidence themselves). */
+struct agp_istore *issuer_store(struct service *s);
+
+/* ---- src/enroll_oidc.c: OpenID Connect --------------------------------- */
+
+/* Options of `issuer serve` for OpenID Connect; NULL when not given. */
+struct enroll_oidc_config {
+    const char *issuer;      /* --oidc-issuer: the provider's issuer URL */
+    const char *client_id;   /* --oidc-client-id */
+    const char *secret_file; /* --oidc-client-secret-file: owner-only */
+    const char *public_url;  /* --public-url: the redirect_uri is <it>/enroll/oidc/callback */
+    const char *scope;       /* --oidc-scope, default "openid birthdate" */
+};
+
+/*
+ * With cfg->issuer set: reads the client secret, fetches the provider's
+ * discovery document and JWKS, and enables the routes; key (32 bytes,
+ * derived from the pseudonym secret) keys the flow's states. CLI_OK (also
+ * when cfg->issuer is NULL: nothing to do), CLI_USAGE or CLI_REJECTED.
+ */
+int enroll_oidc_init(const struct enroll_oidc_config *cfg, const uint8_t key[32]);
+bool enroll_oidc_enabled(void);
+/* GET /enroll/oidc/start and GET /enroll/oidc/callback (see src/enroll_oidc.c). */
+enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn);
+enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *conn);
+void enroll_oidc_free(void);
+
 #endif

@@ -30,7 +30,8 @@ if [ $# -gt 0 ]; then
     names=("$@")
 else
     names=(challenge token_request token_response token www_authenticate authorization
-           directory token_state spki b64url session mdoc)
+           directory token_state spki b64url session batch redis_url mdoc
+           id_token oidc_rp)
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/agp-fuzz.XXXXXX") || exit 1

@@ -1,0 +1,533 @@
+/*
+ * src/enroll_oidc.c: enrolment with OpenID Connect (OpenID Connect Core 1.0
+ * §3.1, authorization code flow; RFC 7636 PKCE with S256).
+ *
+ *   GET /enroll/oidc/start     302 to the provider's authorization endpoint
+ *                              ({"authorize_url": ...} for Accept: application/json)
+ *   GET /enroll/oidc/callback  ?code=&state=: the code is exchanged at the token
+ *                              endpoint (client_secret_basic, code_verifier), the
+ *                              ID token verified (lib/attest_oidc.c), its
+ *                              birthdate turned into an age, and issuer_grant
+ *                              answers with a grant.
+ *
+ * The flow keeps no server-side session, so several issuer instances that
+ * share the pseudonym secret can serve it (agp_oidc_flow_new: state = rnd
+ * || expiry || MAC, nonce and PKCE verifier derived from rnd), keyed with
+ * k = HMAC(pseudonym-secret, "oidc-state"), never the secret itself. A
+ * used state is remembered (agp_istore_evidence_once) until it expires, so
+ * a replayed callback is reused_evidence. The discovery document, the
+ * token response and the ID token are parsed in lib/attest_oidc.c.
+ *
+ * Nothing the provider says about the person is logged or stored: the
+ * pseudonym of (issuer URL, sub) is the only trace, made by issuer_grant.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "agepass/oidc.h"
+#include "agepass/util.h"
+#include "cli.h"
+#include "issuer.h"
+
+#define STATE_TTL_S    600 /* the person has ten minutes to log in */
+#define SKEW_S         120
+#define JWKS_REFETCH   60 /* at most one JWKS refetch a minute */
+#define HTTP_TIMEOUT   10000
+#define DISCOVERY_MAX  65536
+#define TOKEN_RESP_MAX (2 * AGP_OIDC_TOKEN_MAX + 8192) /* id_token, access token, refresh token */
+#define URL_MAX        2048
+#define CODE_MAX       1024
+
+static struct {
+    bool on;
+    char issuer[URL_MAX], client_id[256], secret[1024], redirect_uri[URL_MAX], scope[256];
+    struct agp_oidc_provider op;
+    uint8_t key[32];      /* k: keys states, nonces and verifiers */
+    pthread_mutex_t lock; /* guards jwks, jwks_len, refetched_at */
+    char *jwks;
+    size_t jwks_len;
+    int64_t refetched_at; /* last refetch for an unknown kid (0: none yet) */
+} oidc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* ---- setup --------------------------------------------------------------- */
+
+/* http(s) URL; plain http only to a loopback host (tests, a local provider). */
+static bool good_url(const char *url)
+{
+    char host[256];
+    if (strlen(url) >= URL_MAX || !cli_url_host(url, host, sizeof host)) return false;
+    if (strncmp(url, "https://", 8) == 0) return true;
+    return strncmp(url, "http://", 7) == 0 &&
+           (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
+            strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0);
+}
+
+static agp_err fetch_jwks(void)
+{
+    uint8_t *body = NULL;
+    size_t len = 0;
+    long status = 0;
+    agp_err err =
+        cli_http_get(oidc.op.jwks_uri, AGP_OIDC_JWKS_MAX, HTTP_TIMEOUT, &body, &len, &status);
+    if (err == AGP_OK && status != 200) err = AGP_ERR_IO;
+    pthread_mutex_lock(&oidc.lock);
+    if (err == AGP_OK) {
+        free(oidc.jwks);
+        oidc.jwks = (char *)body;
+        oidc.jwks_len = len;
+        body = NULL;
+    }
+    pthread_mutex_unlock(&oidc.lock);
+    free(body);
+    return err;
+}
+
+/* Fetches and reads the provider's discovery document, then its JWKS. */
+static int discover(void)
+{
+    char url[URL_MAX + 64];
+    uint8_t *body = NULL;
+    size_t len = 0, n = strlen(oidc.issuer);
+    long status = 0;
+    agp_err err;
+    int rc = CLI_REJECTED;
+
+    if (n > 0 && oidc.issuer[n - 1] == '/') n--;
+    snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration", (int)n, oidc.issuer);
+    err = cli_http_get(url, DISCOVERY_MAX, HTTP_TIMEOUT, &body, &len, &status);
+    if (err != AGP_OK || status != 200) {
+        fprintf(stderr, "agepass: %s: %s (HTTP %ld)\n", url,
+                err != AGP_OK ? agp_err_str(err) : "no discovery document", status);
+        goto out;
+    }
+    if ((err = agp_oidc_discovery_parse(&oidc.op, (const char *)body, len, oidc.issuer)) !=
+        AGP_OK) {
+        fprintf(stderr, "agepass: %s: %s\n", url,
+                err == AGP_ERR_CHALLENGE ? "names another issuer"
+                : err == AGP_ERR_RANGE   ? "an endpoint is not https (http only on loopback)"
+                                         : agp_err_str(err));
+        goto out;
+    }
+    if ((err = fetch_jwks()) != AGP_OK) {
+        fprintf(stderr, "agepass: %s: %s\n", oidc.op.jwks_uri, agp_err_str(err));
+        goto out;
+    }
+    rc = CLI_OK;
+out:
+    free(body);
+    return rc;
+}
+
+/* see issuer.h */
+int enroll_oidc_init(const struct enroll_oidc_config *cfg, const uint8_t key[32])
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (cfg->issuer == NULL) return CLI_OK;
+    if (cfg->client_id == NULL || cfg->secret_file == NULL || cfg->public_url == NULL) {
+        fprintf(stderr, "agepass: --oidc-issuer needs --oidc-client-id, "
+                        "--oidc-client-secret-file and --public-url\n");
+        return CLI_USAGE;
+    }
+    if (!good_url(cfg->issuer) || !good_url(cfg->public_url) ||
+        strlen(cfg->client_id) >= sizeof oidc.client_id || cfg->client_id[0] == '\0' ||
+        (cfg->scope != NULL && strlen(cfg->scope) >= sizeof oidc.scope)) {
+        fprintf(stderr, "agepass: --oidc-issuer and --public-url take https URLs (http only on "
+                        "loopback); --oidc-client-id up to 255 characters\n");
+        return CLI_USAGE;
+    }
+    if ((rc = cli_private_file(cfg->secret_file)) != CLI_OK ||
+        (rc = cli_input(cfg->secret_file, sizeof oidc.secret - 1, &buf, &len)) != CLI_OK)
+        return rc;
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
+    if (len == 0 || memchr(buf, '\0', len) != NULL) {
+        cli_free(buf, len);
+        return cli_fail(cfg->secret_file, AGP_ERR_SYNTAX);
+    }
+    memcpy(oidc.secret, buf, len);
+    oidc.secret[len] = '\0';
+    cli_free(buf, len);
+    snprintf(oidc.issuer, sizeof oidc.issuer, "%s", cfg->issuer);
+    snprintf(oidc.client_id, sizeof oidc.client_id, "%s", cfg->client_id);
+    snprintf(oidc.scope, sizeof oidc.scope, "%s", cfg->scope ? cfg->scope : "openid birthdate");
+    len = strlen(cfg->public_url);
+    if (len > 0 && cfg->public_url[len - 1] == '/') len--;
+    snprintf(oidc.redirect_uri, sizeof oidc.redirect_uri, "%.*s/enroll/oidc/callback", (int)len,
+             cfg->public_url);
+    memcpy(oidc.key, key, sizeof oidc.key);
+    if ((rc = discover()) != CLI_OK) {
+        enroll_oidc_free();
+        return rc;
+    }
+    oidc.on = true;
+    fprintf(stderr, "agepass issuer: OpenID Connect enrolment with %s, redirect_uri %s\n",
+            oidc.issuer, oidc.redirect_uri);
+    return CLI_OK;
+}
+
+/* see issuer.h */
+bool enroll_oidc_enabled(void)
+{
+    return oidc.on;
+}
+
+/* see issuer.h */
+void enroll_oidc_free(void)
+{
+    pthread_mutex_lock(&oidc.lock);
+    free(oidc.jwks);
+    oidc.jwks = NULL;
+    oidc.jwks_len = 0;
+    pthread_mutex_unlock(&oidc.lock);
+    AGP_WIPE(oidc.secret);
+    AGP_WIPE(oidc.key);
+    oidc.on = false;
+}
+
+/* ---- the start ---------------------------------------------------------- */
+
+/* Appends "&name=escaped(value)" (or "?" first) to url. */
+static bool add_param(CURL *c, char *url, size_t cap, const char *name, const char *value)
+{
+    char *esc = curl_easy_escape(c, value, 0);
+    size_t n = strlen(url);
+    int w;
+    if (esc == NULL) return false;
+    w = snprintf(url + n, cap - n, "%c%s=%s", strchr(url, '?') ? '&' : '?', name, esc);
+    curl_free(esc);
+    return w > 0 && (size_t)w < cap - n;
+}
+
+/* see issuer.h */
+enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn)
+{
+    struct agp_oidc_flow f;
+    char url[4 * URL_MAX];
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    CURL *c = curl_easy_init();
+    enum MHD_Result ret;
+    bool ok;
+    (void)s;
+
+    ok = c != NULL && agp_oidc_flow_new(&f, oidc.key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
+    snprintf(url, sizeof url, "%s", oidc.op.authorization_endpoint);
+    /*
+     *= https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
+     *#   scope REQUIRED. ... response_type REQUIRED. ... client_id REQUIRED.
+     *#   redirect_uri REQUIRED. ... state RECOMMENDED. ... nonce OPTIONAL.
+     *
+     * RFC 7636 §4.3: code_challenge, code_challenge_method=S256. The claims
+     * parameter (§5.5) asks for birthdate in the ID token itself.
+     */
+    ok = ok && add_param(c, url, sizeof url, "response_type", "code") &&
+         add_param(c, url, sizeof url, "client_id", oidc.client_id) &&
+         add_param(c, url, sizeof url, "redirect_uri", oidc.redirect_uri) &&
+         add_param(c, url, sizeof url, "scope", oidc.scope) &&
+         add_param(c, url, sizeof url, "state", f.state) &&
+         add_param(c, url, sizeof url, "nonce", f.nonce) &&
+         add_param(c, url, sizeof url, "code_challenge", f.challenge) &&
+         add_param(c, url, sizeof url, "code_challenge_method", "S256") &&
+         add_param(c, url, sizeof url, "claims",
+                   "{\"id_token\":{\"birthdate\":{\"essential\":true}}}");
+    curl_easy_cleanup(c);
+    agp_wipe(&f, sizeof f);
+    if (!ok) {
+        fprintf(stderr, "agepass issuer: oidc: cannot build the authorization request\n");
+        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", 15,
+                           "text/plain");
+    }
+    if (accept != NULL && strstr(accept, "application/json") != NULL) {
+        json_t *j = json_pack("{s:s}", "authorize_url", url);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (text == NULL) return MHD_NO;
+        ret = issuer_send(conn, MHD_HTTP_OK, text, strlen(text), "application/json");
+        free(text);
+        return ret;
+    }
+    {
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (r == NULL) return MHD_NO;
+        MHD_add_response_header(r, "Location", url);
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+        ret = MHD_queue_response(conn, MHD_HTTP_FOUND, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+}
+
+/* ---- the callback --------------------------------------------------------- */
+
+/* A query value of at most max printable ASCII characters, or NULL. */
+static const char *arg(struct MHD_Connection *conn, const char *name, size_t max)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    size_t i;
+    if (v == NULL || v[0] == '\0' || strlen(v) > max) return NULL;
+    for (i = 0; v[i]; i++)
+        if (v[i] < 0x21 || v[i] > 0x7e) return NULL;
+    return v;
+}
+
+static enum MHD_Result refuse(struct MHD_Connection *conn, enum enrol_refusal why, unsigned status,
+                              const char *detail)
+{
+    fprintf(stderr, "agepass issuer: oidc: %s\n", detail);
+    return issuer_refuse_enrol(conn, why, status);
+}
+
+/*
+ *= https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ *#   grant_type REQUIRED.  Value MUST be set to "authorization_code".
+ *#   code REQUIRED. ... redirect_uri REQUIRED, if the "redirect_uri"
+ *#   parameter was included in the authorization request
+ *
+ * RFC 7636 §4.5 adds code_verifier; §2.3.1 client_secret_basic: the client
+ * id and secret, form-encoded, as HTTP Basic credentials. Returns the ID
+ * token (malloc'd) or NULL.
+ */
+static char *exchange(const char *code, const char *verifier, char access[AGP_OIDC_ACCESS_MAX + 1],
+                      long *status)
+{
+    char body[4 * CODE_MAX + 2 * URL_MAX], basic[1024], auth[1100];
+    char *e_code = NULL, *e_uri = NULL, *e_ver = NULL, *e_id = NULL, *e_sec = NULL, *out = NULL;
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                             "Accept: application/json", auth, NULL};
+    struct cli_http_req req = {.url = oidc.op.token_endpoint,
+                               .headers = headers,
+                               .max = TOKEN_RESP_MAX,
+                               .timeout_ms = HTTP_TIMEOUT};
+    struct cli_http_resp resp = {0};
+    CURL *c = curl_easy_init();
+    int n;
+
+    *status = 0;
+    if (c == NULL) return NULL;
+    e_code = curl_easy_escape(c, code, 0);
+    e_uri = curl_easy_escape(c, oidc.redirect_uri, 0);
+    e_ver = curl_easy_escape(c, verifier, 0);
+    e_id = curl_easy_escape(c, oidc.client_id, 0);
+    e_sec = curl_easy_escape(c, oidc.secret, 0);
+    if (!e_code || !e_uri || !e_ver || !e_id || !e_sec) goto out;
+    n = snprintf(basic, sizeof basic, "%s:%s", e_id, e_sec);
+    if (n < 0 || (size_t)n >= sizeof basic || (size_t)n / 3 * 4 + 4 >= sizeof auth - 21) goto out;
+    memcpy(auth, "Authorization: Basic ", 21);
+    EVP_EncodeBlock((unsigned char *)auth + 21, (const unsigned char *)basic, n);
+    n = snprintf(body, sizeof body,
+                 "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", e_code,
+                 e_uri, e_ver);
+    if (n < 0 || (size_t)n >= sizeof body) goto out;
+    req.body = (const uint8_t *)body;
+    req.body_len = (size_t)n;
+    if (cli_http(&req, &resp) != AGP_OK) goto out;
+    *status = resp.status;
+    if (resp.status != 200) goto out;
+    if ((out = malloc(AGP_OIDC_TOKEN_MAX + 1)) != NULL &&
+        agp_oidc_token_response_parse(out, AGP_OIDC_TOKEN_MAX + 1, access, AGP_OIDC_ACCESS_MAX + 1,
+                                      (const char *)resp.body, resp.len) != AGP_OK) {
+        free(out);
+        out = NULL;
+    }
+out:
+    if (resp.body) agp_wipe(resp.body, resp.len);
+    cli_http_resp_free(&resp);
+    agp_wipe(body, sizeof body);
+    agp_wipe(basic, sizeof basic);
+    agp_wipe(auth, sizeof auth);
+    curl_free(e_code);
+    curl_free(e_uri);
+    curl_free(e_ver);
+    curl_free(e_id);
+    if (e_sec) agp_wipe(e_sec, strlen(e_sec));
+    curl_free(e_sec);
+    curl_easy_cleanup(c);
+    return out;
+}
+
+/*
+ * Verifies with the current JWKS; for a kid it does not hold, refetches it
+ * (the provider may have rotated its keys), at most once a minute so that
+ * forged kids cannot make us hammer the provider.
+ */
+static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const char *nonce,
+                      int64_t now, const char *userinfo_sub)
+{
+    struct agp_oidc_expect want = {oidc.issuer, oidc.client_id, nonce, now, SKEW_S};
+    agp_err err = AGP_ERR_KEY;
+    int attempt;
+    for (attempt = 0; attempt < 2; attempt++) {
+        char *jwks = NULL;
+        size_t len = 0;
+        bool refetch;
+        pthread_mutex_lock(&oidc.lock);
+        if (oidc.jwks != NULL && (jwks = malloc(oidc.jwks_len + 1)) != NULL) {
+            memcpy(jwks, oidc.jwks, oidc.jwks_len);
+            len = oidc.jwks_len;
+        }
+        pthread_mutex_unlock(&oidc.lock);
+        if (jwks == NULL) return AGP_ERR_NOMEM;
+        err = userinfo_sub == NULL
+                  ? agp_oidc_verify_id_token(cl, jwks, len, id_token, strlen(id_token), &want)
+                  : agp_oidc_verify_userinfo(cl, jwks, len, id_token, strlen(id_token), &want,
+                                             userinfo_sub);
+        free(jwks);
+        if (err != AGP_ERR_KEY || attempt == 1) break;
+        pthread_mutex_lock(&oidc.lock);
+        refetch = oidc.refetched_at == 0 || now - oidc.refetched_at >= JWKS_REFETCH;
+        if (refetch) oidc.refetched_at = now;
+        pthread_mutex_unlock(&oidc.lock);
+        if (!refetch) break;
+        fprintf(stderr, "agepass issuer: oidc: no JWKS key for this token; refetching %s\n",
+                oidc.op.jwks_uri);
+        if (fetch_jwks() != AGP_OK) break;
+    }
+    return err;
+}
+
+/*
+ * When the ID token has no birthdate: the UserInfo response, only if it is
+ * a JWT signed by the provider (OIDC Core §5.3.2, application/jwt), for
+ * the same sub; plain JSON proves nothing. Its birthdate goes into cl.
+ */
+static agp_err userinfo(struct agp_oidc_claims *cl, const char *access, int64_t now)
+{
+    char auth[AGP_OIDC_ACCESS_MAX + 32];
+    const char *headers[] = {"Accept: application/jwt", auth, NULL};
+    struct cli_http_req req = {.url = oidc.op.userinfo_endpoint,
+                               .headers = headers,
+                               .max = AGP_OIDC_TOKEN_MAX,
+                               .timeout_ms = HTTP_TIMEOUT};
+    struct cli_http_resp resp;
+    struct agp_oidc_claims u;
+    agp_err err;
+
+    if (oidc.op.userinfo_endpoint[0] == '\0') return AGP_ERR_NOT_FOUND;
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
+    err = cli_http(&req, &resp);
+    agp_wipe(auth, sizeof auth);
+    if (err != AGP_OK) return err;
+    if (resp.status != 200)
+        err = AGP_ERR_NOT_FOUND;
+    else if (resp.content_type == NULL ||
+             strncasecmp(resp.content_type, "application/jwt", 15) != 0)
+        err = AGP_ERR_TOKEN_TYPE; /* not signed */
+    else if (memchr(resp.body, '\0', resp.len) != NULL)
+        err = AGP_ERR_SYNTAX;
+    else
+        err = verify(&u, (const char *)resp.body, NULL, now, cl->sub);
+    if (err == AGP_OK && !u.has_birthdate) err = AGP_ERR_NOT_FOUND;
+    if (err == AGP_OK) {
+        cl->has_birthdate = true;
+        cl->year_only = u.year_only;
+        cl->birth_year = u.birth_year;
+        cl->birth_month = u.birth_month;
+        cl->birth_day = u.birth_day;
+    }
+    if (resp.body != NULL) agp_wipe(resp.body, resp.len);
+    cli_http_resp_free(&resp);
+    agp_wipe(&u, sizeof u);
+    return err;
+}
+
+/* see issuer.h */
+enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *conn)
+{
+    const char *state = arg(conn, "state", 64), *code = arg(conn, "code", CODE_MAX);
+    const char *perr = arg(conn, "error", 64), *iss = arg(conn, "iss", URL_MAX);
+    struct agp_oidc_flow f;
+    char *id_token = NULL, access[AGP_OIDC_ACCESS_MAX + 1] = "";
+    struct agp_oidc_claims cl;
+    struct issuer_evidence ev = {0};
+    int64_t now = (int64_t)time(NULL);
+    enum MHD_Result ret;
+    unsigned age = 0;
+    long status;
+    agp_err err;
+
+    memset(&cl, 0, sizeof cl);
+    if (perr != NULL) {
+        /* RFC 6749 §4.1.2.1: the provider refused (access_denied, login_required...) */
+        bool plain = strspn(perr, "abcdefghijklmnopqrstuvwxyz_") == strlen(perr);
+        fprintf(stderr, "agepass issuer: oidc: the provider answered error=%s\n",
+                plain ? perr : "(unprintable)");
+        return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+    }
+    if (iss != NULL && strcmp(iss, oidc.issuer) != 0)
+        /* RFC 9207 §2.4: a response from another provider (mix-up attack) */
+        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback from another issuer");
+    if (state == NULL || code == NULL)
+        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback without code or state");
+    err = agp_oidc_flow_open(&f, oidc.key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
+    if (err == AGP_ERR_EXPIRED)
+        return refuse(conn, ER_EXPIRED, MHD_HTTP_UNAUTHORIZED, "state expired: start again");
+    if (err != AGP_OK)
+        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "state not made by this issuer");
+    err = agp_istore_evidence_once(issuer_store(s), f.digest, f.expires_at, now);
+    if (err == AGP_ERR_REPLAY) {
+        ret = refuse(conn, ER_REUSED, MHD_HTTP_CONFLICT, "this state was used already");
+        goto out;
+    }
+    if (err != AGP_OK) {
+        fprintf(stderr, "agepass issuer: oidc: store: %s\n", agp_err_str(err));
+        ret = issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol now\n", 28,
+                          "text/plain");
+        goto out;
+    }
+    if ((id_token = exchange(code, f.verifier, access, &status)) == NULL && status == 0) {
+        /* no answer: the provider is down, not the person's evidence at fault */
+        fprintf(stderr, "agepass issuer: oidc: the token endpoint did not answer\n");
+        ret = issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "the identity provider cannot be reached; try again\n",
+                          strlen("the identity provider cannot be reached; try again\n"),
+                          "text/plain");
+        goto out;
+    }
+    if (id_token == NULL) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the token endpoint refused the code (HTTP %ld)", status);
+        ret = refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);
+        goto out;
+    }
+    err = verify(&cl, id_token, f.nonce, now, NULL);
+    if (err == AGP_OK && !cl.has_birthdate && (err = userinfo(&cl, access, now)) != AGP_OK) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "no birthdate in the ID token, none from UserInfo: %s",
+                 err == AGP_ERR_TOKEN_TYPE ? "not a signed JWT" : agp_err_str(err));
+        ret = refuse(conn, err == AGP_ERR_EXPIRED ? ER_EXPIRED : ER_INVALID,
+                     err == AGP_ERR_EXPIRED ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_BAD_REQUEST, detail);
+        goto out;
+    }
+    if (err == AGP_OK) err = agp_oidc_age(&age, &cl, now);
+    if (err != AGP_OK) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "ID token refused: %s%s", agp_err_str(err),
+                 err == AGP_ERR_NOT_FOUND ? " (no sub or no birthdate with a year)" : "");
+        ret = refuse(conn, err == AGP_ERR_EXPIRED ? ER_EXPIRED : ER_INVALID,
+                     err == AGP_ERR_EXPIRED ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_BAD_REQUEST, detail);
+        goto out;
+    }
+    ev.age = age;
+    ev.source = oidc.issuer;
+    ev.subject = cl.sub;
+    ev.expires_at = f.expires_at;
+    ret = issuer_grant(s, conn, &ev);
+out:
+    if (id_token) agp_wipe(id_token, strlen(id_token));
+    free(id_token);
+    agp_wipe(&cl, sizeof cl);
+    agp_wipe(&f, sizeof f);
+    AGP_WIPE(access);
+    return ret;
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# OpenID Connect enrolment (src/enroll_oidc.c) against a real OpenID
+# Provider: the npm oidc-provider on loopback (oidc_provider.mjs), driven
+# without a browser (oidc_flow.mjs). An adult, a year-only birthdate and a
+# 15-year-old enrol; tokens are issued and verified; an ES256 client works
+# too; a flow started at one issuer instance ends at another sharing its
+# state folder; `agepass enroll --oidc` stores the grant; replayed callbacks
+# and codes, tampered states and provider errors are refused with their
+# reason in the log and the metrics; the stores and logs hold nothing
+# personal.
+# Usage: oidc.sh AGEPASS
+here=$(cd "$(dirname "$0")" && pwd)
+agepass=$(realpath "${1:?usage: oidc.sh AGEPASS}")
+. "$here/lib.sh"
+cd "$work" || exit 2
+[ -d "$here/node_modules/oidc-provider" ] || { echo "run: npm ci --prefix tests/integration" >&2; exit 2; }
+
+"$agepass" issuer init --state ist --name issuer.example --age-classes 18,16 >/dev/null || exit 2
+head -c 24 /dev/urandom | base64 | tr -d '\n' >client-secret
+chmod 600 client-secret
+port=$(free_port)
+base="http://127.0.0.1:$port"
+port_b=$(free_port) # a second instance of the same issuer (same state folder)
+port_es=$(free_port) # another issuer, registered for ES256 ID tokens
+base_es="http://127.0.0.1:$port_es"
+
+node "$here/oidc_provider.mjs" "$base/enroll/oidc/callback" client-secret "$base_es/enroll/oidc/callback" \
+    >op.json 2>op.log &
+pids+=($!)
+for i in $(seq 1 100); do [ -s op.json ] && break; sleep 0.1; done
+op=$(python3 -c 'import json; print(json.loads(open("op.json").readline())["issuer"])') || { cat op.log; exit 2; }
+
+# the options, as config lines
+cat >issuer.conf <<CONF
+oidc-issuer $op
+oidc-client-id agepass-issuer
+oidc-client-secret-file client-secret
+public-url $base
+oidc-scope openid birthdate
+CONF
+
+check "serve: --oidc-issuer without a client id is a usage error" bash -c \
+    "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --oidc-issuer '$op' 2>/dev/null; [ \$? -eq 2 ]"
+chmod 644 client-secret
+check "serve: a client secret others can read is refused" bash -c \
+    "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --config issuer.conf 2>/dev/null; [ \$? -eq 1 ]"
+chmod 600 client-secret
+check "serve: an issuer URL whose discovery names another issuer is refused" bash -c \
+    "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --config issuer.conf --oidc-issuer '$op/' 2>/dev/null; [ \$? -eq 1 ]"
+check "serve: plain http to a non-loopback provider is refused" bash -c \
+    "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --config issuer.conf --oidc-issuer http://op.example 2>/dev/null; [ \$? -eq 2 ]"
+
+"$agepass" issuer serve --state ist --listen "127.0.0.1:$port" --config issuer.conf 2>issuer.log &
+pids+=($!)
+wait_port "$port" || { cat issuer.log; exit 2; }
+"$agepass" issuer serve --state ist --listen "127.0.0.1:$port_b" --config issuer.conf 2>issuer-b.log &
+pids+=($!)
+wait_port "$port_b" || { cat issuer-b.log; exit 2; }
+"$agepass" issuer init --state ist-es --name es.example >/dev/null || exit 2
+"$agepass" issuer serve --state ist-es --listen "127.0.0.1:$port_es" --oidc-issuer "$op" \
+    --oidc-client-id agepass-issuer-es --oidc-client-secret-file client-secret --public-url "$base_es" 2>issuer-es.log &
+pids+=($!)
+wait_port "$port_es" || { cat issuer-es.log; exit 2; }
+
+# flow ACCOUNT NAME: the person's side, up to the redirect back (NAME.cb)
+flow() { node "$here/oidc_flow.mjs" "$base" "$1" "$2.cb" 2>>flow.log; }
+# callback URL OUT: the HTTP status of agepass's answer to a callback
+callback() { curl -s -o "$2" -w '%{http_code}' -H 'Accept: application/json' "$1"; }
+
+s=$(curl -s -o start.html -D start.h -w '%{http_code}' "$base/enroll/oidc/start")
+check "start: a browser is redirected to the provider: 302 ($s)" [ "$s" = 302 ]
+check "... with code flow, PKCE S256, state and nonce" bash -c "grep -i '^Location:' start.h | grep -q \"^Location: $op/auth?response_type=code&client_id=agepass-issuer&.*state=.*&nonce=.*&code_challenge=.*&code_challenge_method=S256\""
+s=$(curl -s -o start.json -w '%{http_code}' -H 'Accept: application/json' "$base/enroll/oidc/start")
+check "start: JSON for a client: 200 ($s)" bash -c "[ $s = 200 ] && grep -q '\"authorize_url\":\"$op/auth?' start.json"
+
+# an adult
+check "adult: login and consent at the provider, back to agepass" flow acct-adult-q7w3 adult
+s=$(callback "$(cat adult.cb)" adult.json)
+check "adult: the callback gives a grant: 200 ($s)" [ "$s" = 200 ]
+check "... for age class 18" grep -q '"age":18' adult.json
+grant=$(python3 -c 'import json; print(json.load(open("adult.json"))["grant"])')
+
+curl -s -o dir.json "$base/.well-known/private-token-issuer-directory"
+python3 - <<'PY'
+import json, base64
+keys = json.load(open("dir.json"))["token-keys"]
+k = [k for k in keys if k["agepass-age"] == 18][0]
+open("pub18.der", "wb").write(base64.urlsafe_b64decode(k["token-key"]))
+PY
+"$agepass" token challenge --issuer-name issuer.example --out t.ch &&
+    "$agepass" token request --pub pub18.der --challenge t.ch --state t.st --out t.req
+s=$(curl -s -o t.resp -w '%{http_code}' --data-binary @t.req -H 'Content-Type: application/private-token-request' \
+    -H "Authorization: Bearer $grant" "$base/token-request")
+check "adult: a token request with the OIDC grant: 200 ($s)" [ "$s" = 200 ]
+check "... finalized by the client" "$agepass" token finalize --state t.st --in t.resp --out t.tok
+check "... and verified by an origin" "$agepass" token verify --pub pub18.der --challenge t.ch --in t.tok
+
+# the client: `agepass enroll --oidc` prints the login address, reads the
+# grant the callback page shows (HTML here, as a browser gets it)
+mkfifo grant.fifo
+"$agepass" enroll --issuer "$base" --oidc --wallet wallet.json <grant.fifo >enroll.out 2>enroll.err &
+enroll_pid=$!
+exec 7>grant.fifo
+for i in $(seq 1 50); do grep -q "$op/auth?" enroll.out 2>/dev/null && break; sleep 0.1; done
+authz=$(grep -o "$op/auth?[^ ]*" enroll.out)
+check "client: enroll --oidc prints the provider's login address" [ -n "$authz" ]
+check "client: login and consent from that address" node "$here/oidc_flow.mjs" "$base" acct-adult-q7w3 client.cb "$authz"
+s=$(curl -s -o client.html -w '%{http_code}' -H 'Accept: text/html' "$(cat client.cb)")
+check "client: the callback page (HTML): 200 ($s)" [ "$s" = 200 ]
+page_grant=$(sed -n 's/.*<pre>\([A-Za-z0-9_-]*\)<\/pre>.*/\1/p' client.html)
+check "... shows a grant" [ "${#page_grant}" = 43 ]
+echo "$page_grant" >&7
+exec 7>&-
+wait "$enroll_pid"
+check "client: enroll --oidc stores the pasted grant: exit 0" grep -q 'enrolled with' enroll.out
+check "client: fetch gets tokens with it" "$agepass" fetch --issuer "$base" --count 2 --wallet wallet.json
+check "client: the wallet holds 2 tokens" bash -c "'$agepass' wallet --wallet wallet.json | grep -q '2 token'"
+check "client: --grant that is not a grant is a usage error" bash -c \
+    "'$agepass' enroll --issuer '$base' --oidc --grant short --wallet wallet.json 2>/dev/null; [ \$? -eq 2 ]"
+
+# ES256 ID tokens, through the whole flow
+check "ES256: login and consent" node "$here/oidc_flow.mjs" "$base_es" acct-adult-q7w3 es.cb
+s=$(callback "$(cat es.cb)" es.json)
+check "ES256: a grant: 200 ($s)" bash -c "[ $s = 200 ] && grep -q '\"age\":18' es.json"
+check "ES256: the provider did sign that ID token with ES256" grep -q 'id_token alg ES256 client agepass-issuer-es' op.log
+check "RS256: and the others with RS256" grep -q 'id_token alg RS256 client agepass-issuer$' op.log
+
+# no session on the issuer: a flow started at one instance ends at another
+# sharing the state folder, and a replay across them is still refused
+check "two instances: login and consent (started at the first)" flow acct-year-m5x1 shared
+s=$(callback "$(sed "s/127.0.0.1:$port/127.0.0.1:$port_b/" shared.cb)" shared.json)
+check "two instances: the second ends it: 200 ($s)" bash -c "[ $s = 200 ] && grep -q grant shared.json"
+s=$(callback "$(cat shared.cb)" shared2.json)
+check "two instances: the same callback at the first: 409 ($s)" bash -c "[ $s = 409 ] && grep -q reused_evidence shared2.json"
+
+# replays
+s=$(callback "$(cat adult.cb)" replay.json)
+check "a replayed callback (same code and state): 409 ($s)" bash -c "[ $s = 409 ] && grep -q reused_evidence replay.json"
+fresh_state=$(curl -s -H 'Accept: application/json' "$base/enroll/oidc/start" |
+    python3 -c 'import json,sys,urllib.parse as u; q=u.parse_qs(u.urlparse(json.load(sys.stdin)["authorize_url"]).query); print(q["state"][0])')
+code=$(python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlparse(open("adult.cb").read()).query)["code"][0])')
+s=$(callback "$base/enroll/oidc/callback?code=$code&state=$fresh_state" code-replay.json)
+check "a replayed code under a fresh state: the provider refuses it: 400 ($s)" bash -c "[ $s = 400 ] && grep -q invalid_evidence code-replay.json"
+
+# a year-only birthdate (2000: 31 December 2000) and a 15-year-old
+check "year-only: login and consent" flow acct-year-m5x1 year
+s=$(callback "$(cat year.cb)" year.json)
+check "year-only birthdate 2000: a grant for 18: 200 ($s)" bash -c "[ $s = 200 ] && grep -q '\"age\":18' year.json"
+check "15-year-old: login and consent" flow acct-teen-k2z9 teen
+s=$(callback "$(cat teen.cb)" teen.json)
+check "15-year-old: refused: 403 ($s)" bash -c "[ $s = 403 ] && grep -q under_age teen.json"
+
+# tampered and foreign callbacks
+check "tamper: login and consent" flow acct-adult-q7w3 tamper
+bad=$(python3 -c '
+import urllib.parse as u
+url = open("tamper.cb").read(); p = u.urlparse(url); q = u.parse_qs(p.query)
+s = q["state"][0]; q["state"] = [s[:10] + ("A" if s[10] != "A" else "B") + s[11:]]
+print(p._replace(query=u.urlencode({k: v[0] for k, v in q.items()})).geturl())')
+s=$(callback "$bad" tampered.json)
+check "a tampered state: 400 ($s)" bash -c "[ $s = 400 ] && grep -q invalid_evidence tampered.json"
+s=$(callback "$(cat tamper.cb)" tamper.json)
+check "... the untampered callback still works afterwards: 200 ($s)" [ "$s" = 200 ]
+s=$(callback "$base/enroll/oidc/callback?error=access_denied&state=x" denied.json)
+check "a provider error (access_denied): 400 ($s)" bash -c "[ $s = 400 ] && grep -q invalid_evidence denied.json"
+s=$(callback "$base/enroll/oidc/callback?code=abc" nostate.json)
+check "a callback without state: 400 ($s)" [ "$s" = 400 ]
+s=$(callback "$base/enroll/oidc/callback?code=abc&state=$fresh_state&iss=http%3A%2F%2Fevil.example" mixup.json)
+check "a callback naming another issuer (RFC 9207): 400 ($s)" [ "$s" = 400 ]
+
+s=$(curl -s -o /dev/null -w '%{http_code}' "$base/.well-known/private-token-issuer-directory")
+check "the issuer keeps serving: 200 ($s)" [ "$s" = 200 ]
+curl -s "$base/metrics" >metrics.txt
+check "metrics: four enrolments accepted (this instance)" grep -q '^agepass_issuer_enrolments_accepted_total 4$' metrics.txt
+check "metrics: one under_age" grep -q 'reason="under_age"} 1$' metrics.txt
+check "metrics: two reused_evidence" grep -q 'reason="reused_evidence"} 2$' metrics.txt
+check "metrics: five invalid_evidence" grep -q 'reason="invalid_evidence"} 5$' metrics.txt
+check "log: each refusal with its reason" bash -c "[ \$(grep -c 'enrolment refused: invalid_evidence' issuer.log) = 5 ] && grep -q 'the token endpoint refused the code' issuer.log && grep -q 'state not made by this issuer' issuer.log"
+
+# privacy: nothing of the accounts in the store files or the log
+python3 - >secrets.txt <<'PY'
+import json
+for sub, a in json.loads(open("op.json").readline())["accounts"].items():
+    print(sub); print(a["birthdate"] if len(a["birthdate"]) > 4 else '"2000"'); print(a["name"]); print(a["email"])
+print("Adelaide"); print("Quartermaine"); print("adelaide.q")
+PY
+for f in adult tamper year teen es shared; do
+    python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlparse(open(sys.argv[1]).read()).query)["code"][0])' "$f.cb" >>secrets.txt
+done
+check "privacy: 12 values of the accounts, 3 name parts and 6 codes to look for" [ "$(wc -l <secrets.txt)" = 21 ]
+check "privacy: the search finds these values where they are (the provider's account list)" grep -qaF -f secrets.txt op.json
+ls ist/store.sqlite* >store-files.txt
+check "privacy: the store files exist (store.sqlite and its -wal)" grep -q 'store.sqlite-wal' store-files.txt
+check "privacy: no birthdate, sub, name, e-mail or code in the store files (raw bytes)" bash -c "! grep -qaF -f secrets.txt ist/store.sqlite* ist-es/store.sqlite*"
+check "privacy: ... nor in their strings" bash -c "! cat ist/store.sqlite* ist-es/store.sqlite* | strings -n 4 | grep -qF -f secrets.txt"
+check "privacy: ... nor in the issuers' logs" bash -c "! grep -qaF -f secrets.txt issuer.log issuer-b.log issuer-es.log"
+check "privacy: the logs name no birthdate claim at all" bash -c "! grep -qi birthdate issuer.log issuer-b.log issuer-es.log"
+kill "${pids[@]}" 2>/dev/null
+wait 2>/dev/null
+sed -n '2,$p' op.json >>op.log
+check "the issuers stopped cleanly, no sanitizer report in their logs" bash -c "! grep -q 'Sanitizer' issuer.log issuer-b.log issuer-es.log && [ \$(grep -l 'stopping' issuer.log issuer-b.log issuer-es.log | wc -l) = 3 ]"
+check "privacy: after shutdown, still nothing in any store file" bash -c "! grep -qaF -f secrets.txt ist/store.sqlite* ist-es/store.sqlite*"
+finish
