@@ -91,6 +91,13 @@ int cli_load_private(const char *path, struct agp_key **key);
  * max bytes, NUL-terminated, malloc'd into *body; the HTTP status in
  * *status. Errors: AGP_ERR_IO (no answer), AGP_ERR_TOO_BIG, AGP_ERR_NOMEM.
  */
+/*
+ * Appends s percent-encoded (RFC 3986: all but the unreserved characters,
+ * with libcurl) at out[*pos], NUL-terminated, and advances *pos. False if
+ * out[0..cap) is too short (nothing appended).
+ */
+bool cli_url_append(char *out, size_t cap, size_t *pos, const char *s);
+
 AGP_MUST_USE agp_err cli_http_get(const char *url, size_t max, long timeout_ms, uint8_t **body,
                                   size_t *len, long *status);
 

@@ -462,26 +462,6 @@ static int mdoc_request(const char *base, const char *age)
     return rc;
 }
 
-/* Appends s percent-encoded (RFC 3986 unreserved kept) at out[*pos]. */
-static bool form_encode(char *out, size_t cap, size_t *pos, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (cap - *pos < 4) return false;
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out[(*pos)++] = (char)c;
-        } else {
-            out[(*pos)++] = '%';
-            out[(*pos)++] = hex[c >> 4];
-            out[(*pos)++] = hex[c & 15];
-        }
-    }
-    out[*pos] = '\0';
-    return true;
-}
-
 /*
  * The OpenID4VP direct_post body for a DeviceResponse file:
  * vp_token={"age":["<base64url>"]}&state=S (OpenID4VP 1.0 §8.1, B.2).
@@ -513,10 +493,10 @@ static int mdoc_form(const char *file, const char *state, char **out, size_t *ou
     if ((form = malloc(cap)) == NULL) goto out;
     memcpy(form, "vp_token=", 10);
     pos = 9;
-    if (!form_encode(form, cap, &pos, json) || cap - pos < 8) goto out;
+    if (!cli_url_append(form, cap, &pos, json) || cap - pos < 8) goto out;
     memcpy(form + pos, "&state=", 8);
     pos += 7;
-    if (!form_encode(form, cap, &pos, state)) goto out;
+    if (!cli_url_append(form, cap, &pos, state)) goto out;
     *out = form;
     *out_len = pos;
     form = NULL;

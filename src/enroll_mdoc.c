@@ -216,26 +216,6 @@ static agp_err check_nonce(const struct mdoc_enrol *m, const char *nonce, int64_
     return *age >= 1 && *age <= 99 ? AGP_OK : AGP_ERR_SIGNATURE;
 }
 
-/* RFC 3986 percent-encoding of everything but the unreserved characters. */
-static bool url_encode(char *out, size_t cap, size_t *pos, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        bool plain = isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-        if (cap - *pos < 4) return false;
-        if (plain) {
-            out[(*pos)++] = (char)c;
-        } else {
-            out[(*pos)++] = '%';
-            out[(*pos)++] = hex[c >> 4];
-            out[(*pos)++] = hex[c & 15];
-        }
-    }
-    out[*pos] = '\0';
-    return true;
-}
-
 /*
  * OpenID4VP 1.0 §5 (authorization request) and §6 (DCQL): one mso_mdoc
  * credential query, id "age", docType eu.europa.ec.av.1, one claim
@@ -278,12 +258,12 @@ static bool invocation_link(char *out, size_t cap, json_t *req)
                 out[pos++] = '&';
         }
         first = false;
-        ok = ok && url_encode(out, cap, &pos, k);
+        ok = ok && cli_url_append(out, cap, &pos, k);
         if (ok && cap - pos >= 2)
             out[pos++] = '=';
         else
             ok = false;
-        ok = ok && url_encode(out, cap, &pos, val);
+        ok = ok && cli_url_append(out, cap, &pos, val);
         free(text);
         if (!ok) return false;
     }

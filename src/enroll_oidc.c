@@ -28,7 +28,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -198,15 +197,13 @@ void enroll_oidc_free(void)
 /* ---- the start ---------------------------------------------------------- */
 
 /* Appends "&name=escaped(value)" (or "?" first) to url. */
-static bool add_param(CURL *c, char *url, size_t cap, const char *name, const char *value)
+static bool add_param(char *url, size_t cap, const char *name, const char *value)
 {
-    char *esc = curl_easy_escape(c, value, 0);
     size_t n = strlen(url);
-    int w;
-    if (esc == NULL) return false;
-    w = snprintf(url + n, cap - n, "%c%s=%s", strchr(url, '?') ? '&' : '?', name, esc);
-    curl_free(esc);
-    return w > 0 && (size_t)w < cap - n;
+    int w = snprintf(url + n, cap - n, "%c%s=", strchr(url, '?') ? '&' : '?', name);
+    if (w < 0 || (size_t)w >= cap - n) return false;
+    n += (size_t)w;
+    return cli_url_append(url, cap, &n, value);
 }
 
 /* see issuer.h */
@@ -215,12 +212,11 @@ enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn
     struct agp_oidc_flow f;
     char url[4 * URL_MAX];
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
-    CURL *c = curl_easy_init();
     enum MHD_Result ret;
     bool ok;
     (void)s;
 
-    ok = c != NULL && agp_oidc_flow_new(&f, oidc.key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
+    ok = agp_oidc_flow_new(&f, oidc.key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
     snprintf(url, sizeof url, "%s", oidc.op.authorization_endpoint);
     /*
      *= https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
@@ -230,17 +226,16 @@ enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn
      * RFC 7636 §4.3: code_challenge, code_challenge_method=S256. The claims
      * parameter (§5.5) asks for birthdate in the ID token itself.
      */
-    ok = ok && add_param(c, url, sizeof url, "response_type", "code") &&
-         add_param(c, url, sizeof url, "client_id", oidc.client_id) &&
-         add_param(c, url, sizeof url, "redirect_uri", oidc.redirect_uri) &&
-         add_param(c, url, sizeof url, "scope", oidc.scope) &&
-         add_param(c, url, sizeof url, "state", f.state) &&
-         add_param(c, url, sizeof url, "nonce", f.nonce) &&
-         add_param(c, url, sizeof url, "code_challenge", f.challenge) &&
-         add_param(c, url, sizeof url, "code_challenge_method", "S256") &&
-         add_param(c, url, sizeof url, "claims",
-                   "{\"id_token\":{\"birthdate\":{\"essential\":true}}}");
-    curl_easy_cleanup(c);
+    ok =
+        ok && add_param(url, sizeof url, "response_type", "code") &&
+        add_param(url, sizeof url, "client_id", oidc.client_id) &&
+        add_param(url, sizeof url, "redirect_uri", oidc.redirect_uri) &&
+        add_param(url, sizeof url, "scope", oidc.scope) &&
+        add_param(url, sizeof url, "state", f.state) &&
+        add_param(url, sizeof url, "nonce", f.nonce) &&
+        add_param(url, sizeof url, "code_challenge", f.challenge) &&
+        add_param(url, sizeof url, "code_challenge_method", "S256") &&
+        add_param(url, sizeof url, "claims", "{\"id_token\":{\"birthdate\":{\"essential\":true}}}");
     agp_wipe(&f, sizeof f);
     if (!ok) {
         fprintf(stderr, "agepass issuer: oidc: cannot build the authorization request\n");
@@ -302,7 +297,7 @@ static char *exchange(const char *code, const char *verifier, char access[AGP_OI
                       long *status)
 {
     char body[4 * CODE_MAX + 2 * URL_MAX], basic[1024], auth[1100];
-    char *e_code = NULL, *e_uri = NULL, *e_ver = NULL, *e_id = NULL, *e_sec = NULL, *out = NULL;
+    char *out = NULL;
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
                              "Accept: application/json", auth, NULL};
     struct cli_http_req req = {.url = oidc.op.token_endpoint,
@@ -310,27 +305,24 @@ static char *exchange(const char *code, const char *verifier, char access[AGP_OI
                                .max = TOKEN_RESP_MAX,
                                .timeout_ms = HTTP_TIMEOUT};
     struct cli_http_resp resp = {0};
-    CURL *c = curl_easy_init();
-    int n;
+    size_t n = 0, b = 0;
 
     *status = 0;
-    if (c == NULL) return NULL;
-    e_code = curl_easy_escape(c, code, 0);
-    e_uri = curl_easy_escape(c, oidc.redirect_uri, 0);
-    e_ver = curl_easy_escape(c, verifier, 0);
-    e_id = curl_easy_escape(c, oidc.client_id, 0);
-    e_sec = curl_easy_escape(c, oidc.secret, 0);
-    if (!e_code || !e_uri || !e_ver || !e_id || !e_sec) goto out;
-    n = snprintf(basic, sizeof basic, "%s:%s", e_id, e_sec);
-    if (n < 0 || (size_t)n >= sizeof basic || (size_t)n / 3 * 4 + 4 >= sizeof auth - 21) goto out;
+    if (!cli_url_append(basic, sizeof basic, &b, oidc.client_id) || b + 2 > sizeof basic) goto out;
+    basic[b++] = ':';
+    if (!cli_url_append(basic, sizeof basic, &b, oidc.secret) || b / 3 * 4 + 4 >= sizeof auth - 21)
+        goto out;
     memcpy(auth, "Authorization: Basic ", 21);
-    EVP_EncodeBlock((unsigned char *)auth + 21, (const unsigned char *)basic, n);
-    n = snprintf(body, sizeof body,
-                 "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", e_code,
-                 e_uri, e_ver);
-    if (n < 0 || (size_t)n >= sizeof body) goto out;
-    req.body = (const uint8_t *)body;
-    req.body_len = (size_t)n;
+    EVP_EncodeBlock((unsigned char *)auth + 21, (const unsigned char *)basic, (int)b);
+    body[0] = '\0';
+    if (!add_param(body, sizeof body, "grant_type", "authorization_code") ||
+        !add_param(body, sizeof body, "code", code) ||
+        !add_param(body, sizeof body, "redirect_uri", oidc.redirect_uri) ||
+        !add_param(body, sizeof body, "code_verifier", verifier))
+        goto out;
+    n = strlen(body);
+    req.body = (const uint8_t *)body + 1; /* add_param began with '?' */
+    req.body_len = n - 1;
     if (cli_http(&req, &resp) != AGP_OK) goto out;
     *status = resp.status;
     if (resp.status != 200) goto out;
@@ -346,13 +338,6 @@ out:
     agp_wipe(body, sizeof body);
     agp_wipe(basic, sizeof basic);
     agp_wipe(auth, sizeof auth);
-    curl_free(e_code);
-    curl_free(e_uri);
-    curl_free(e_ver);
-    curl_free(e_id);
-    if (e_sec) agp_wipe(e_sec, strlen(e_sec));
-    curl_free(e_sec);
-    curl_easy_cleanup(c);
     return out;
 }
 

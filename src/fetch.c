@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "agepass/util.h"
 #include "cli.h"
 
 struct sink {
@@ -160,4 +161,22 @@ agp_err cli_http_get(const char *url, size_t max, long timeout_ms, uint8_t **bod
     resp.body = NULL;
     cli_http_resp_free(&resp);
     return AGP_OK;
+}
+
+/* see cli.h */
+bool cli_url_append(char *out, size_t cap, size_t *pos, const char *s)
+{
+    char *esc = curl_easy_escape(NULL, s, 0); /* the handle is unused since curl 7.82 */
+    size_t n;
+    bool ok;
+    if (esc == NULL) return false;
+    n = strlen(esc);
+    ok = *pos < cap && cap - *pos > n;
+    if (ok) {
+        memcpy(out + *pos, esc, n + 1);
+        *pos += n;
+    }
+    agp_wipe(esc, n); /* the value may be a secret (a client secret, a code) */
+    curl_free(esc);
+    return ok;
 }
