@@ -119,12 +119,11 @@ static int add_trusted_list(X509_STORE *st, const char *list)
 
 /* see issuer.h */
 int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t npem,
-                   const char *trusted_list, const char *public_url, const uint8_t secret[32])
+                   const char *trusted_list, const char *public_url, const uint8_t key[32])
 {
     struct mdoc_enrol *m;
     size_t i, ulen = strlen(public_url);
     int rc = CLI_OK;
-    static const char label[] = "agepass mdoc nonce v1";
     *out = NULL;
     if (ulen == 0 || ulen > URL_MAX - 32 ||
         (strncmp(public_url, "https://", 8) != 0 && strncmp(public_url, "http://", 7) != 0)) {
@@ -139,9 +138,7 @@ int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t
     for (i = 0; i < npem && rc == CLI_OK; i++)
         rc = add_pem_file(m->anchors, pem_files[i]);
     if (rc == CLI_OK && trusted_list != NULL) rc = add_trusted_list(m->anchors, trusted_list);
-    if (rc == CLI_OK &&
-        agp_hmac_sha256(m->key, secret, 32, (const uint8_t *)label, sizeof label - 1) != AGP_OK)
-        rc = cli_fail("mdoc", AGP_ERR_CRYPTO);
+    memcpy(m->key, key, sizeof m->key);
     if (rc != CLI_OK) {
         mdoc_enrol_free(m);
         return rc;

@@ -44,17 +44,19 @@
 #define TOKEN_RESP_MAX (2 * AGP_OIDC_TOKEN_MAX + 8192) /* id_token, access token, refresh token */
 #define URL_MAX        2048
 #define CODE_MAX       1024
+#define SCOPE_MAX      256
+#define CLIENT_ID_MAX  256
 
-static struct {
-    bool on;
-    char issuer[URL_MAX], client_id[256], secret[1024], redirect_uri[URL_MAX], scope[256];
+struct oidc_enrol {
+    char issuer[URL_MAX], client_id[CLIENT_ID_MAX], secret[1024], redirect_uri[URL_MAX],
+        scope[SCOPE_MAX];
     struct agp_oidc_provider op;
     uint8_t key[32];      /* k: keys states, nonces and verifiers */
     pthread_mutex_t lock; /* guards jwks, jwks_len, refetched_at */
     char *jwks;
     size_t jwks_len;
     int64_t refetched_at; /* last refetch for an unknown kid (0: none yet) */
-} oidc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+};
 
 /* ---- setup --------------------------------------------------------------- */
 
@@ -69,54 +71,53 @@ static bool good_url(const char *url)
             strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0);
 }
 
-static agp_err fetch_jwks(void)
+static agp_err fetch_jwks(struct oidc_enrol *o)
 {
     uint8_t *body = NULL;
     size_t len = 0;
     long status = 0;
     agp_err err =
-        cli_http_get(oidc.op.jwks_uri, AGP_OIDC_JWKS_MAX, HTTP_TIMEOUT, &body, &len, &status);
+        cli_http_get(o->op.jwks_uri, AGP_OIDC_JWKS_MAX, HTTP_TIMEOUT, &body, &len, &status);
     if (err == AGP_OK && status != 200) err = AGP_ERR_IO;
-    pthread_mutex_lock(&oidc.lock);
+    pthread_mutex_lock(&o->lock);
     if (err == AGP_OK) {
-        free(oidc.jwks);
-        oidc.jwks = (char *)body;
-        oidc.jwks_len = len;
+        free(o->jwks);
+        o->jwks = (char *)body;
+        o->jwks_len = len;
         body = NULL;
     }
-    pthread_mutex_unlock(&oidc.lock);
+    pthread_mutex_unlock(&o->lock);
     free(body);
     return err;
 }
 
 /* Fetches and reads the provider's discovery document, then its JWKS. */
-static int discover(void)
+static int discover(struct oidc_enrol *o)
 {
     char url[URL_MAX + 64];
     uint8_t *body = NULL;
-    size_t len = 0, n = strlen(oidc.issuer);
+    size_t len = 0, n = strlen(o->issuer);
     long status = 0;
     agp_err err;
     int rc = CLI_REJECTED;
 
-    if (n > 0 && oidc.issuer[n - 1] == '/') n--;
-    snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration", (int)n, oidc.issuer);
+    if (n > 0 && o->issuer[n - 1] == '/') n--;
+    snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration", (int)n, o->issuer);
     err = cli_http_get(url, DISCOVERY_MAX, HTTP_TIMEOUT, &body, &len, &status);
     if (err != AGP_OK || status != 200) {
         fprintf(stderr, "agepass: %s: %s (HTTP %ld)\n", url,
                 err != AGP_OK ? agp_err_str(err) : "no discovery document", status);
         goto out;
     }
-    if ((err = agp_oidc_discovery_parse(&oidc.op, (const char *)body, len, oidc.issuer)) !=
-        AGP_OK) {
+    if ((err = agp_oidc_discovery_parse(&o->op, (const char *)body, len, o->issuer)) != AGP_OK) {
         fprintf(stderr, "agepass: %s: %s\n", url,
                 err == AGP_ERR_CHALLENGE ? "names another issuer"
                 : err == AGP_ERR_RANGE   ? "an endpoint is not https (http only on loopback)"
                                          : agp_err_str(err));
         goto out;
     }
-    if ((err = fetch_jwks()) != AGP_OK) {
-        fprintf(stderr, "agepass: %s: %s\n", oidc.op.jwks_uri, agp_err_str(err));
+    if ((err = fetch_jwks(o)) != AGP_OK) {
+        fprintf(stderr, "agepass: %s: %s\n", o->op.jwks_uri, agp_err_str(err));
         goto out;
     }
     rc = CLI_OK;
@@ -126,12 +127,15 @@ out:
 }
 
 /* see issuer.h */
-int enroll_oidc_init(const struct enroll_oidc_config *cfg, const uint8_t key[32])
+int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg,
+                   const uint8_t key[32])
 {
+    struct oidc_enrol *o;
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc;
 
+    *out = NULL;
     if (cfg->issuer == NULL) return CLI_OK;
     if (cfg->client_id == NULL || cfg->secret_file == NULL || cfg->public_url == NULL) {
         fprintf(stderr, "agepass: --oidc-issuer needs --oidc-client-id, "
@@ -139,59 +143,55 @@ int enroll_oidc_init(const struct enroll_oidc_config *cfg, const uint8_t key[32]
         return CLI_USAGE;
     }
     if (!good_url(cfg->issuer) || !good_url(cfg->public_url) ||
-        strlen(cfg->client_id) >= sizeof oidc.client_id || cfg->client_id[0] == '\0' ||
-        (cfg->scope != NULL && strlen(cfg->scope) >= sizeof oidc.scope)) {
+        strlen(cfg->client_id) >= CLIENT_ID_MAX || cfg->client_id[0] == '\0' ||
+        (cfg->scope != NULL && strlen(cfg->scope) >= SCOPE_MAX)) {
         fprintf(stderr, "agepass: --oidc-issuer and --public-url take https URLs (http only on "
                         "loopback); --oidc-client-id up to 255 characters\n");
         return CLI_USAGE;
     }
+    if ((o = calloc(1, sizeof *o)) == NULL) return cli_fail("oidc", AGP_ERR_NOMEM);
+    pthread_mutex_init(&o->lock, NULL);
     if ((rc = cli_private_file(cfg->secret_file)) != CLI_OK ||
-        (rc = cli_input(cfg->secret_file, sizeof oidc.secret - 1, &buf, &len)) != CLI_OK)
+        (rc = cli_input(cfg->secret_file, sizeof o->secret - 1, &buf, &len)) != CLI_OK) {
+        oidc_enrol_free(o);
         return rc;
+    }
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         len--;
     if (len == 0 || memchr(buf, '\0', len) != NULL) {
         cli_free(buf, len);
+        oidc_enrol_free(o);
         return cli_fail(cfg->secret_file, AGP_ERR_SYNTAX);
     }
-    memcpy(oidc.secret, buf, len);
-    oidc.secret[len] = '\0';
+    memcpy(o->secret, buf, len);
+    o->secret[len] = '\0';
     cli_free(buf, len);
-    snprintf(oidc.issuer, sizeof oidc.issuer, "%s", cfg->issuer);
-    snprintf(oidc.client_id, sizeof oidc.client_id, "%s", cfg->client_id);
-    snprintf(oidc.scope, sizeof oidc.scope, "%s", cfg->scope ? cfg->scope : "openid birthdate");
+    snprintf(o->issuer, sizeof o->issuer, "%s", cfg->issuer);
+    snprintf(o->client_id, CLIENT_ID_MAX, "%s", cfg->client_id);
+    snprintf(o->scope, SCOPE_MAX, "%s", cfg->scope ? cfg->scope : "openid birthdate");
     len = strlen(cfg->public_url);
     if (len > 0 && cfg->public_url[len - 1] == '/') len--;
-    snprintf(oidc.redirect_uri, sizeof oidc.redirect_uri, "%.*s/enroll/oidc/callback", (int)len,
+    snprintf(o->redirect_uri, sizeof o->redirect_uri, "%.*s/enroll/oidc/callback", (int)len,
              cfg->public_url);
-    memcpy(oidc.key, key, sizeof oidc.key);
-    if ((rc = discover()) != CLI_OK) {
-        enroll_oidc_free();
+    memcpy(o->key, key, sizeof o->key);
+    if ((rc = discover(o)) != CLI_OK) {
+        oidc_enrol_free(o);
         return rc;
     }
-    oidc.on = true;
     fprintf(stderr, "agepass issuer: OpenID Connect enrolment with %s, redirect_uri %s\n",
-            oidc.issuer, oidc.redirect_uri);
+            o->issuer, o->redirect_uri);
+    *out = o;
     return CLI_OK;
 }
 
 /* see issuer.h */
-bool enroll_oidc_enabled(void)
+void oidc_enrol_free(struct oidc_enrol *o)
 {
-    return oidc.on;
-}
-
-/* see issuer.h */
-void enroll_oidc_free(void)
-{
-    pthread_mutex_lock(&oidc.lock);
-    free(oidc.jwks);
-    oidc.jwks = NULL;
-    oidc.jwks_len = 0;
-    pthread_mutex_unlock(&oidc.lock);
-    AGP_WIPE(oidc.secret);
-    AGP_WIPE(oidc.key);
-    oidc.on = false;
+    if (o == NULL) return;
+    free(o->jwks);
+    pthread_mutex_destroy(&o->lock);
+    agp_wipe(o, sizeof *o);
+    free(o);
 }
 
 /* ---- the start ---------------------------------------------------------- */
@@ -207,17 +207,16 @@ static bool add_param(char *url, size_t cap, const char *name, const char *value
 }
 
 /* see issuer.h */
-enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn)
+enum MHD_Result oidc_enrol_start(const struct oidc_enrol *o, struct MHD_Connection *conn)
 {
     struct agp_oidc_flow f;
     char url[4 * URL_MAX];
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
     enum MHD_Result ret;
     bool ok;
-    (void)s;
 
-    ok = agp_oidc_flow_new(&f, oidc.key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
-    snprintf(url, sizeof url, "%s", oidc.op.authorization_endpoint);
+    ok = agp_oidc_flow_new(&f, o->key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
+    snprintf(url, sizeof url, "%s", o->op.authorization_endpoint);
     /*
      *= https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
      *#   scope REQUIRED. ... response_type REQUIRED. ... client_id REQUIRED.
@@ -228,9 +227,9 @@ enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn
      */
     ok =
         ok && add_param(url, sizeof url, "response_type", "code") &&
-        add_param(url, sizeof url, "client_id", oidc.client_id) &&
-        add_param(url, sizeof url, "redirect_uri", oidc.redirect_uri) &&
-        add_param(url, sizeof url, "scope", oidc.scope) &&
+        add_param(url, sizeof url, "client_id", o->client_id) &&
+        add_param(url, sizeof url, "redirect_uri", o->redirect_uri) &&
+        add_param(url, sizeof url, "scope", o->scope) &&
         add_param(url, sizeof url, "state", f.state) &&
         add_param(url, sizeof url, "nonce", f.nonce) &&
         add_param(url, sizeof url, "code_challenge", f.challenge) &&
@@ -293,14 +292,14 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, enum enrol_refusal wh
  * id and secret, form-encoded, as HTTP Basic credentials. Returns the ID
  * token (malloc'd) or NULL.
  */
-static char *exchange(const char *code, const char *verifier, char access[AGP_OIDC_ACCESS_MAX + 1],
-                      long *status)
+static char *exchange(const struct oidc_enrol *o, const char *code, const char *verifier,
+                      char access[AGP_OIDC_ACCESS_MAX + 1], long *status)
 {
     char body[4 * CODE_MAX + 2 * URL_MAX], basic[1024], auth[1100];
     char *out = NULL;
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
                              "Accept: application/json", auth, NULL};
-    struct cli_http_req req = {.url = oidc.op.token_endpoint,
+    struct cli_http_req req = {.url = o->op.token_endpoint,
                                .headers = headers,
                                .max = TOKEN_RESP_MAX,
                                .timeout_ms = HTTP_TIMEOUT};
@@ -308,16 +307,16 @@ static char *exchange(const char *code, const char *verifier, char access[AGP_OI
     size_t n = 0, b = 0;
 
     *status = 0;
-    if (!cli_url_append(basic, sizeof basic, &b, oidc.client_id) || b + 2 > sizeof basic) goto out;
+    if (!cli_url_append(basic, sizeof basic, &b, o->client_id) || b + 2 > sizeof basic) goto out;
     basic[b++] = ':';
-    if (!cli_url_append(basic, sizeof basic, &b, oidc.secret) || b / 3 * 4 + 4 >= sizeof auth - 21)
+    if (!cli_url_append(basic, sizeof basic, &b, o->secret) || b / 3 * 4 + 4 >= sizeof auth - 21)
         goto out;
     memcpy(auth, "Authorization: Basic ", 21);
     EVP_EncodeBlock((unsigned char *)auth + 21, (const unsigned char *)basic, (int)b);
     body[0] = '\0';
     if (!add_param(body, sizeof body, "grant_type", "authorization_code") ||
         !add_param(body, sizeof body, "code", code) ||
-        !add_param(body, sizeof body, "redirect_uri", oidc.redirect_uri) ||
+        !add_param(body, sizeof body, "redirect_uri", o->redirect_uri) ||
         !add_param(body, sizeof body, "code_verifier", verifier))
         goto out;
     n = strlen(body);
@@ -346,22 +345,22 @@ out:
  * (the provider may have rotated its keys), at most once a minute so that
  * forged kids cannot make us hammer the provider.
  */
-static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const char *nonce,
-                      int64_t now, const char *userinfo_sub)
+static agp_err verify(struct oidc_enrol *o, struct agp_oidc_claims *cl, const char *id_token,
+                      const char *nonce, int64_t now, const char *userinfo_sub)
 {
-    struct agp_oidc_expect want = {oidc.issuer, oidc.client_id, nonce, now, SKEW_S};
+    struct agp_oidc_expect want = {o->issuer, o->client_id, nonce, now, SKEW_S};
     agp_err err = AGP_ERR_KEY;
     int attempt;
     for (attempt = 0; attempt < 2; attempt++) {
         char *jwks = NULL;
         size_t len = 0;
         bool refetch;
-        pthread_mutex_lock(&oidc.lock);
-        if (oidc.jwks != NULL && (jwks = malloc(oidc.jwks_len + 1)) != NULL) {
-            memcpy(jwks, oidc.jwks, oidc.jwks_len);
-            len = oidc.jwks_len;
+        pthread_mutex_lock(&o->lock);
+        if (o->jwks != NULL && (jwks = malloc(o->jwks_len + 1)) != NULL) {
+            memcpy(jwks, o->jwks, o->jwks_len);
+            len = o->jwks_len;
         }
-        pthread_mutex_unlock(&oidc.lock);
+        pthread_mutex_unlock(&o->lock);
         if (jwks == NULL) return AGP_ERR_NOMEM;
         err = userinfo_sub == NULL
                   ? agp_oidc_verify_id_token(cl, jwks, len, id_token, strlen(id_token), &want)
@@ -369,14 +368,14 @@ static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const ch
                                              userinfo_sub);
         free(jwks);
         if (err != AGP_ERR_KEY || attempt == 1) break;
-        pthread_mutex_lock(&oidc.lock);
-        refetch = oidc.refetched_at == 0 || now - oidc.refetched_at >= JWKS_REFETCH;
-        if (refetch) oidc.refetched_at = now;
-        pthread_mutex_unlock(&oidc.lock);
+        pthread_mutex_lock(&o->lock);
+        refetch = o->refetched_at == 0 || now - o->refetched_at >= JWKS_REFETCH;
+        if (refetch) o->refetched_at = now;
+        pthread_mutex_unlock(&o->lock);
         if (!refetch) break;
         fprintf(stderr, "agepass issuer: oidc: no JWKS key for this token; refetching %s\n",
-                oidc.op.jwks_uri);
-        if (fetch_jwks() != AGP_OK) break;
+                o->op.jwks_uri);
+        if (fetch_jwks(o) != AGP_OK) break;
     }
     return err;
 }
@@ -386,11 +385,12 @@ static agp_err verify(struct agp_oidc_claims *cl, const char *id_token, const ch
  * a JWT signed by the provider (OIDC Core §5.3.2, application/jwt), for
  * the same sub; plain JSON proves nothing. Its birthdate goes into cl.
  */
-static agp_err userinfo(struct agp_oidc_claims *cl, const char *access, int64_t now)
+static agp_err userinfo(const struct oidc_enrol *o, struct agp_oidc_claims *cl, const char *access,
+                        int64_t now)
 {
     char auth[AGP_OIDC_ACCESS_MAX + 32];
     const char *headers[] = {"Accept: application/jwt", auth, NULL};
-    struct cli_http_req req = {.url = oidc.op.userinfo_endpoint,
+    struct cli_http_req req = {.url = o->op.userinfo_endpoint,
                                .headers = headers,
                                .max = AGP_OIDC_TOKEN_MAX,
                                .timeout_ms = HTTP_TIMEOUT};
@@ -398,7 +398,7 @@ static agp_err userinfo(struct agp_oidc_claims *cl, const char *access, int64_t 
     struct agp_oidc_claims u;
     agp_err err;
 
-    if (oidc.op.userinfo_endpoint[0] == '\0') return AGP_ERR_NOT_FOUND;
+    if (o->op.userinfo_endpoint[0] == '\0') return AGP_ERR_NOT_FOUND;
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
     err = cli_http(&req, &resp);
     agp_wipe(auth, sizeof auth);
@@ -411,7 +411,7 @@ static agp_err userinfo(struct agp_oidc_claims *cl, const char *access, int64_t 
     else if (memchr(resp.body, '\0', resp.len) != NULL)
         err = AGP_ERR_SYNTAX;
     else
-        err = verify(&u, (const char *)resp.body, NULL, now, cl->sub);
+        err = verify((struct oidc_enrol *)o, &u, (const char *)resp.body, NULL, now, cl->sub);
     if (err == AGP_OK && !u.has_birthdate) err = AGP_ERR_NOT_FOUND;
     if (err == AGP_OK) {
         cl->has_birthdate = true;
@@ -427,7 +427,8 @@ static agp_err userinfo(struct agp_oidc_claims *cl, const char *access, int64_t 
 }
 
 /* see issuer.h */
-enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *conn)
+enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,
+                                    struct MHD_Connection *conn)
 {
     const char *state = arg(conn, "state", 64), *code = arg(conn, "code", CODE_MAX);
     const char *perr = arg(conn, "error", 64), *iss = arg(conn, "iss", URL_MAX);
@@ -449,12 +450,12 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
                 plain ? perr : "(unprintable)");
         return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
     }
-    if (iss != NULL && strcmp(iss, oidc.issuer) != 0)
+    if (iss != NULL && strcmp(iss, o->issuer) != 0)
         /* RFC 9207 §2.4: a response from another provider (mix-up attack) */
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback from another issuer");
     if (state == NULL || code == NULL)
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback without code or state");
-    err = agp_oidc_flow_open(&f, oidc.key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
+    err = agp_oidc_flow_open(&f, o->key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
     if (err == AGP_ERR_EXPIRED)
         return refuse(conn, ER_EXPIRED, MHD_HTTP_UNAUTHORIZED, "state expired: start again");
     if (err != AGP_OK)
@@ -470,7 +471,7 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
                           "text/plain");
         goto out;
     }
-    if ((id_token = exchange(code, f.verifier, access, &status)) == NULL && status == 0) {
+    if ((id_token = exchange(o, code, f.verifier, access, &status)) == NULL && status == 0) {
         /* no answer: the provider is down, not the person's evidence at fault */
         fprintf(stderr, "agepass issuer: oidc: the token endpoint did not answer\n");
         ret = issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -485,8 +486,8 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
         ret = refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);
         goto out;
     }
-    err = verify(&cl, id_token, f.nonce, now, NULL);
-    if (err == AGP_OK && !cl.has_birthdate && (err = userinfo(&cl, access, now)) != AGP_OK) {
+    err = verify(o, &cl, id_token, f.nonce, now, NULL);
+    if (err == AGP_OK && !cl.has_birthdate && (err = userinfo(o, &cl, access, now)) != AGP_OK) {
         char detail[128];
         snprintf(detail, sizeof detail, "no birthdate in the ID token, none from UserInfo: %s",
                  err == AGP_ERR_TOKEN_TYPE ? "not a signed JWT" : agp_err_str(err));
@@ -504,7 +505,7 @@ enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *c
         goto out;
     }
     ev.age = age;
-    ev.source = oidc.issuer;
+    ev.source = o->issuer;
     ev.subject = cl.sub;
     ev.expires_at = f.expires_at;
     ret = issuer_grant(s, conn, &ev);

@@ -392,6 +392,7 @@ struct service {
     pthread_rwlock_t lock;
     pthread_mutex_t turn;
     struct mdoc_enrol *mdoc; /* NULL unless trust anchors are configured */
+    struct oidc_enrol *oidc; /* NULL unless an OpenID Connect provider is configured */
 };
 
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
@@ -869,12 +870,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return mdoc_enrol_qr(s->mdoc, conn);
     if (s->mdoc && strcmp(url, "/enroll/mdoc/response") == 0 && strcmp(method, "POST") == 0)
         return mdoc_enrol_response(s->mdoc, s, conn, up);
-    if (strcmp(url, "/enroll/oidc/start") == 0 && strcmp(method, "GET") == 0 &&
-        enroll_oidc_enabled())
-        return enroll_oidc_start(s, conn);
-    if (strcmp(url, "/enroll/oidc/callback") == 0 && strcmp(method, "GET") == 0 &&
-        enroll_oidc_enabled())
-        return enroll_oidc_callback(s, conn);
+    if (s->oidc && strcmp(url, "/enroll/oidc/start") == 0 && strcmp(method, "GET") == 0)
+        return oidc_enrol_start(s->oidc, conn);
+    if (s->oidc && strcmp(url, "/enroll/oidc/callback") == 0 && strcmp(method, "GET") == 0)
+        return oidc_enrol_callback(s->oidc, s, conn);
     return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -967,11 +966,22 @@ static bool is_loopback(const struct sockaddr_storage *ss)
     return false;
 }
 
+/*
+ * An enrolment module's own key: HMAC(pseudonym-secret, label), so that no
+ * module holds the secret itself and no two share a key.
+ */
+static agp_err module_key(const struct service *s, const char *label, uint8_t k[AGP_SHA256_LEN])
+{
+    return agp_hmac_sha256(k, s->secret, sizeof s->secret, (const uint8_t *)label, strlen(label));
+}
+
 /* --mdoc-trust PEM (repeatable) / --mdoc-trusted-list FILE, with --public-url */
 static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
 {
     const struct cli_opt *t = NULL;
+    uint8_t k[AGP_SHA256_LEN];
     size_t i;
+    int rc;
     for (i = 0; i < n; i++)
         if (strcmp(o[i].name, "--mdoc-trust") == 0) t = &o[i];
     if ((t == NULL || t->count == 0) && cli_get(o, n, "--mdoc-trusted-list") == NULL) return CLI_OK;
@@ -980,9 +990,27 @@ static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
                         "URL, where wallets post their answer)\n");
         return CLI_USAGE;
     }
-    return mdoc_enrol_new(&s->mdoc, t ? t->values : NULL, t ? t->count : 0,
-                          cli_get(o, n, "--mdoc-trusted-list"), cli_get(o, n, "--public-url"),
-                          s->secret);
+    if (module_key(s, "agepass mdoc nonce v1", k) != AGP_OK)
+        return cli_fail("mdoc", AGP_ERR_CRYPTO);
+    rc = mdoc_enrol_new(&s->mdoc, t ? t->values : NULL, t ? t->count : 0,
+                        cli_get(o, n, "--mdoc-trusted-list"), cli_get(o, n, "--public-url"), k);
+    AGP_WIPE(k);
+    return rc;
+}
+
+/* --oidc-issuer URL, --oidc-client-id, --oidc-client-secret-file, --public-url */
+static int oidc_setup(struct service *s, const struct cli_opt *o, size_t n)
+{
+    struct enroll_oidc_config oc = {cli_get(o, n, "--oidc-issuer"),
+                                    cli_get(o, n, "--oidc-client-id"),
+                                    cli_get(o, n, "--oidc-client-secret-file"),
+                                    cli_get(o, n, "--public-url"), cli_get(o, n, "--oidc-scope")};
+    uint8_t k[AGP_SHA256_LEN];
+    int rc;
+    if (module_key(s, "oidc-state", k) != AGP_OK) return cli_fail("oidc", AGP_ERR_CRYPTO);
+    rc = oidc_enrol_new(&s->oidc, &oc, k);
+    AGP_WIPE(k);
+    return rc;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -1045,21 +1073,8 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_REJECTED;
     snprintf(path, sizeof path, "%s/pseudonym-secret", dir);
     if (cli_read_secret(path, svc.secret, sizeof svc.secret) != CLI_OK) goto out;
-    {
-        struct enroll_oidc_config oc = {
-            cli_get(o, n, "--oidc-issuer"), cli_get(o, n, "--oidc-client-id"),
-            cli_get(o, n, "--oidc-client-secret-file"), cli_get(o, n, "--public-url"),
-            cli_get(o, n, "--oidc-scope")};
-        uint8_t k[AGP_SHA256_LEN];
-        /* the flow's key: HMAC(pseudonym-secret, "oidc-state"), never the secret itself */
-        if (agp_hmac_sha256(k, svc.secret, sizeof svc.secret, (const uint8_t *)"oidc-state", 10) !=
-            AGP_OK)
-            goto out;
-        rc = enroll_oidc_init(&oc, k);
-        AGP_WIPE(k);
-        if (rc != CLI_OK) goto out;
-        rc = CLI_REJECTED;
-    }
+    if ((rc = oidc_setup(&svc, o, n)) != CLI_OK) goto out;
+    rc = CLI_REJECTED;
     svc.day_cap = (unsigned)day_cap;
     svc.epoch_cap = (unsigned)epoch_cap;
     if (cli_get(o, n, "--request-uri"))
@@ -1120,7 +1135,7 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_OK;
 out:
     if (d != NULL) MHD_stop_daemon(d);
-    enroll_oidc_free();
+    oidc_enrol_free(svc.oidc);
     if (locks) {
         pthread_mutex_destroy(&svc.turn);
         pthread_rwlock_destroy(&svc.lock);

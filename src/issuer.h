@@ -67,13 +67,13 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
 /*
  * Enrolment with an EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c).
  * mdoc_enrol_new loads the trust anchors (PEM files, and/or a trusted-list
- * file naming PEM files one a line) and derives the nonce key from the
- * pseudonym secret; public_url is the issuer's external base URL. Returns
+ * file naming PEM files one a line); key (32 bytes, derived from the
+ * pseudonym secret) keys the nonces; public_url is the issuer's external base URL. Returns
  * CLI_OK or a CLI_ exit code after printing why.
  */
 struct mdoc_enrol;
 int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t npem,
-                   const char *trusted_list, const char *public_url, const uint8_t secret[32]);
+                   const char *trusted_list, const char *public_url, const uint8_t key[32]);
 void mdoc_enrol_free(struct mdoc_enrol *m);
 /* GET /enroll/mdoc/request[?age=NN], GET /enroll/mdoc/qr?state=S, POST /enroll/mdoc/response */
 enum MHD_Result mdoc_enrol_request(struct mdoc_enrol *m, struct MHD_Connection *conn);
@@ -97,15 +97,17 @@ struct enroll_oidc_config {
 
 /*
  * With cfg->issuer set: reads the client secret, fetches the provider's
- * discovery document and JWKS, and enables the routes; key (32 bytes,
- * derived from the pseudonym secret) keys the flow's states. CLI_OK (also
- * when cfg->issuer is NULL: nothing to do), CLI_USAGE or CLI_REJECTED.
+ * discovery document and JWKS, and makes *out; key (32 bytes, derived from
+ * the pseudonym secret) keys the flow's states. Without it, *out is NULL
+ * (no OpenID Connect enrolment). CLI_OK, CLI_USAGE or CLI_REJECTED.
  */
-int enroll_oidc_init(const struct enroll_oidc_config *cfg, const uint8_t key[32]);
-bool enroll_oidc_enabled(void);
+struct oidc_enrol;
+int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg,
+                   const uint8_t key[32]);
+void oidc_enrol_free(struct oidc_enrol *o);
 /* GET /enroll/oidc/start and GET /enroll/oidc/callback (see src/enroll_oidc.c). */
-enum MHD_Result enroll_oidc_start(struct service *s, struct MHD_Connection *conn);
-enum MHD_Result enroll_oidc_callback(struct service *s, struct MHD_Connection *conn);
-void enroll_oidc_free(void);
+enum MHD_Result oidc_enrol_start(const struct oidc_enrol *o, struct MHD_Connection *conn);
+enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,
+                                    struct MHD_Connection *conn);
 
 #endif
