@@ -374,12 +374,22 @@ size_t agp_cbor_head_len(uint64_t arg)
 /* see agepass/cbor.h */
 agp_err agp_cbor_put_head(struct agp_writer *w, uint8_t major, uint64_t arg)
 {
-    size_t n = agp_cbor_head_len(arg), i;
     uint8_t head[9];
-    unsigned ai = n == 1 ? (unsigned)arg : n == 2 ? 24u : n == 3 ? 25u : n == 5 ? 26u : 27u;
-    head[0] = (uint8_t)((unsigned)major << 5 | ai);
-    for (i = 1; i < n; i++)
-        head[i] = (uint8_t)(arg >> (8 * (n - 1 - i)));
+    size_t n = 0;
+    switch (major) {
+    case AGP_CBOR_UINT: n = cbor_encode_uint(arg, head, sizeof head); break;
+    case AGP_CBOR_NINT: n = cbor_encode_negint(arg, head, sizeof head); break;
+    case AGP_CBOR_BSTR: n = cbor_encode_bytestring_start((size_t)arg, head, sizeof head); break;
+    case AGP_CBOR_TSTR: n = cbor_encode_string_start((size_t)arg, head, sizeof head); break;
+    case AGP_CBOR_ARRAY: n = cbor_encode_array_start((size_t)arg, head, sizeof head); break;
+    case AGP_CBOR_MAP: n = cbor_encode_map_start((size_t)arg, head, sizeof head); break;
+    case AGP_CBOR_TAG: n = cbor_encode_tag(arg, head, sizeof head); break;
+    case AGP_CBOR_SIMPLE:
+        if (arg < 24) n = cbor_encode_ctrl((uint8_t)arg, head, sizeof head);
+        break;
+    }
+    /* libcbor writes the shortest head; a size_t narrower than arg would shorten it */
+    AGP_ENSURE(n == agp_cbor_head_len(arg), AGP_ERR_ARG);
     return agp_write_bytes(w, head, n);
 }
 
