@@ -463,6 +463,49 @@ static void test_cbor(void)
     EXPECT_ERR(read_one("9b7fffffffffffffff"), AGP_ERR_TRUNCATED);
     EXPECT_ERR(read_one("bb3fffffffffffffff"), AGP_ERR_TRUNCATED);
     EXPECT_ERR(read_one("810001"), AGP_ERR_TRAILING);
+    /* heads libcbor 0.8 reads or refuses differently from RFC 8949 */
+    EXPECT_OK(read_one("c600"));                      /* tag 6 in one byte: libcbor refuses */
+    EXPECT_OK(read_one("d400"));                      /* tag 20 */
+    EXPECT_OK(read_one("d500"));                      /* tag 21: libcbor reads it */
+    EXPECT_ERR(read_one("d81700"), AGP_ERR_ENCODING); /* tag 23 in two bytes */
+    EXPECT_ERR(read_one("3817"), AGP_ERR_ENCODING);   /* -24 in two bytes */
+    EXPECT_ERR(read_one("7800"), AGP_ERR_ENCODING);   /* "" in two bytes */
+    EXPECT_ERR(read_one("e0"), AGP_ERR_ENCODING);     /* simple 0 */
+    EXPECT_ERR(read_one("f818"), AGP_ERR_ENCODING);   /* simple 24 */
+    EXPECT_ERR(read_one("fb3ff0000000000000"), AGP_ERR_ENCODING);
+    EXPECT_ERR(read_one("ff"), AGP_ERR_ENCODING);       /* break */
+    EXPECT_ERR(read_one("7f6161ff"), AGP_ERR_ENCODING); /* indefinite tstr */
+    EXPECT_ERR(read_one("bfff"), AGP_ERR_ENCODING);     /* indefinite map */
+    EXPECT_ERR(read_one("3b"), AGP_ERR_TRUNCATED);      /* head cut short */
+    EXPECT_ERR(read_one("5a000000"), AGP_ERR_TRUNCATED);
+    EXPECT_ERR(read_one(""), AGP_ERR_TRUNCATED);
+    EXPECT_OK(read_one("83f4f5f7"));           /* false, true, undefined */
+    EXPECT_OK(read_one("3bfffffffffffffffe")); /* -2^64 + 1 */
+    {
+        /* a string's head alone, then typed reads that leave r on a wrong type */
+        struct test_bytes b = test_hex("42010263616263");
+        struct agp_reader r;
+        struct agp_span s;
+        uint8_t major;
+        uint64_t arg;
+        agp_reader_init(&r, b.ptr, b.len);
+        EXPECT_OK(agp_cbor_head(&r, &major, &arg));
+        EXPECT(major == AGP_CBOR_BSTR && arg == 2 && r.pos == 1);
+        r.pos = 0;
+        EXPECT_ERR(agp_cbor_tstr(&r, 8, &s), AGP_ERR_SYNTAX);
+        EXPECT(r.pos == 0);
+        EXPECT_ERR(agp_cbor_bstr(&r, 1, &s), AGP_ERR_LENGTH);
+        r.pos = 0;
+        EXPECT_OK(agp_cbor_bstr(&r, 2, &s));
+        EXPECT(s.len == 2 && s.ptr == b.ptr + 1 && r.pos == 3);
+        EXPECT_OK(agp_cbor_tstr(&r, 3, &s));
+        EXPECT(agp_span_is(s, "abc"));
+        EXPECT_OK(agp_read_end(&r));
+        agp_reader_init(&r, b.ptr, 2); /* 42 01: the string cut short */
+        EXPECT_ERR(agp_cbor_head(&r, &major, &arg), AGP_ERR_TRUNCATED);
+        EXPECT(r.pos == 0);
+        free(b.ptr);
+    }
     EXPECT_OK(read_one("a1616101"));
     EXPECT_ERR(read_one("a16161"), AGP_ERR_TRUNCATED);
     /* nesting: 16 levels read, 17 refused */
@@ -485,6 +528,25 @@ static void test_cbor(void)
         EXPECT_OK(agp_cbor_put_head(&w, AGP_CBOR_TAG, 65536));
         EXPECT(w.len == 1 + 2 + 3 + 5);
         EXPECT_BYTES(buf, "\x17\x18\x18\x59\x01\x00\xda\x00\x01\x00\x00", 11);
+        agp_writer_init(&w, buf, sizeof buf);
+        EXPECT_OK(agp_cbor_put_head(&w, AGP_CBOR_NINT, 0)); /* -1 */
+        EXPECT_OK(agp_cbor_put_head(&w, AGP_CBOR_ARRAY, 3));
+        EXPECT_OK(agp_cbor_put_head(&w, AGP_CBOR_MAP, 1000));
+        EXPECT_OK(agp_cbor_put_head(&w, AGP_CBOR_SIMPLE, 22)); /* null */
+        EXPECT_OK(agp_cbor_put_tstr(&w, "ab", 2));
+        EXPECT_OK(agp_cbor_put_bstr(&w, (const uint8_t *)"\x01", 1));
+        EXPECT_BYTES(buf,
+                     "\x20\x83\xb9\x03\xe8\xf6\x62"
+                     "ab\x41\x01",
+                     11);
+        EXPECT_ERR(agp_cbor_put_head(&w, AGP_CBOR_UINT, UINT64_MAX), AGP_ERR_TOO_BIG); /* 5 left */
+        EXPECT_ERR(agp_cbor_put_head(&w, AGP_CBOR_SIMPLE, 24), AGP_ERR_ARG);
+        EXPECT_ERR(agp_cbor_put_head(&w, 8, 0), AGP_ERR_ARG);
+        EXPECT(w.len == 11);
+        agp_writer_init(&w, buf, sizeof buf);
+        EXPECT_OK(agp_cbor_put_head(&w, AGP_CBOR_NINT, UINT64_MAX)); /* -2^64 */
+        EXPECT_BYTES(buf, "\x3b\xff\xff\xff\xff\xff\xff\xff\xff", 9);
+        EXPECT(w.len == 9);
     }
 }
 
