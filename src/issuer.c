@@ -30,6 +30,7 @@
  * only, and the directory is the same bytes for everyone.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -64,6 +65,7 @@ static const char usage[] =
     "                           [--epoch-days 30]\n"
     "       agepass issuer serve --state DIR --listen HOST:PORT [--insecure-dev-attester]\n"
     "                            [--request-uri URL] [--day-cap 30] [--epoch-cap 300]\n"
+    "                            [--enrol-cap 10]\n"
     "                            [--config FILE] [--redis redis://HOST:PORT[/DB]]\n"
     "                            [--public-url URL] [--mdoc-trust PEM]...\n"
     "                            [--mdoc-trusted-list FILE] [--oidc-issuer URL\n"
@@ -77,7 +79,9 @@ static const char usage[] =
     "(--now: at once) and makes the one after it. --config FILE reads options as\n"
     "`name value` lines (`day-cap 30`); the command line wins. --redis keeps grants\n"
     "and counters in Redis, shared by several instances, instead of store.sqlite.\n"
-    "serve reloads the state folder on SIGHUP: send it after rotate.\n";
+    "serve reloads the state folder on SIGHUP: send it after rotate. Caps per\n"
+    "person: --day-cap tokens a rolling day, --epoch-cap tokens a key epoch,\n"
+    "--enrol-cap enrolments a rolling day (sources with a stable subject).\n";
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -379,7 +383,7 @@ struct service {
     struct agp_istore *store;
     uint8_t secret[32];
     bool dev;
-    unsigned day_cap, epoch_cap;
+    unsigned day_cap, epoch_cap, enrol_cap;
     char *directory; /* the same bytes for every client */
     size_t directory_len;
     char etag[24];
@@ -772,6 +776,23 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
     if (best == 0) return issuer_refuse_enrol(conn, ER_UNDER_AGE, MHD_HTTP_FORBIDDEN);
     if (ev->source != NULL) {
         err = pseudonym_of(s, ev->source, ev->subject, pseudonym);
+        if (err == AGP_OK) {
+            /*
+             * Enrolments per person per rolling day (R24: repeated
+             * re-enrolment is how an adult would mint for others), on the
+             * token counters' machinery under a pseudonym of its own.
+             */
+            uint8_t mac[AGP_SHA256_LEN], enrolments[AGP_PSEUDONYM_LEN];
+            uint8_t msg[10 + AGP_PSEUDONYM_LEN] = "enrolments";
+            memcpy(msg + 10, pseudonym, AGP_PSEUDONYM_LEN);
+            err = agp_hmac_sha256(mac, s->secret, sizeof s->secret, msg, sizeof msg);
+            memcpy(enrolments, mac, sizeof enrolments);
+            if (err == AGP_OK)
+                err = agp_istore_count(s->store, enrolments, 1, s->enrol_cap, UINT_MAX, 0, now);
+            AGP_WIPE(mac);
+            if (err == AGP_ERR_RANGE)
+                return issuer_refuse_enrol(conn, ER_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS);
+        }
     } else {
         err = agp_random(pseudonym, sizeof pseudonym);
         if (ev->digest != NULL && err == AGP_OK) {
@@ -1021,6 +1042,7 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--request-uri"},
                           {.name = "--day-cap"},
                           {.name = "--epoch-cap"},
+                          {.name = "--enrol-cap"},
                           {.name = "--config"},
                           {.name = "--redis"},
                           {.name = "--public-url"},
@@ -1037,7 +1059,7 @@ static int cmd_serve(int argc, char **argv)
     struct MHD_Daemon *d = NULL;
     const char *dir;
     char path[4096], uri[AGP_URI_MAX + 1];
-    uint64_t day_cap = 30, epoch_cap = 300;
+    uint64_t day_cap = 30, epoch_cap = 300, enrol_cap = 10;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     sigset_t sigs;
     agp_err err;
@@ -1051,8 +1073,10 @@ static int cmd_serve(int argc, char **argv)
     if ((cli_get(o, n, "--day-cap") &&
          (!cli_parse_uint(cli_get(o, n, "--day-cap"), 100000, &day_cap) || day_cap == 0)) ||
         (cli_get(o, n, "--epoch-cap") &&
-         (!cli_parse_uint(cli_get(o, n, "--epoch-cap"), 10000000, &epoch_cap) || epoch_cap == 0))) {
-        fprintf(stderr, "agepass: --day-cap and --epoch-cap take a count above 0\n");
+         (!cli_parse_uint(cli_get(o, n, "--epoch-cap"), 10000000, &epoch_cap) || epoch_cap == 0)) ||
+        (cli_get(o, n, "--enrol-cap") &&
+         (!cli_parse_uint(cli_get(o, n, "--enrol-cap"), 1000, &enrol_cap) || enrol_cap == 0))) {
+        fprintf(stderr, "agepass: --day-cap, --epoch-cap and --enrol-cap take a count above 0\n");
         return CLI_USAGE;
     }
     if (cli_parse_listen(cli_get(o, n, "--listen"), &addr, &addr_len) != CLI_OK) {
@@ -1077,6 +1101,7 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_REJECTED;
     svc.day_cap = (unsigned)day_cap;
     svc.epoch_cap = (unsigned)epoch_cap;
+    svc.enrol_cap = (unsigned)enrol_cap;
     if (cli_get(o, n, "--request-uri"))
         snprintf(uri, sizeof uri, "%s", cli_get(o, n, "--request-uri"));
     else
@@ -1126,9 +1151,11 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     }
     fprintf(stderr,
-            "agepass issuer: %s listening on %s; epoch %u current; caps %u a day, %u an epoch\n",
+            "agepass issuer: %s listening on %s; epoch %u current; caps %u a day, %u an epoch, %u "
+            "enrolments a day\n",
             svc.st.name, cli_get(o, n, "--listen"),
-            svc.st.epochs[current_epoch(&svc, (int64_t)time(NULL))].id, svc.day_cap, svc.epoch_cap);
+            svc.st.epochs[current_epoch(&svc, (int64_t)time(NULL))].id, svc.day_cap, svc.epoch_cap,
+            svc.enrol_cap);
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
         reload(&svc, dir, uri);
     fprintf(stderr, "agepass issuer: stopping\n");
