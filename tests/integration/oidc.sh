@@ -57,6 +57,12 @@ check "serve: two providers with the same name (both default to the host 127.0.0
     --oidc-provider "$op,client_id=agepass-issuer,secret_file=client-secret" --oidc-provider "$op2,client_id=agepass-issuer,secret_file=client-secret"
 check "serve: --oidc-provider without --public-url is a usage error" bash -c \
     "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --oidc-provider '$op,client_id=a,secret_file=client-secret' 2>/dev/null; [ \$? -eq 2 ]"
+# the lines of docs/enrolment.md parse (their providers and secret files are not here: exit 1, not 2)
+sed -n '/^cat > \/etc\/agepass\/issuer.conf/,/^CONF$/p' "$here/../../docs/enrolment.md" | grep -v '^cat\|^CONF' >doc.conf
+check "serve: docs/enrolment.md's config block has two oidc-provider lines" [ "$(grep -c '^oidc-provider https://' doc.conf)" = 2 ]
+"$agepass" issuer serve --state ist --listen 127.0.0.1:1 --config doc.conf 2>doc.log
+check "serve: ... which parse (exit 1 for the missing secret file, not a usage error)" bash -c \
+    "[ $? = 1 ] && grep -q '/etc/agepass/op-a-secret' doc.log && ! grep -q 'oidc-provider takes' doc.log"
 chmod 644 client-secret
 check "serve: a client secret others can read is refused" bash -c \
     "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --config issuer.conf 2>/dev/null; [ \$? -eq 1 ]"
