@@ -44,17 +44,21 @@ oidc-provider $op2,client_id=agepass-issuer,secret_file=client-secret,name=op-b
 public-url $base
 CONF
 
-serve_fails() { # EXIT_STATUS ARGS...: issuer serve with ARGS exits with EXIT_STATUS
-    local want=$1; shift
-    "$agepass" issuer serve --state ist --listen 127.0.0.1:1 --public-url "$base" "$@" 2>>usage.log
-    [ $? -eq "$want" ]
+serve_fails() { # EXIT_STATUS MESSAGE ARGS...: issuer serve with ARGS exits with EXIT_STATUS, saying MESSAGE
+    local want=$1 says=$2 rc; shift 2
+    "$agepass" issuer serve --state ist --listen 127.0.0.1:1 --public-url "$base" "$@" 2>serve-fails.log
+    rc=$?
+    [ "$rc" -eq "$want" ] && grep -qF -- "$says" serve-fails.log
 }
-check "serve: --oidc-provider without a client id is a usage error" serve_fails 2 --oidc-provider "$op,secret_file=client-secret"
-check "serve: ... without a secret file too" serve_fails 2 --oidc-provider "$op,client_id=agepass-issuer"
-check "serve: ... with an unknown field too" serve_fails 2 --oidc-provider "$op,client_id=a,secret_file=client-secret,colour=red"
-check "serve: ... with a name outside [a-z0-9.-] too" serve_fails 2 --oidc-provider "$op,client_id=a,secret_file=client-secret,name=Op_A"
-check "serve: two providers with the same name (both default to the host 127.0.0.1) are refused" serve_fails 2 \
+takes='--oidc-provider takes ISSUER_URL,client_id=ID,secret_file=FILE' 
+check "serve: --oidc-provider without a client id is a usage error" serve_fails 2 "$takes" --oidc-provider "$op,secret_file=client-secret"
+check "serve: ... without a secret file too" serve_fails 2 "$takes" --oidc-provider "$op,client_id=agepass-issuer"
+check "serve: ... with an unknown field too" serve_fails 2 "$takes" --oidc-provider "$op,client_id=a,secret_file=client-secret,colour=red"
+check "serve: ... with a name outside [a-z0-9.-] too" serve_fails 2 "$takes" --oidc-provider "$op,client_id=a,secret_file=client-secret,name=Op_A"
+check "serve: two providers with the same name (both default to the host 127.0.0.1) are refused" serve_fails 2 "two OpenID Connect providers named 127.0.0.1" \
     --oidc-provider "$op,client_id=agepass-issuer,secret_file=client-secret" --oidc-provider "$op2,client_id=agepass-issuer,secret_file=client-secret"
+nine=(); for i in 1 2 3 4 5 6 7 8 9; do nine+=(--oidc-provider "$op,client_id=agepass-issuer,secret_file=client-secret,name=op-$i"); done
+check "serve: more than 8 providers is a usage error" serve_fails 2 "at most 8 providers" "${nine[@]}"
 check "serve: --oidc-provider without --public-url is a usage error" bash -c \
     "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --oidc-provider '$op,client_id=a,secret_file=client-secret' 2>/dev/null; [ \$? -eq 2 ]"
 # the lines of docs/enrolment.md parse (their providers and secret files are not here: exit 1, not 2)
@@ -67,9 +71,9 @@ chmod 644 client-secret
 check "serve: a client secret others can read is refused" bash -c \
     "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --config issuer.conf 2>/dev/null; [ \$? -eq 1 ]"
 chmod 600 client-secret
-check "serve: an issuer URL whose discovery names another issuer is refused" serve_fails 1 \
+check "serve: an issuer URL whose discovery names another issuer is refused" serve_fails 1 "names another issuer" \
     --oidc-provider "$op/,client_id=agepass-issuer,secret_file=client-secret"
-check "serve: plain http to a non-loopback provider is refused" serve_fails 2 \
+check "serve: plain http to a non-loopback provider is refused" serve_fails 2 "$takes" \
     --oidc-provider "http://op.example,client_id=agepass-issuer,secret_file=client-secret"
 
 "$agepass" issuer serve --state ist --listen "127.0.0.1:$port" --config issuer.conf 2>issuer.log &
