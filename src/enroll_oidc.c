@@ -6,7 +6,7 @@
  *                              to that provider's authorization endpoint
  *                              ({"authorize_url": ...} for Accept: application/json);
  *                              with several providers and no name, their list
- * *   GET /enroll/oidc/callback  ?code=&state=: the code is exchanged at the token
+ *   GET /enroll/oidc/callback  ?code=&state=: the code is exchanged at the token
  *                              endpoint (client_secret_basic, code_verifier), the
  *                              ID token verified (lib/attest_oidc.c), its
  *                              birthdate turned into an age, and issuer_grant
