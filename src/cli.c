@@ -313,6 +313,23 @@ int cli_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 }
 
 /* see cli.h */
+char *cli_next_field(char **next)
+{
+    char *field = *next, *comma;
+    if (field == NULL) return NULL;
+    if ((comma = strchr(field, ',')) != NULL) *comma++ = '\0';
+    *next = comma;
+    return field;
+}
+
+/* see cli.h */
+const char *cli_field_value(const char *field, const char *key)
+{
+    size_t n = strlen(key);
+    return strncmp(field, key, n) == 0 ? field + n : NULL;
+}
+
+/* see cli.h */
 bool cli_url_host(const char *url, char *out, size_t cap)
 {
     const char *p = strstr(url, "://"), *end;

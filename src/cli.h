@@ -113,6 +113,17 @@ int cli_read_secret(const char *path, uint8_t *out, size_t len);
 /* The host part of an http(s) URL into out; false if there is none. */
 bool cli_url_host(const char *url, char *out, size_t cap);
 
+/*
+ * Walks a comma list "HEAD,key=value,key=value" (--trust, --oidc-provider)
+ * in place: each call cuts the field at *next, moves *next past it and
+ * returns it (NULL once the list is done). Start with *next = a writable
+ * copy; the first field is the head.
+ */
+char *cli_next_field(char **next);
+
+/* The value of field if it reads "key=value" (key given as "key="), else NULL. */
+const char *cli_field_value(const char *field, const char *key);
+
 /* HOST:PORT or [V6]:PORT -> a socket address; CLI_USAGE if it is not one. */
 
 int cli_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);

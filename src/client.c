@@ -44,8 +44,8 @@
 #define SESSION_KEEP_S  1800
 
 static const char usage[] =
-    "usage: agepass enroll --issuer URL (--dev-age N | --oidc [--grant G] | --mdoc FILE --state "
-    "S)\n"
+    "usage: agepass enroll --issuer URL (--dev-age N | --oidc [--provider NAME] [--grant G] |\n"
+    "                      --mdoc FILE --state S)\n"
     "                      [--wallet FILE]\n"
     "       agepass enroll --issuer URL --mdoc-request [--age 18]\n"
     "       agepass fetch --issuer URL [--age 18] [--count 10] [--spread-ms 0] [--wallet FILE]\n"
@@ -58,6 +58,9 @@ static const char usage[] =
     "with a wallet token or a token made for it, and keeps the session cookie;\n"
     "wallet shows what the wallet holds. Exit status: 0 success, 1 refused or\n"
     "failed (the reason on stderr), 2 usage error.\n"
+    "\n"
+    "OpenID Connect: --oidc prints the provider's login address; --provider NAME\n"
+    "picks one when the issuer has several (without it, they are listed).\n"
     "\n"
     "EU Proof-of-Age (mdoc): --mdoc-request prints the issuer's OpenID4VP\n"
     "request (JSON: request.nonce, request.state, request.client_id, invocation);\n"
@@ -518,11 +521,13 @@ out:
  * /enroll/oidc/start as JSON) and prints it; the person opens it in a
  * browser, logs in, and the issuer's callback page shows a grant, read
  * here as one line from stdin (or given with --grant). A grant is 43
- * base64url characters.
+ * base64url characters. provider (--provider) names one of the issuer's
+ * providers; without it, an issuer with several answers their list, shown.
  */
-static int oidc_grant(const char *base, const char *given, char grant[64])
+static int oidc_grant(const char *base, const char *provider, const char *given, char grant[64])
 {
     char url[2200], line[256];
+    size_t pos;
     const char *headers[] = {"Accept: application/json", NULL};
     struct cli_http_req hr = {url, headers, NULL, 0, 16384, HTTP_TIMEOUT_MS};
     struct cli_http_resp resp;
@@ -531,12 +536,30 @@ static int oidc_grant(const char *base, const char *given, char grant[64])
     agp_err err;
 
     if (given == NULL) {
-        snprintf(url, sizeof url, "%s/enroll/oidc/start", base);
+        pos = (size_t)snprintf(url, sizeof url, "%s/enroll/oidc/start%s", base,
+                               provider ? "?provider=" : "");
+        if (provider != NULL && !cli_url_append(url, sizeof url, &pos, provider)) return CLI_USAGE;
         if ((err = cli_http(&hr, &resp)) != AGP_OK) return cli_fail(url, err);
         reply = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL);
+        if (resp.status == 200 && json_is_array(json_object_get(reply, "providers"))) {
+            json_t *p;
+            size_t i;
+            fprintf(stderr, "agepass: the issuer has several OpenID Connect providers; "
+                            "choose one with --provider:\n");
+            json_array_foreach(json_object_get(reply, "providers"), i,
+                               p) if (json_is_string(json_object_get(p, "name")) &&
+                                      json_is_string(json_object_get(p, "issuer")))
+                fprintf(stderr, "  %s  (%s)\n", json_string_value(json_object_get(p, "name")),
+                        json_string_value(json_object_get(p, "issuer")));
+            json_decref(reply);
+            cli_http_resp_free(&resp);
+            return CLI_USAGE;
+        }
         if (resp.status != 200 || !json_is_string(json_object_get(reply, "authorize_url"))) {
             fprintf(stderr, "agepass: %s: HTTP %ld%s\n", url, resp.status,
-                    resp.status == 404 ? ": the issuer has no OpenID Connect enrolment" : "");
+                    resp.status != 404 ? ""
+                    : provider         ? ": the issuer has no OpenID Connect provider of that name"
+                                       : ": the issuer has no OpenID Connect enrolment");
             json_decref(reply);
             cli_http_resp_free(&resp);
             return CLI_REJECTED;
@@ -574,7 +597,8 @@ static int cmd_enroll(int argc, char **argv)
                           {.name = "--state"},
                           {.name = "--age"},
                           {.name = "--wallet"},
-                          {.name = "--grant"}};
+                          {.name = "--grant"},
+                          {.name = "--provider"}};
     size_t n = sizeof o / sizeof o[0];
     char base[2048], url[4200], body[64], name[AGP_ISSUER_NAME_MAX + 1], grant[64];
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json", NULL};
@@ -598,7 +622,9 @@ static int cmd_enroll(int argc, char **argv)
     }
     if (cli_get(o, n, "--mdoc-request")) return mdoc_request(base, cli_get(o, n, "--age"));
     if (cli_get(o, n, "--oidc")) {
-        if ((rc = oidc_grant(base, cli_get(o, n, "--grant"), grant)) != CLI_OK) return rc;
+        if ((rc = oidc_grant(base, cli_get(o, n, "--provider"), cli_get(o, n, "--grant"), grant)) !=
+            CLI_OK)
+            return rc;
         if ((rc = wallet_open(&w, cli_get(o, n, "--wallet"))) != CLI_OK) goto out;
         entry = wallet_issuer(&w, base, true);
         json_object_set_new(entry, "name", json_string(name));

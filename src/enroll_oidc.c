@@ -2,8 +2,10 @@
  * src/enroll_oidc.c: enrolment with OpenID Connect (OpenID Connect Core 1.0
  * §3.1, authorization code flow; RFC 7636 PKCE with S256).
  *
- *   GET /enroll/oidc/start     302 to the provider's authorization endpoint
- *                              ({"authorize_url": ...} for Accept: application/json)
+ *   GET /enroll/oidc/start     ?provider=NAME (optional with one provider): 302
+ *                              to that provider's authorization endpoint
+ *                              ({"authorize_url": ...} for Accept: application/json);
+ *                              with several providers and no name, their list
  *   GET /enroll/oidc/callback  ?code=&state=: the code is exchanged at the token
  *                              endpoint (client_secret_basic, code_verifier), the
  *                              ID token verified (lib/attest_oidc.c), its
@@ -13,7 +15,12 @@
  * The flow keeps no server-side session, so several issuer instances that
  * share the pseudonym secret can serve it (agp_oidc_flow_new: state = rnd
  * || expiry || MAC, nonce and PKCE verifier derived from rnd), keyed with
- * k = HMAC(pseudonym-secret, "oidc-state"), never the secret itself. A
+ * k = HMAC(pseudonym-secret, "oidc-state"), never the secret itself. Each
+ * provider (--oidc-provider, up to PROVIDERS_MAX) has its own subkey
+ * k_p = HMAC(k, "agepass oidc provider v1" || 0 || name): the state's MAC,
+ * nonce and PKCE verifier are made with it, so the callback learns the
+ * provider from the key that opens the state, and a state begun with one
+ * provider cannot be finished with another's code, ID token or iss. A
  * used state is remembered (agp_istore_evidence_once) until it expires, so
  * a replayed callback is reused_evidence. The discovery document, the
  * token response and the ID token are parsed in lib/attest_oidc.c.
@@ -46,16 +53,25 @@
 #define CODE_MAX       1024
 #define SCOPE_MAX      256
 #define CLIENT_ID_MAX  256
+#define PROVIDERS_MAX  8
+#define NAME_MAX_LEN   32
 
-struct oidc_enrol {
-    char issuer[URL_MAX], client_id[CLIENT_ID_MAX], secret[1024], redirect_uri[URL_MAX],
+/* One --oidc-provider. */
+struct provider {
+    char name[NAME_MAX_LEN + 1], issuer[URL_MAX], client_id[CLIENT_ID_MAX], secret[1024],
         scope[SCOPE_MAX];
     struct agp_oidc_provider op;
-    uint8_t key[32];      /* k: keys states, nonces and verifiers */
+    uint8_t key[32];      /* k_p: keys its states, nonces and verifiers */
     pthread_mutex_t lock; /* guards jwks, jwks_len, refetched_at */
     char *jwks;
     size_t jwks_len;
     int64_t refetched_at; /* last refetch for an unknown kid (0: none yet) */
+};
+
+struct oidc_enrol {
+    char redirect_uri[URL_MAX]; /* one for every provider */
+    struct provider p[PROVIDERS_MAX];
+    size_t n;
 };
 
 /* ---- setup --------------------------------------------------------------- */
@@ -71,7 +87,7 @@ static bool good_url(const char *url)
             strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0);
 }
 
-static agp_err fetch_jwks(struct oidc_enrol *o)
+static agp_err fetch_jwks(struct provider *o)
 {
     uint8_t *body = NULL;
     size_t len = 0;
@@ -92,7 +108,7 @@ static agp_err fetch_jwks(struct oidc_enrol *o)
 }
 
 /* Fetches and reads the provider's discovery document, then its JWKS. */
-static int discover(struct oidc_enrol *o)
+static int discover(struct provider *o)
 {
     char url[URL_MAX + 64];
     uint8_t *body = NULL;
@@ -126,60 +142,123 @@ out:
     return rc;
 }
 
+/*
+ * ISSUER_URL,client_id=ID,secret_file=FILE[,scope=S][,name=NAME] into p
+ * (all but the secret, read by provider_new). CLI_USAGE if it is not one.
+ */
+static int parse_provider(struct provider *p, const char *spec, const char **secret_file, char *buf,
+                          size_t cap)
+{
+    char *next = buf, *field;
+    const char *url, *v;
+    if (strlen(spec) >= cap) return CLI_USAGE;
+    memcpy(buf, spec, strlen(spec) + 1);
+    url = cli_next_field(&next);
+    *secret_file = NULL;
+    if (!good_url(url)) return CLI_USAGE;
+    snprintf(p->issuer, sizeof p->issuer, "%s", url);
+    snprintf(p->scope, sizeof p->scope, "openid birthdate");
+    while ((field = cli_next_field(&next)) != NULL) {
+        if ((v = cli_field_value(field, "client_id=")) != NULL && v[0] != '\0' &&
+            strlen(v) < sizeof p->client_id && p->client_id[0] == '\0')
+            memcpy(p->client_id, v, strlen(v) + 1);
+        else if ((v = cli_field_value(field, "secret_file=")) != NULL && v[0] != '\0' &&
+                 *secret_file == NULL)
+            *secret_file = v;
+        else if ((v = cli_field_value(field, "scope=")) != NULL && v[0] != '\0' &&
+                 strlen(v) < sizeof p->scope)
+            memcpy(p->scope, v, strlen(v) + 1);
+        else if ((v = cli_field_value(field, "name=")) != NULL && v[0] != '\0' &&
+                 strlen(v) <= NAME_MAX_LEN && p->name[0] == '\0')
+            memcpy(p->name, v, strlen(v) + 1);
+        else
+            return CLI_USAGE;
+    }
+    if (p->client_id[0] == '\0' || *secret_file == NULL) return CLI_USAGE;
+    if (p->name[0] == '\0' && !cli_url_host(p->issuer, p->name, sizeof p->name)) return CLI_USAGE;
+    if (strspn(p->name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(p->name))
+        return CLI_USAGE;
+    return CLI_OK;
+}
+
+/* One provider from its --oidc-provider spec; k is the module key. */
+static int provider_new(struct provider *p, const char *spec, const uint8_t k[32])
+{
+    static const char label[] = "agepass oidc provider v1"; /* with its NUL */
+    uint8_t msg[sizeof label + NAME_MAX_LEN], *buf = NULL;
+    char copy[3 * URL_MAX];
+    const char *secret_file;
+    size_t len = 0;
+    int rc;
+
+    pthread_mutex_init(&p->lock, NULL);
+    if (parse_provider(p, spec, &secret_file, copy, sizeof copy) != CLI_OK) {
+        fprintf(stderr, "agepass: --oidc-provider takes ISSUER_URL,client_id=ID,secret_file=FILE"
+                        "[,scope=S][,name=NAME]: an https URL (http only on loopback), a client "
+                        "id of up to 255 characters, a name of [a-z0-9.-] up to 32 (default: the "
+                        "URL's host)\n");
+        return CLI_USAGE;
+    }
+    if ((rc = cli_private_file(secret_file)) != CLI_OK ||
+        (rc = cli_input(secret_file, sizeof p->secret - 1, &buf, &len)) != CLI_OK)
+        return rc;
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
+    if (len == 0 || memchr(buf, '\0', len) != NULL) {
+        cli_free(buf, len);
+        return cli_fail(secret_file, AGP_ERR_SYNTAX);
+    }
+    memcpy(p->secret, buf, len);
+    p->secret[len] = '\0';
+    cli_free(buf, len);
+    memcpy(msg, label, sizeof label);
+    memcpy(msg + sizeof label, p->name, strlen(p->name));
+    if (agp_hmac_sha256(p->key, k, 32, msg, sizeof label + strlen(p->name)) != AGP_OK)
+        return cli_fail("oidc", AGP_ERR_CRYPTO);
+    return discover(p);
+}
+
 /* see issuer.h */
 int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg,
                    const uint8_t key[32])
 {
     struct oidc_enrol *o;
-    uint8_t *buf = NULL;
-    size_t len = 0;
+    size_t i, j, len;
     int rc;
 
     *out = NULL;
-    if (cfg->issuer == NULL) return CLI_OK;
-    if (cfg->client_id == NULL || cfg->secret_file == NULL || cfg->public_url == NULL) {
-        fprintf(stderr, "agepass: --oidc-issuer needs --oidc-client-id, "
-                        "--oidc-client-secret-file and --public-url\n");
-        return CLI_USAGE;
-    }
-    if (!good_url(cfg->issuer) || !good_url(cfg->public_url) ||
-        strlen(cfg->client_id) >= CLIENT_ID_MAX || cfg->client_id[0] == '\0' ||
-        (cfg->scope != NULL && strlen(cfg->scope) >= SCOPE_MAX)) {
-        fprintf(stderr, "agepass: --oidc-issuer and --public-url take https URLs (http only on "
-                        "loopback); --oidc-client-id up to 255 characters\n");
+    if (cfg->count == 0) return CLI_OK;
+    if (cfg->public_url == NULL || !good_url(cfg->public_url) || cfg->count > PROVIDERS_MAX) {
+        fprintf(stderr,
+                "agepass: --oidc-provider needs --public-url (an https URL, http only on "
+                "loopback); at most %d providers\n",
+                PROVIDERS_MAX);
         return CLI_USAGE;
     }
     if ((o = calloc(1, sizeof *o)) == NULL) return cli_fail("oidc", AGP_ERR_NOMEM);
-    pthread_mutex_init(&o->lock, NULL);
-    if ((rc = cli_private_file(cfg->secret_file)) != CLI_OK ||
-        (rc = cli_input(cfg->secret_file, sizeof o->secret - 1, &buf, &len)) != CLI_OK) {
-        oidc_enrol_free(o);
-        return rc;
-    }
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        len--;
-    if (len == 0 || memchr(buf, '\0', len) != NULL) {
-        cli_free(buf, len);
-        oidc_enrol_free(o);
-        return cli_fail(cfg->secret_file, AGP_ERR_SYNTAX);
-    }
-    memcpy(o->secret, buf, len);
-    o->secret[len] = '\0';
-    cli_free(buf, len);
-    snprintf(o->issuer, sizeof o->issuer, "%s", cfg->issuer);
-    snprintf(o->client_id, CLIENT_ID_MAX, "%s", cfg->client_id);
-    snprintf(o->scope, SCOPE_MAX, "%s", cfg->scope ? cfg->scope : "openid birthdate");
     len = strlen(cfg->public_url);
     if (len > 0 && cfg->public_url[len - 1] == '/') len--;
     snprintf(o->redirect_uri, sizeof o->redirect_uri, "%.*s/enroll/oidc/callback", (int)len,
              cfg->public_url);
-    memcpy(o->key, key, sizeof o->key);
-    if ((rc = discover(o)) != CLI_OK) {
-        oidc_enrol_free(o);
-        return rc;
+    for (i = 0; i < cfg->count; i++) {
+        o->n = i + 1; /* freed with the others if it fails half made */
+        if ((rc = provider_new(&o->p[i], cfg->providers[i], key)) != CLI_OK) {
+            oidc_enrol_free(o);
+            return rc;
+        }
+        for (j = 0; j < i; j++)
+            if (strcmp(o->p[j].name, o->p[i].name) == 0) {
+                fprintf(stderr,
+                        "agepass: two OpenID Connect providers named %s: give each its "
+                        "own name=\n",
+                        o->p[i].name);
+                oidc_enrol_free(o);
+                return CLI_USAGE;
+            }
+        fprintf(stderr, "agepass issuer: OpenID Connect enrolment with %s (provider=%s)\n",
+                o->p[i].issuer, o->p[i].name);
     }
-    fprintf(stderr, "agepass issuer: OpenID Connect enrolment with %s, redirect_uri %s\n",
-            o->issuer, o->redirect_uri);
+    fprintf(stderr, "agepass issuer: OpenID Connect redirect_uri %s\n", o->redirect_uri);
     *out = o;
     return CLI_OK;
 }
@@ -187,9 +266,12 @@ int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg
 /* see issuer.h */
 void oidc_enrol_free(struct oidc_enrol *o)
 {
+    size_t i;
     if (o == NULL) return;
-    free(o->jwks);
-    pthread_mutex_destroy(&o->lock);
+    for (i = 0; i < o->n; i++) {
+        free(o->p[i].jwks);
+        pthread_mutex_destroy(&o->p[i].lock);
+    }
     agp_wipe(o, sizeof *o);
     free(o);
 }
@@ -206,15 +288,69 @@ static bool add_param(char *url, size_t cap, const char *name, const char *value
     return cli_url_append(url, cap, &n, value);
 }
 
-/* see issuer.h */
-enum MHD_Result oidc_enrol_start(const struct oidc_enrol *o, struct MHD_Connection *conn)
+static bool wants_json(struct MHD_Connection *conn)
 {
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    return accept != NULL && strstr(accept, "application/json") != NULL;
+}
+
+/*
+ * GET /enroll/oidc/start with several providers and no ?provider=: their
+ * names, {"providers": [{"name", "issuer", "start"}]} for a client, a list
+ * of links for a browser. Names are [a-z0-9.-], safe in HTML as they are.
+ */
+static enum MHD_Result list_providers(const struct oidc_enrol *o, struct MHD_Connection *conn)
+{
+    char page[PROVIDERS_MAX * (2 * NAME_MAX_LEN + 96) + 256];
+    enum MHD_Result ret;
+    size_t i, n;
+    if (wants_json(conn)) {
+        json_t *list = json_array(), *j = json_pack("{s:o}", "providers", list);
+        char *text = NULL;
+        for (i = 0; j != NULL && i < o->n; i++) {
+            char start[NAME_MAX_LEN + 64];
+            snprintf(start, sizeof start, "/enroll/oidc/start?provider=%s", o->p[i].name);
+            json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "name", o->p[i].name, "issuer",
+                                                  o->p[i].issuer, "start", start));
+        }
+        text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (text == NULL) return MHD_NO;
+        ret = issuer_send(conn, MHD_HTTP_OK, text, strlen(text), "application/json");
+        free(text);
+        return ret;
+    }
+    n = (size_t)snprintf(page, sizeof page,
+                         "<!doctype html><title>Log in to prove your age</title>\n"
+                         "<p>Log in with one of these providers:</p>\n<ul>\n");
+    for (i = 0; i < o->n && n < sizeof page; i++)
+        n += (size_t)snprintf(page + n, sizeof page - n,
+                              "<li><a href=\"/enroll/oidc/start?provider=%s\">%s</a></li>\n",
+                              o->p[i].name, o->p[i].name);
+    if (n < sizeof page) n += (size_t)snprintf(page + n, sizeof page - n, "</ul>\n");
+    if (n >= sizeof page) return MHD_NO;
+    return issuer_send(conn, MHD_HTTP_OK, page, n, "text/html; charset=utf-8");
+}
+
+/* see issuer.h */
+enum MHD_Result oidc_enrol_start(const struct oidc_enrol *oe, struct MHD_Connection *conn)
+{
+    const char *name = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "provider");
+    const struct provider *o = NULL;
     struct agp_oidc_flow f;
     char url[4 * URL_MAX];
-    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
     enum MHD_Result ret;
+    size_t i;
     bool ok;
 
+    if (name == NULL && oe->n > 1) return list_providers(oe, conn);
+    for (i = 0; i < oe->n && o == NULL; i++)
+        if (name == NULL || strcmp(name, oe->p[i].name) == 0) o = &oe->p[i];
+    if (o == NULL) {
+        static const char msg[] =
+            "no such OpenID Connect provider; GET /enroll/oidc/start lists them\n";
+        return issuer_send(conn, MHD_HTTP_NOT_FOUND, msg, sizeof msg - 1, "text/plain");
+    }
     ok = agp_oidc_flow_new(&f, o->key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
     snprintf(url, sizeof url, "%s", o->op.authorization_endpoint);
     /*
@@ -228,7 +364,7 @@ enum MHD_Result oidc_enrol_start(const struct oidc_enrol *o, struct MHD_Connecti
     ok =
         ok && add_param(url, sizeof url, "response_type", "code") &&
         add_param(url, sizeof url, "client_id", o->client_id) &&
-        add_param(url, sizeof url, "redirect_uri", o->redirect_uri) &&
+        add_param(url, sizeof url, "redirect_uri", oe->redirect_uri) &&
         add_param(url, sizeof url, "scope", o->scope) &&
         add_param(url, sizeof url, "state", f.state) &&
         add_param(url, sizeof url, "nonce", f.nonce) &&
@@ -241,7 +377,7 @@ enum MHD_Result oidc_enrol_start(const struct oidc_enrol *o, struct MHD_Connecti
         return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", 15,
                            "text/plain");
     }
-    if (accept != NULL && strstr(accept, "application/json") != NULL) {
+    if (wants_json(conn)) {
         json_t *j = json_pack("{s:s}", "authorize_url", url);
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
@@ -292,8 +428,8 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, enum enrol_refusal wh
  * id and secret, form-encoded, as HTTP Basic credentials. Returns the ID
  * token (malloc'd) or NULL.
  */
-static char *exchange(const struct oidc_enrol *o, const char *code, const char *verifier,
-                      char access[AGP_OIDC_ACCESS_MAX + 1], long *status)
+static char *exchange(const struct provider *o, const char *redirect_uri, const char *code,
+                      const char *verifier, char access[AGP_OIDC_ACCESS_MAX + 1], long *status)
 {
     char body[4 * CODE_MAX + 2 * URL_MAX], basic[1024], auth[1100];
     char *out = NULL;
@@ -316,7 +452,7 @@ static char *exchange(const struct oidc_enrol *o, const char *code, const char *
     body[0] = '\0';
     if (!add_param(body, sizeof body, "grant_type", "authorization_code") ||
         !add_param(body, sizeof body, "code", code) ||
-        !add_param(body, sizeof body, "redirect_uri", o->redirect_uri) ||
+        !add_param(body, sizeof body, "redirect_uri", redirect_uri) ||
         !add_param(body, sizeof body, "code_verifier", verifier))
         goto out;
     n = strlen(body);
@@ -345,7 +481,7 @@ out:
  * (the provider may have rotated its keys), at most once a minute so that
  * forged kids cannot make us hammer the provider.
  */
-static agp_err verify(struct oidc_enrol *o, struct agp_oidc_claims *cl, const char *id_token,
+static agp_err verify(struct provider *o, struct agp_oidc_claims *cl, const char *id_token,
                       const char *nonce, int64_t now, const char *userinfo_sub)
 {
     struct agp_oidc_expect want = {o->issuer, o->client_id, nonce, now, SKEW_S};
@@ -385,7 +521,7 @@ static agp_err verify(struct oidc_enrol *o, struct agp_oidc_claims *cl, const ch
  * a JWT signed by the provider (OIDC Core §5.3.2, application/jwt), for
  * the same sub; plain JSON proves nothing. Its birthdate goes into cl.
  */
-static agp_err userinfo(const struct oidc_enrol *o, struct agp_oidc_claims *cl, const char *access,
+static agp_err userinfo(const struct provider *o, struct agp_oidc_claims *cl, const char *access,
                         int64_t now)
 {
     char auth[AGP_OIDC_ACCESS_MAX + 32];
@@ -411,7 +547,7 @@ static agp_err userinfo(const struct oidc_enrol *o, struct agp_oidc_claims *cl, 
     else if (memchr(resp.body, '\0', resp.len) != NULL)
         err = AGP_ERR_SYNTAX;
     else
-        err = verify((struct oidc_enrol *)o, &u, (const char *)resp.body, NULL, now, cl->sub);
+        err = verify((struct provider *)o, &u, (const char *)resp.body, NULL, now, cl->sub);
     if (err == AGP_OK && !u.has_birthdate) err = AGP_ERR_NOT_FOUND;
     if (err == AGP_OK) {
         cl->has_birthdate = true;
@@ -427,9 +563,10 @@ static agp_err userinfo(const struct oidc_enrol *o, struct agp_oidc_claims *cl, 
 }
 
 /* see issuer.h */
-enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,
+enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
                                     struct MHD_Connection *conn)
 {
+    struct provider *o = NULL;
     const char *state = arg(conn, "state", 64), *code = arg(conn, "code", CODE_MAX);
     const char *perr = arg(conn, "error", 64), *iss = arg(conn, "iss", URL_MAX);
     struct agp_oidc_flow f;
@@ -441,6 +578,7 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,
     unsigned age = 0;
     long status;
     agp_err err;
+    size_t i;
 
     memset(&cl, 0, sizeof cl);
     if (perr != NULL) {
@@ -450,16 +588,24 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,
                 plain ? perr : "(unprintable)");
         return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
     }
-    if (iss != NULL && strcmp(iss, o->issuer) != 0)
-        /* RFC 9207 §2.4: a response from another provider (mix-up attack) */
-        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback from another issuer");
     if (state == NULL || code == NULL)
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback without code or state");
-    err = agp_oidc_flow_open(&f, o->key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
+    /* the provider whose key made the state (only a wrong MAC tries the next) */
+    err = AGP_ERR_SIGNATURE;
+    for (i = 0; i < oe->n && err == AGP_ERR_SIGNATURE; i++) {
+        o = &oe->p[i];
+        err = agp_oidc_flow_open(&f, o->key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
+    }
     if (err == AGP_ERR_EXPIRED)
         return refuse(conn, ER_EXPIRED, MHD_HTTP_UNAUTHORIZED, "state expired: start again");
     if (err != AGP_OK)
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "state not made by this issuer");
+    if (iss != NULL && strcmp(iss, o->issuer) != 0) {
+        /* RFC 9207 §2.4: a response from another provider than the state's (mix-up attack) */
+        agp_wipe(&f, sizeof f);
+        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST,
+                      "callback from another issuer than the state's provider");
+    }
     err = agp_istore_evidence_once(issuer_store(s), f.digest, f.expires_at, now);
     if (err == AGP_ERR_REPLAY) {
         ret = refuse(conn, ER_REUSED, MHD_HTTP_CONFLICT, "this state was used already");
@@ -471,7 +617,8 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,
                           "text/plain");
         goto out;
     }
-    if ((id_token = exchange(o, code, f.verifier, access, &status)) == NULL && status == 0) {
+    if ((id_token = exchange(o, oe->redirect_uri, code, f.verifier, access, &status)) == NULL &&
+        status == 0) {
         /* no answer: the provider is down, not the person's evidence at fault */
         fprintf(stderr, "agepass issuer: oidc: the token endpoint did not answer\n");
         ret = issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -481,8 +628,9 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,
         goto out;
     }
     if (id_token == NULL) {
-        char detail[96];
-        snprintf(detail, sizeof detail, "the token endpoint refused the code (HTTP %ld)", status);
+        char detail[128];
+        snprintf(detail, sizeof detail, "the token endpoint of %s refused the code (HTTP %ld)",
+                 o->name, status);
         ret = refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);
         goto out;
     }

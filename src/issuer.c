@@ -68,9 +68,9 @@ static const char usage[] =
     "                            [--enrol-cap 10]\n"
     "                            [--config FILE] [--redis redis://HOST:PORT[/DB]]\n"
     "                            [--public-url URL] [--mdoc-trust PEM]...\n"
-    "                            [--mdoc-trusted-list FILE] [--oidc-issuer URL\n"
-    "                            --oidc-client-id ID --oidc-client-secret-file FILE\n"
-    "                            [--oidc-scope 'openid birthdate']]\n"
+    "                            [--mdoc-trusted-list FILE]\n"
+    "                            [--oidc-provider ISSUER_URL,client_id=ID,secret_file=FILE\n"
+    "                             [,scope=openid birthdate][,name=NAME]]...\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
@@ -81,7 +81,9 @@ static const char usage[] =
     "and counters in Redis, shared by several instances, instead of store.sqlite.\n"
     "serve reloads the state folder on SIGHUP: send it after rotate. Caps per\n"
     "person: --day-cap tokens a rolling day, --epoch-cap tokens a key epoch,\n"
-    "--enrol-cap enrolments a rolling day (sources with a stable subject).\n";
+    "--enrol-cap enrolments a rolling day (sources with a stable subject).\n"
+    "--oidc-provider (up to 8, each with its own name, default the URL's host)\n"
+    "enrols with OpenID Connect at GET /enroll/oidc/start?provider=NAME.\n";
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -1019,15 +1021,18 @@ static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
     return rc;
 }
 
-/* --oidc-issuer URL, --oidc-client-id, --oidc-client-secret-file, --public-url */
+/* --oidc-provider ISSUER_URL,client_id=ID,secret_file=FILE[,...] (repeatable), --public-url */
 static int oidc_setup(struct service *s, const struct cli_opt *o, size_t n)
 {
-    struct enroll_oidc_config oc = {cli_get(o, n, "--oidc-issuer"),
-                                    cli_get(o, n, "--oidc-client-id"),
-                                    cli_get(o, n, "--oidc-client-secret-file"),
-                                    cli_get(o, n, "--public-url"), cli_get(o, n, "--oidc-scope")};
+    struct enroll_oidc_config oc = {NULL, 0, cli_get(o, n, "--public-url")};
     uint8_t k[AGP_SHA256_LEN];
+    size_t i;
     int rc;
+    for (i = 0; i < n; i++)
+        if (strcmp(o[i].name, "--oidc-provider") == 0) {
+            oc.providers = o[i].values;
+            oc.count = o[i].count;
+        }
     if (module_key(s, "oidc-state", k) != AGP_OK) return cli_fail("oidc", AGP_ERR_CRYPTO);
     rc = oidc_enrol_new(&s->oidc, &oc, k);
     AGP_WIPE(k);
@@ -1048,10 +1053,7 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--public-url"},
                           {.name = "--mdoc-trust", .kind = CLI_REPEAT},
                           {.name = "--mdoc-trusted-list"},
-                          {.name = "--oidc-issuer"},
-                          {.name = "--oidc-client-id"},
-                          {.name = "--oidc-client-secret-file"},
-                          {.name = "--oidc-scope"}};
+                          {.name = "--oidc-provider", .kind = CLI_REPEAT}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;

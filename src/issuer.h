@@ -86,20 +86,19 @@ struct agp_istore *issuer_store(struct service *s);
 
 /* ---- src/enroll_oidc.c: OpenID Connect --------------------------------- */
 
-/* Options of `issuer serve` for OpenID Connect; NULL when not given. */
+/* Options of `issuer serve` for OpenID Connect. */
 struct enroll_oidc_config {
-    const char *issuer;      /* --oidc-issuer: the provider's issuer URL */
-    const char *client_id;   /* --oidc-client-id */
-    const char *secret_file; /* --oidc-client-secret-file: owner-only */
-    const char *public_url;  /* --public-url: the redirect_uri is <it>/enroll/oidc/callback */
-    const char *scope;       /* --oidc-scope, default "openid birthdate" */
+    const char *const *providers; /* --oidc-provider values (ISSUER_URL,client_id=...) */
+    size_t count;                 /* how many (0: no OpenID Connect enrolment) */
+    const char *public_url;       /* --public-url: the redirect_uri is <it>/enroll/oidc/callback */
 };
 
 /*
- * With cfg->issuer set: reads the client secret, fetches the provider's
- * discovery document and JWKS, and makes *out; key (32 bytes, derived from
- * the pseudonym secret) keys the flow's states. Without it, *out is NULL
- * (no OpenID Connect enrolment). CLI_OK, CLI_USAGE or CLI_REJECTED.
+ * With cfg->count > 0: parses each --oidc-provider, reads its client
+ * secret, fetches its discovery document and JWKS, and makes *out; key (32
+ * bytes, derived from the pseudonym secret) keys the flow's states, one
+ * subkey per provider. Without providers, *out is NULL (no OpenID Connect
+ * enrolment). CLI_OK, CLI_USAGE or CLI_REJECTED.
  */
 struct oidc_enrol;
 int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg,

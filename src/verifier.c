@@ -286,11 +286,9 @@ static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
     memcpy(t->spec, spec, strlen(spec) + 1);
     t->where = t->spec;
     t->is_url = strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0;
-    next = strchr(t->spec, ',');
-    if (next) *next++ = '\0';
-    while ((field = next) != NULL) {
-        next = strchr(field, ',');
-        if (next) *next++ = '\0';
+    next = t->spec;
+    (void)cli_next_field(&next); /* the source */
+    while ((field = cli_next_field(&next)) != NULL) {
         if (strncmp(field, "name=", 5) == 0 && strlen(field + 5) > 0 &&
             strlen(field + 5) <= AGP_ISSUER_NAME_MAX) {
             memcpy(t->name, field + 5, strlen(field + 5) + 1);

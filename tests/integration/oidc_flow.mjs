@@ -3,8 +3,9 @@
 //
 //   node oidc_flow.mjs AGEPASS_ISSUER_URL ACCOUNT_ID OUT_CALLBACK_URL_FILE [AUTHORIZE_URL]
 //
-// GET <issuer>/enroll/oidc/start (JSON) unless AUTHORIZE_URL is given
-// (as printed by `agepass enroll --oidc`), follow the provider's redirects,
+// GET <issuer>/enroll/oidc/start (JSON; ?provider=$OIDC_PROVIDER when that
+// is set) unless AUTHORIZE_URL is given (as printed by
+// `agepass enroll --oidc`), follow the provider's redirects,
 // log in as ACCOUNT_ID on the provider's dev login form, consent, and stop
 // at the redirect back to agepass: its URL (with code and state) goes to
 // OUT_CALLBACK_URL_FILE, untouched, for oidc.sh to call (and replay).
@@ -32,7 +33,8 @@ async function request(url, opts = {}) {
 
 let url = given;
 if (!url) {
-  const start = await fetch(`${base}/enroll/oidc/start`, { headers: { accept: 'application/json' } });
+  const which = process.env.OIDC_PROVIDER ? `?provider=${encodeURIComponent(process.env.OIDC_PROVIDER)}` : '';
+  const start = await fetch(`${base}/enroll/oidc/start${which}`, { headers: { accept: 'application/json' } });
   if (start.status !== 200) throw new Error(`start: HTTP ${start.status}`);
   url = (await start.json()).authorize_url;
 }

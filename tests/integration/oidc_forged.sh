@@ -23,8 +23,8 @@ node "$here/oidc_forger.mjs" "$base/enroll/oidc/callback" client-secret >op.json
 pids+=($!)
 for i in $(seq 1 100); do [ -s op.json ] && break; sleep 0.1; done
 op=$(python3 -c 'import json; print(json.loads(open("op.json").readline())["issuer"])') || { cat op.log; exit 2; }
-"$agepass" issuer serve --state ist --listen "127.0.0.1:$port" --oidc-issuer "$op" \
-    --oidc-client-id agepass-issuer --oidc-client-secret-file client-secret --public-url "$base" 2>issuer.log &
+"$agepass" issuer serve --state ist --listen "127.0.0.1:$port" \
+    --oidc-provider "$op,client_id=agepass-issuer,secret_file=client-secret" --public-url "$base" 2>issuer.log &
 pids+=($!)
 wait_port "$port" || { cat issuer.log; exit 2; }
 

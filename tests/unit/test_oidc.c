@@ -674,6 +674,10 @@ static void test_flow(void)
     EXPECT_ERR(agp_oidc_flow_open(&o, key, a.state, strlen(a.state), t + 600, 720),
                AGP_ERR_EXPIRED);
     EXPECT_OK(agp_oidc_flow_open(&o, key, a.state, strlen(a.state), t + 599, 720));
+    /* the MAC is checked first: an expired state under another key is still the wrong key
+       (src/enroll_oidc.c tries each provider's key until one opens the state) */
+    EXPECT_ERR(agp_oidc_flow_open(&o, other, a.state, strlen(a.state), t + 600, 720),
+               AGP_ERR_SIGNATURE);
     EXPECT_ERR(agp_oidc_flow_open(&o, key, a.state, strlen(a.state), t - 200, 720),
                AGP_ERR_EXPIRED); /* expires too far ahead: not a state we would make */
     EXPECT_ERR(agp_oidc_flow_open(&o, key, a.state, strlen(a.state) - 1, t, 720), AGP_ERR_LENGTH);
