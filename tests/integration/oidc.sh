@@ -84,7 +84,8 @@ pids+=($!)
 wait_port "$port_b" || { cat issuer-b.log; exit 2; }
 "$agepass" issuer init --state ist-es --name es.example >/dev/null || exit 2
 "$agepass" issuer serve --state ist-es --listen "127.0.0.1:$port_es" \
-    --oidc-provider "$op,client_id=agepass-issuer-es,secret_file=client-secret" --public-url "$base_es" 2>issuer-es.log &
+    --oidc-provider "$op,client_id=agepass-issuer-es,secret_file=client-secret" --public-url "$base_es" \
+    --enrol-cap 1 2>issuer-es.log &
 pids+=($!)
 wait_port "$port_es" || { cat issuer-es.log; exit 2; }
 
@@ -186,6 +187,17 @@ s=$(callback "$(cat es.cb)" es.json)
 check "ES256: a grant: 200 ($s)" bash -c "[ $s = 200 ] && grep -q '\"age\":18' es.json"
 check "ES256: the provider did sign that ID token with ES256" grep -q 'id_token alg ES256 client agepass-issuer-es' op.log
 check "RS256: and the others with RS256" grep -q 'id_token alg RS256 client agepass-issuer$' op.log
+
+# the enrolment cap (that issuer has --enrol-cap 1): per person, per day
+check "enrol cap: the same adult logs in again" node "$here/oidc_flow.mjs" "$base_es" acct-adult-q7w3 es2.cb
+s=$(callback "$(cat es2.cb)" es2.json)
+check "enrol cap: a second enrolment of the same person the same day: 429 ($s)" \
+    bash -c "[ $s = 429 ] && grep -q over_quota es2.json"
+check "enrol cap: another person" node "$here/oidc_flow.mjs" "$base_es" acct-year-m5x1 es3.cb
+s=$(callback "$(cat es3.cb)" es3.json)
+check "enrol cap: ... still enrols: 200 ($s)" bash -c "[ $s = 200 ] && grep -q grant es3.json"
+check "enrol cap: counted as over_quota" bash -c \
+    "curl -s '$base_es/metrics' | grep -q 'enrolments_refused_total{reason=\"over_quota\"} 1$'"
 
 # no session on the issuer: a flow started at one instance ends at another
 # sharing the state folder, and a replay across them is still refused
