@@ -583,7 +583,8 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
     memset(&cl, 0, sizeof cl);
     if (perr != NULL) {
         /* RFC 6749 §4.1.2.1: the provider refused (access_denied, login_required...) */
-        bool plain = strspn(perr, "abcdefghijklmnopqrstuvwxyz_") == strlen(perr);
+        bool plain =
+            strlen(perr) <= 64 && strspn(perr, "abcdefghijklmnopqrstuvwxyz_") == strlen(perr);
         fprintf(stderr, "agepass issuer: oidc: the provider answered error=%s\n",
                 plain ? perr : "(unprintable)");
         return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
