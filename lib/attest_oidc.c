@@ -427,10 +427,7 @@ agp_err agp_oidc_age(unsigned *age, const struct agp_oidc_claims *c, int64_t now
 
 /* ---- the relying party's side of the flow -------------------------------- */
 
-#define DOC_MAX   65536 /* discovery document, token response */
-#define STATE_RND 16
-#define STATE_MAC 16
-#define STATE_RAW (STATE_RND + 8 + STATE_MAC)
+#define DOC_MAX 65536 /* discovery document, token response */
 
 /* https, or http to a loopback host; printable ASCII, no spaces. */
 static bool good_url(const char *u, size_t len)
@@ -556,33 +553,14 @@ out:
     return err;
 }
 
-/* Unpadded base64url of in[0..n) (n <= 48) into out[0..cap), NUL-terminated. */
-static agp_err b64u(char *out, size_t cap, const uint8_t *in, size_t n)
-{
-    char tmp[AGP_B64_ENC_LEN(48) + 1];
-    size_t len = 0;
-    agp_err err = AGP_ERR_ARG;
-    if (n <= 48 && (err = agp_b64url_encode(tmp, sizeof tmp, &len, in, n)) == AGP_OK) {
-        while (len > 0 && tmp[len - 1] == '=')
-            len--;
-        err = len < cap ? AGP_OK : AGP_ERR_TOO_BIG;
-    }
-    if (err == AGP_OK) {
-        memcpy(out, tmp, len);
-        out[len] = '\0';
-    }
-    agp_wipe(tmp, sizeof tmp);
-    return err;
-}
-
 /* HMAC(key, label || data) */
 static agp_err keyed(uint8_t out[32], const uint8_t key[32], const char *label, const uint8_t *data,
                      size_t n)
 {
-    uint8_t msg[8 + STATE_RND + 8];
+    uint8_t msg[8 + AGP_SEAL_RND];
     size_t l = strlen(label);
     agp_err err;
-    if (l > 8 || n > STATE_RND + 8) return AGP_ERR_ARG;
+    if (l > 8 || n > AGP_SEAL_RND) return AGP_ERR_ARG;
     memcpy(msg, label, l);
     memcpy(msg + l, data, n);
     err = agp_hmac_sha256(out, key, 32, msg, l + n);
@@ -590,45 +568,41 @@ static agp_err keyed(uint8_t out[32], const uint8_t key[32], const char *label, 
     return err;
 }
 
-/* Fills the derived fields of f from the raw state. */
+_Static_assert(AGP_OIDC_STATE_LEN == AGP_SEAL_LEN(0), "an OIDC state is a sealed ticket");
+
+/* Fills the derived fields of f from the state's random part. */
 static agp_err flow_derive(struct agp_oidc_flow *f, const uint8_t key[32],
-                           const uint8_t raw[STATE_RAW])
+                           const uint8_t rnd[AGP_SEAL_RND])
 {
     static const char label[] = "agepass oidc state v1";
-    uint8_t mac[32], msg[sizeof label + STATE_RAW];
+    uint8_t mac[32], msg[sizeof label + AGP_OIDC_STATE_LEN];
     agp_err err;
-    if ((err = keyed(mac, key, "nonce", raw, STATE_RND)) == AGP_OK &&
-        (err = b64u(f->nonce, sizeof f->nonce, mac, sizeof mac)) == AGP_OK &&
-        (err = keyed(mac, key, "pkce", raw, STATE_RND)) == AGP_OK &&
-        (err = b64u(f->verifier, sizeof f->verifier, mac, sizeof mac)) == AGP_OK &&
+    if ((err = keyed(mac, key, "nonce", rnd, AGP_SEAL_RND)) == AGP_OK &&
+        (err = agp_b64url_encode_nopad(f->nonce, sizeof f->nonce, NULL, mac, sizeof mac)) ==
+            AGP_OK &&
+        (err = keyed(mac, key, "pkce", rnd, AGP_SEAL_RND)) == AGP_OK &&
+        (err = agp_b64url_encode_nopad(f->verifier, sizeof f->verifier, NULL, mac, sizeof mac)) ==
+            AGP_OK &&
         (err = agp_sha256(mac, (const uint8_t *)f->verifier, AGP_OIDC_SECRET_LEN)) == AGP_OK)
-        err = b64u(f->challenge, sizeof f->challenge, mac, sizeof mac);
+        err = agp_b64url_encode_nopad(f->challenge, sizeof f->challenge, NULL, mac, sizeof mac);
     memcpy(msg, label, sizeof label);
-    memcpy(msg + sizeof label, raw, STATE_RAW);
+    memcpy(msg + sizeof label, f->state, AGP_OIDC_STATE_LEN);
     if (err == AGP_OK) err = agp_sha256(f->digest, msg, sizeof msg);
     agp_wipe(mac, sizeof mac);
-    agp_wipe(msg, sizeof msg);
     return err;
 }
 
 /* see agepass/oidc.h */
 agp_err agp_oidc_flow_new(struct agp_oidc_flow *out, const uint8_t key[32], int64_t expires_at)
 {
-    uint8_t raw[STATE_RAW], mac[32];
-    size_t i;
+    uint8_t rnd[AGP_SEAL_RND];
     agp_err err;
     memset(out, 0, sizeof *out);
-    for (i = 0; i < 8; i++)
-        raw[STATE_RND + i] = (uint8_t)((uint64_t)expires_at >> (56 - 8 * i));
-    if ((err = agp_random(raw, STATE_RND)) == AGP_OK &&
-        (err = keyed(mac, key, "state", raw, STATE_RND + 8)) == AGP_OK) {
-        memcpy(raw + STATE_RND + 8, mac, STATE_MAC);
-        if ((err = b64u(out->state, sizeof out->state, raw, sizeof raw)) == AGP_OK)
-            err = flow_derive(out, key, raw);
-    }
+    if ((err = agp_seal(out->state, sizeof out->state, rnd, key, "state", expires_at, NULL, 0)) ==
+        AGP_OK)
+        err = flow_derive(out, key, rnd);
     out->expires_at = expires_at;
-    agp_wipe(raw, sizeof raw);
-    agp_wipe(mac, sizeof mac);
+    agp_wipe(rnd, sizeof rnd);
     if (err != AGP_OK) agp_wipe(out, sizeof *out);
     return err;
 }
@@ -637,30 +611,16 @@ agp_err agp_oidc_flow_new(struct agp_oidc_flow *out, const uint8_t key[32], int6
 agp_err agp_oidc_flow_open(struct agp_oidc_flow *out, const uint8_t key[32], const char *state,
                            size_t len, int64_t now, int64_t max_ttl)
 {
-    uint8_t raw[STATE_RAW + 3], mac[32];
-    uint64_t exp = 0;
-    size_t n = 0, i;
-    agp_err err = AGP_ERR_LENGTH;
+    uint8_t rnd[AGP_SEAL_RND];
+    agp_err err;
     memset(out, 0, sizeof *out);
-    if (len != AGP_OIDC_STATE_LEN) goto out;
-    err = AGP_ERR_ENCODING;
-    if (memchr(state, '=', len) != NULL ||
-        agp_b64url_decode(raw, sizeof raw, &n, state, len) != AGP_OK || n != STATE_RAW)
-        goto out;
-    if ((err = keyed(mac, key, "state", raw, STATE_RND + 8)) != AGP_OK) goto out;
-    err = AGP_ERR_SIGNATURE;
-    if (!agp_ct_eq(mac, raw + STATE_RND + 8, STATE_MAC)) goto out;
-    for (i = 0; i < 8; i++)
-        exp = exp << 8 | raw[STATE_RND + i];
-    err = AGP_ERR_EXPIRED;
-    if (exp > INT64_MAX || (int64_t)exp <= now || (int64_t)exp - now > max_ttl) goto out;
-    memcpy(out->state, state, len);
-    out->state[len] = '\0';
-    out->expires_at = (int64_t)exp;
-    err = flow_derive(out, key, raw);
-out:
-    agp_wipe(raw, sizeof raw);
-    agp_wipe(mac, sizeof mac);
+    err = agp_unseal(rnd, &out->expires_at, NULL, 0, key, "state", state, len, now, max_ttl);
+    if (err == AGP_OK) {
+        memcpy(out->state, state, len);
+        out->state[len] = '\0';
+        err = flow_derive(out, key, rnd);
+    }
+    agp_wipe(rnd, sizeof rnd);
     if (err != AGP_OK) agp_wipe(out, sizeof *out);
     return err;
 }

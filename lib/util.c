@@ -83,13 +83,14 @@ agp_err agp_hmac_sha256(uint8_t out[AGP_SHA256_LEN], const uint8_t *key, size_t 
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* see agepass/util.h */
-agp_err agp_b64url_encode(char *out, size_t out_cap, size_t *out_len, const uint8_t *in, size_t n)
+/* Padded (pad) or not: the one encoder behind both public ones. */
+static agp_err b64url_encode(char *out, size_t out_cap, size_t *out_len, const uint8_t *in,
+                             size_t n, bool pad)
 {
     size_t need, i, o = 0;
     if (out_len) *out_len = 0;
     AGP_ENSURE(n <= ((size_t)-1 / 4) * 3 - 3, AGP_ERR_TOO_BIG);
-    need = AGP_B64_ENC_LEN(n);
+    need = pad ? AGP_B64_ENC_LEN(n) : AGP_B64_NOPAD_LEN(n);
     AGP_ENSURE(out != NULL && out_cap > need, AGP_ERR_TOO_BIG);
     for (i = 0; i + 3 <= n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
@@ -102,18 +103,30 @@ agp_err agp_b64url_encode(char *out, size_t out_cap, size_t *out_len, const uint
         uint32_t v = (uint32_t)in[i] << 16;
         out[o++] = b64url_alphabet[v >> 18];
         out[o++] = b64url_alphabet[(v >> 12) & 63];
-        out[o++] = '=';
-        out[o++] = '=';
+        if (pad) out[o++] = '=', out[o++] = '=';
     } else if (n - i == 2) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
         out[o++] = b64url_alphabet[v >> 18];
         out[o++] = b64url_alphabet[(v >> 12) & 63];
         out[o++] = b64url_alphabet[(v >> 6) & 63];
-        out[o++] = '=';
+        if (pad) out[o++] = '=';
     }
     out[o] = '\0';
     if (out_len) *out_len = o;
     return AGP_OK;
+}
+
+/* see agepass/util.h */
+agp_err agp_b64url_encode(char *out, size_t out_cap, size_t *out_len, const uint8_t *in, size_t n)
+{
+    return b64url_encode(out, out_cap, out_len, in, n, true);
+}
+
+/* see agepass/util.h */
+agp_err agp_b64url_encode_nopad(char *out, size_t out_cap, size_t *out_len, const uint8_t *in,
+                                size_t n)
+{
+    return b64url_encode(out, out_cap, out_len, in, n, false);
 }
 
 static int b64url_value(char c)
@@ -177,5 +190,75 @@ agp_err agp_b64url_decode(uint8_t *out, size_t out_cap, size_t *out_len, const c
         agp_wipe(out, out_cap);
         *out_len = 0;
     }
+    return err;
+}
+
+/* HMAC(key, label || body) where body = rnd || expiry || data. */
+static agp_err seal_mac(uint8_t mac[AGP_SHA256_LEN], const uint8_t key[32], const char *label,
+                        const uint8_t *body, size_t n)
+{
+    uint8_t msg[AGP_SEAL_LABEL_MAX + AGP_SEAL_RAW_MAX];
+    size_t l = strlen(label);
+    agp_err err;
+    AGP_ENSURE(l <= AGP_SEAL_LABEL_MAX && n <= AGP_SEAL_RAW_MAX, AGP_ERR_ARG);
+    memcpy(msg, label, l);
+    memcpy(msg + l, body, n);
+    err = agp_hmac_sha256(mac, key, 32, msg, l + n);
+    agp_wipe(msg, sizeof msg);
+    return err;
+}
+
+/* see agepass/util.h */
+agp_err agp_seal(char *out, size_t out_cap, uint8_t rnd[AGP_SEAL_RND], const uint8_t key[32],
+                 const char *label, int64_t expires_at, const uint8_t *data, size_t n)
+{
+    uint8_t raw[AGP_SEAL_RAW_MAX], mac[AGP_SHA256_LEN];
+    size_t body = AGP_SEAL_RND + 8 + n, i;
+    agp_err err;
+    AGP_ENSURE(n <= AGP_SEAL_DATA_MAX && expires_at >= 0, AGP_ERR_ARG);
+    if ((err = agp_random(raw, AGP_SEAL_RND)) != AGP_OK) return err;
+    for (i = 0; i < 8; i++)
+        raw[AGP_SEAL_RND + i] = (uint8_t)((uint64_t)expires_at >> (56 - 8 * i));
+    if (n > 0) memcpy(raw + AGP_SEAL_RND + 8, data, n);
+    if ((err = seal_mac(mac, key, label, raw, body)) == AGP_OK) {
+        memcpy(raw + body, mac, AGP_SEAL_MAC);
+        err = agp_b64url_encode_nopad(out, out_cap, NULL, raw, body + AGP_SEAL_MAC);
+    }
+    if (err == AGP_OK && rnd != NULL) memcpy(rnd, raw, AGP_SEAL_RND);
+    agp_wipe(raw, sizeof raw);
+    agp_wipe(mac, sizeof mac);
+    return err;
+}
+
+/* see agepass/util.h */
+agp_err agp_unseal(uint8_t rnd[AGP_SEAL_RND], int64_t *expires_at, uint8_t *data, size_t n,
+                   const uint8_t key[32], const char *label, const char *in, size_t len,
+                   int64_t now, int64_t max_ttl)
+{
+    uint8_t raw[AGP_SEAL_RAW_MAX + 3], mac[AGP_SHA256_LEN];
+    size_t body = AGP_SEAL_RND + 8 + n, got = 0, i;
+    uint64_t exp = 0;
+    agp_err err = AGP_ERR_ARG;
+    if (n > AGP_SEAL_DATA_MAX) goto out;
+    err = AGP_ERR_LENGTH;
+    if (len != AGP_B64_NOPAD_LEN(body + AGP_SEAL_MAC)) goto out;
+    err = AGP_ERR_ENCODING;
+    if (memchr(in, '=', len) != NULL ||
+        agp_b64url_decode(raw, sizeof raw, &got, in, len) != AGP_OK || got != body + AGP_SEAL_MAC)
+        goto out;
+    if ((err = seal_mac(mac, key, label, raw, body)) != AGP_OK) goto out;
+    err = AGP_ERR_SIGNATURE; /* before the expiry: a ticket of another key is not "expired" */
+    if (!agp_ct_eq(mac, raw + body, AGP_SEAL_MAC)) goto out;
+    for (i = 0; i < 8; i++)
+        exp = exp << 8 | raw[AGP_SEAL_RND + i];
+    err = AGP_ERR_EXPIRED;
+    if (exp > INT64_MAX || (int64_t)exp <= now || (int64_t)exp - now > max_ttl) goto out;
+    if (rnd != NULL) memcpy(rnd, raw, AGP_SEAL_RND);
+    if (expires_at != NULL) *expires_at = (int64_t)exp;
+    if (n > 0) memcpy(data, raw + AGP_SEAL_RND + 8, n);
+    err = AGP_OK;
+out:
+    agp_wipe(raw, sizeof raw);
+    agp_wipe(mac, sizeof mac);
     return err;
 }

@@ -486,11 +486,8 @@ static int mdoc_form(const char *file, const char *state, char **out, size_t *ou
     }
     cap = AGP_B64_ENC_LEN(len) + 1;
     if ((b64 = malloc(cap)) == NULL || (json = malloc(cap + 32)) == NULL ||
-        agp_b64url_encode(b64, cap, &b64_len, der, len) != AGP_OK)
+        agp_b64url_encode_nopad(b64, cap, &b64_len, der, len) != AGP_OK)
         goto out;
-    while (b64_len > 0 && b64[b64_len - 1] == '=')
-        b64_len--;
-    b64[b64_len] = '\0';
     snprintf(json, cap + 32, "{\"age\":[\"%s\"]}", b64);
     cap = 3 * (strlen(json) + strlen(state)) + 32;
     if ((form = malloc(cap)) == NULL) goto out;

@@ -10,7 +10,7 @@
  *   POST /enroll/mdoc/response          vp_token=...&state=S (the wallet)
  *
  * Stateless: the nonce, also sent as `state`, is
- *   base64url(random[16] || expiry[8] || age[1] || HMAC(key, those 25)[0..16])
+ *   agp_seal(key, "mdoc nonce", expiry, age[1]) (agepass/util.h)
  * with a key derived from the issuer's pseudonym secret, so any instance
  * can check it and none stores it. The attestation's digest is what makes
  * an answer single-use (issuer_grant remembers it until validUntil).
@@ -32,8 +32,8 @@
 #include "cli.h"
 #include "issuer.h"
 
-#define NONCE_RAW_LEN  41 /* 16 random, 8 expiry, 1 age, 16 MAC */
-#define NONCE_B64_LEN  55 /* unpadded base64url of 41 bytes */
+#define NONCE_LABEL    "mdoc nonce"
+#define NONCE_B64_LEN  AGP_SEAL_LEN(1) /* a sealed ticket of one byte: the age asked */
 #define NONCE_TTL_S    600
 #define QUERY_ID       "age"
 #define URL_MAX        512
@@ -159,58 +159,26 @@ void mdoc_enrol_free(struct mdoc_enrol *m)
     free(m);
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    int i;
-    for (i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    int i;
-    for (i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static agp_err new_nonce(const struct mdoc_enrol *m, unsigned age, int64_t now,
                          char out[NONCE_B64_LEN + 1])
 {
-    uint8_t raw[NONCE_RAW_LEN], mac[32];
-    char b64[64];
-    size_t len;
-    agp_err err;
-    if ((err = agp_random(raw, 16)) != AGP_OK) return err;
-    put_u64(raw + 16, (uint64_t)(now + NONCE_TTL_S));
-    raw[24] = (uint8_t)age;
-    if ((err = agp_hmac_sha256(mac, m->key, sizeof m->key, raw, 25)) != AGP_OK) return err;
-    memcpy(raw + 25, mac, 16);
-    if ((err = agp_b64url_encode(b64, sizeof b64, &len, raw, sizeof raw)) != AGP_OK) return err;
-    while (len > 0 && b64[len - 1] == '=')
-        len--;
-    if (len != NONCE_B64_LEN) return AGP_ERR_INTERNAL;
-    memcpy(out, b64, len);
-    out[len] = '\0';
-    return AGP_OK;
+    uint8_t a = (uint8_t)age;
+    return agp_seal(out, NONCE_B64_LEN + 1, NULL, m->key, NONCE_LABEL, now + NONCE_TTL_S, &a, 1);
 }
 
-/* Checks a nonce made by new_nonce: AGP_ERR_SIGNATURE, AGP_ERR_EXPIRED. */
+/*
+ * Checks a nonce made by new_nonce: AGP_ERR_LENGTH or AGP_ERR_ENCODING,
+ * AGP_ERR_SIGNATURE, AGP_ERR_EXPIRED.
+ */
 static agp_err check_nonce(const struct mdoc_enrol *m, const char *nonce, int64_t now,
                            unsigned *age)
 {
-    uint8_t raw[NONCE_RAW_LEN + 2], mac[32];
-    size_t len;
-    if (strlen(nonce) != NONCE_B64_LEN ||
-        agp_b64url_decode(raw, sizeof raw, &len, nonce, NONCE_B64_LEN) != AGP_OK ||
-        len != NONCE_RAW_LEN)
-        return AGP_ERR_ENCODING;
-    if (agp_hmac_sha256(mac, m->key, sizeof m->key, raw, 25) != AGP_OK) return AGP_ERR_CRYPTO;
-    if (!agp_ct_eq(mac, raw + 25, 16)) return AGP_ERR_SIGNATURE;
-    if ((int64_t)get_u64(raw + 16) < now) return AGP_ERR_EXPIRED;
-    *age = raw[24];
-    return *age >= 1 && *age <= 99 ? AGP_OK : AGP_ERR_SIGNATURE;
+    uint8_t a;
+    agp_err err =
+        agp_unseal(NULL, NULL, &a, 1, m->key, NONCE_LABEL, nonce, strlen(nonce), now, NONCE_TTL_S);
+    if (err != AGP_OK) return err;
+    *age = a;
+    return a >= 1 && a <= 99 ? AGP_OK : AGP_ERR_SIGNATURE;
 }
 
 /*

@@ -712,19 +712,15 @@ static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigne
                          unsigned tokens, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], int64_t now)
 {
     uint8_t raw[32], id[AGP_GRANT_ID_LEN];
-    char padded[48];
-    size_t len;
+    char text[GRANT_B64_LEN + 1];
     agp_err err;
     if ((err = agp_random(raw, sizeof raw)) != AGP_OK) return err;
     if ((err = agp_sha256(id, raw, sizeof raw)) == AGP_OK &&
-        (err = agp_b64url_encode(padded, sizeof padded, &len, raw, sizeof raw)) == AGP_OK)
+        (err = agp_b64url_encode_nopad(text, sizeof text, NULL, raw, sizeof raw)) == AGP_OK)
         err = agp_istore_grant_put(s->store, id, age, tokens, now + GRANT_TTL_S, pseudonym);
-    if (err == AGP_OK) {
-        memcpy(out, padded, GRANT_B64_LEN); /* 32 bytes: 43 characters and one '=' */
-        out[GRANT_B64_LEN] = '\0';
-    }
+    if (err == AGP_OK) memcpy(out, text, sizeof text);
     AGP_WIPE(raw);
-    AGP_WIPE(padded);
+    AGP_WIPE(text);
     return err;
 }
 

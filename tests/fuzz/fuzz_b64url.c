@@ -1,4 +1,4 @@
-/* Target: agp_b64url_decode */
+/* Target: agp_b64url_decode, agp_b64url_encode_nopad, agp_unseal */
 /*
  * tests/fuzz/fuzz_b64url.c: base64url (RFC 4648 §5), padded or not, as the
  * headers and the directory carry it.
@@ -7,7 +7,8 @@
  * to padding. On success the decoded length is what the input length says
  * (3 bytes per 4 characters, minus padding); the padded re-encoding equals
  * the input once padding is stripped from both; and decoding the
- * re-encoding gives the same bytes. On failure nothing is reported and no
+ * re-encoding gives the same bytes; the unpadded encoding is the input
+ * without its padding. On failure nothing is reported and no
  * decoded byte is left in the output: it is either wiped or untouched.
  * (util.h promises "wiped"; the early padding check returns before writing
  * anything, which leaves it untouched and is just as safe.)
@@ -35,6 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t out_len = 1, again_len = 1, text_len = 0, body, i;
     agp_err err;
 
+    {
+        /* a sealed ticket of one byte: never opened without the key's MAC */
+        static const uint8_t key[32] = {9};
+        uint8_t a = 0;
+        err = agp_unseal(NULL, NULL, &a, 1, key, "fuzz", in, size, 1800000000, 600);
+        FUZZ_CHECK(err == AGP_ERR_LENGTH || err == AGP_ERR_ENCODING || err == AGP_ERR_SIGNATURE);
+        FUZZ_CHECK(a == 0);
+    }
     memset(out, 0xa5, sizeof out);
     err = agp_b64url_decode(out, sizeof out, &out_len, in, size);
     if (err != AGP_OK) {
@@ -56,6 +65,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(text_len % 4 == 0);
     FUZZ_CHECK(unpadded_len(text, text_len) == body);
     FUZZ_CHECK(memcmp(text, in, body) == 0);
+
+    /* unpadded: the same characters, without the padding */
+    FUZZ_CHECK(agp_b64url_encode_nopad(text, sizeof text, &text_len, out, out_len) == AGP_OK);
+    FUZZ_CHECK(text_len == body && text_len == AGP_B64_NOPAD_LEN(out_len));
+    FUZZ_CHECK(memcmp(text, in, body) == 0);
+    FUZZ_CHECK(agp_b64url_encode(text, sizeof text, &text_len, out, out_len) == AGP_OK);
 
     FUZZ_CHECK(agp_b64url_decode(again, sizeof again, &again_len, text, text_len) == AGP_OK);
     FUZZ_CHECK(again_len == out_len);

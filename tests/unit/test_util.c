@@ -23,6 +23,54 @@ static void check_b64(const char *plain, const char *padded)
     if (plen > 0) EXPECT_ERR(agp_b64url_decode(dec, plen - 1, &len, padded, elen), AGP_ERR_TOO_BIG);
 }
 
+/* Sealed tickets: what each field guards, and the order of the errors. */
+static void test_seal(void)
+{
+    uint8_t key[32] = {1}, other[32] = {2}, data[2] = {7, 9}, got[2] = {0}, rnd[AGP_SEAL_RND],
+            rnd2[AGP_SEAL_RND];
+    char t[AGP_SEAL_LEN(2) + 1], u[AGP_SEAL_LEN(2) + 1], bad[AGP_SEAL_LEN(2) + 1];
+    int64_t now = 1800000000, exp = 0;
+    size_t i, refused = 0;
+
+    EXPECT_OK(agp_seal(t, sizeof t, rnd, key, "a", now + 60, data, 2));
+    EXPECT(strlen(t) == AGP_SEAL_LEN(2) && strchr(t, '=') == NULL);
+    EXPECT_OK(agp_seal(u, sizeof u, NULL, key, "a", now + 60, data, 2));
+    EXPECT(strcmp(t, u) != 0); /* fresh randomness each time */
+    EXPECT_OK(agp_unseal(rnd2, &exp, got, 2, key, "a", t, strlen(t), now, 60));
+    EXPECT(exp == now + 60 && memcmp(got, data, 2) == 0 && memcmp(rnd, rnd2, sizeof rnd) == 0);
+    EXPECT_ERR(agp_seal(t, AGP_SEAL_LEN(2), NULL, key, "a", now, data, 2), AGP_ERR_TOO_BIG);
+    EXPECT_ERR(agp_seal(t, sizeof t, NULL, key, "a", -1, data, 2), AGP_ERR_ARG);
+    EXPECT_ERR(agp_seal(t, sizeof t, NULL, key, "a", now, data, AGP_SEAL_DATA_MAX + 1),
+               AGP_ERR_ARG);
+    EXPECT_OK(agp_seal(t, sizeof t, NULL, key, "a", now + 60, data, 2));
+    /* another key or label: not ours, even when also expired */
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 2, other, "a", t, strlen(t), now, 60),
+               AGP_ERR_SIGNATURE);
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 2, key, "b", t, strlen(t), now, 60), AGP_ERR_SIGNATURE);
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 2, other, "a", t, strlen(t), now + 60, 60),
+               AGP_ERR_SIGNATURE);
+    /* time: good until just before expiry, never further ahead than max_ttl */
+    EXPECT_OK(agp_unseal(NULL, NULL, got, 2, key, "a", t, strlen(t), now + 59, 60));
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 2, key, "a", t, strlen(t), now + 60, 60),
+               AGP_ERR_EXPIRED);
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 2, key, "a", t, strlen(t), now, 59), AGP_ERR_EXPIRED);
+    /* shape: another data length, one character less or more, padding */
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 1, key, "a", t, strlen(t), now, 60), AGP_ERR_LENGTH);
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 2, key, "a", t, strlen(t) - 1, now, 60), AGP_ERR_LENGTH);
+    memcpy(bad, t, sizeof t);
+    bad[strlen(bad) - 1] = '=';
+    EXPECT_ERR(agp_unseal(NULL, NULL, got, 2, key, "a", bad, strlen(bad), now, 60),
+               AGP_ERR_ENCODING);
+    /* every character changed: refused */
+    for (i = 0; i < strlen(t); i++) {
+        memcpy(bad, t, sizeof t);
+        bad[i] = bad[i] == 'A' ? 'B' : 'A';
+        if (agp_unseal(NULL, NULL, got, 2, key, "a", bad, strlen(bad), now, 60) != AGP_OK)
+            refused++;
+    }
+    EXPECT(refused == strlen(t));
+}
+
 int main(void)
 {
     static const uint8_t url_bytes[] = {0xfb, 0xff, 0xbf};
@@ -41,6 +89,14 @@ int main(void)
     /* the url alphabet: - and _ instead of + and / */
     EXPECT_OK(agp_b64url_encode(enc, sizeof enc, &len, url_bytes, 3));
     EXPECT(strcmp(enc, "-_-_") == 0);
+    /* unpadded */
+    EXPECT_OK(agp_b64url_encode_nopad(enc, 3, &len, (const uint8_t *)"f", 1));
+    EXPECT(len == 2 && strcmp(enc, "Zg") == 0);
+    EXPECT_OK(agp_b64url_encode_nopad(enc, 4, &len, (const uint8_t *)"fo", 2));
+    EXPECT(len == 3 && strcmp(enc, "Zm8") == 0);
+    EXPECT_OK(agp_b64url_encode_nopad(enc, 5, &len, (const uint8_t *)"foo", 3));
+    EXPECT(len == 4 && strcmp(enc, "Zm9v") == 0);
+    EXPECT_ERR(agp_b64url_encode_nopad(enc, 4, &len, (const uint8_t *)"foo", 3), AGP_ERR_TOO_BIG);
     EXPECT_ERR(agp_b64url_decode(dec, sizeof dec, &len, "+/+/", 4), AGP_ERR_ENCODING);
     /* strictness */
     EXPECT_ERR(agp_b64url_decode(dec, sizeof dec, &len, "Zg=", 3), AGP_ERR_ENCODING);
@@ -63,5 +119,6 @@ int main(void)
     EXPECT(a[0] == 0 && a[3] == 0);
     EXPECT_OK(agp_random(r, sizeof r));
     EXPECT(memcmp(r, z, sizeof r) != 0);
+    test_seal();
     TEST_END();
 }
