@@ -323,54 +323,52 @@ fail:
     return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
 }
 
-static int hexval(char c)
+/* The wallet's direct_post form (application/x-www-form-urlencoded). */
+struct form {
+    char state[NONCE_B64_LEN + 2];
+    char *vp_token; /* ISSUER_UPLOAD_MAX bytes */
+    size_t state_len, vp_len;
+    unsigned states, vps; /* how many times each field came */
+    bool bad;
+};
+
+/* libmicrohttpd's post processor hands each field over, maybe in pieces. */
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *ctype, const char *enc,
+                                  const char *data, uint64_t off, size_t size)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    struct form *f = cls;
+    char *dst;
+    size_t cap, *len;
+    (void)kind, (void)filename, (void)ctype, (void)enc;
+    if (strcmp(key, "state") == 0) {
+        dst = f->state, cap = sizeof f->state, len = &f->state_len;
+        if (off == 0) f->states++;
+    } else if (strcmp(key, "vp_token") == 0) {
+        dst = f->vp_token, cap = ISSUER_UPLOAD_MAX, len = &f->vp_len;
+        if (off == 0) f->vps++;
+    } else {
+        return MHD_YES; /* other fields are not ours */
+    }
+    if (off != *len || size >= cap - *len || (size > 0 && memchr(data, '\0', size) != NULL)) {
+        f->bad = true;
+        return MHD_NO;
+    }
+    memcpy(dst + *len, data, size);
+    *len += size;
+    dst[*len] = '\0';
+    return MHD_YES;
 }
 
-/*
- * The value of `name` in an application/x-www-form-urlencoded body (WHATWG
- * URL §5.1), percent- and '+'-decoded into out. False if absent, given
- * twice, malformed or longer than cap - 1.
- */
-static bool form_value(const char *body, size_t len, const char *name, char *out, size_t cap)
+/* Reads the form into f: false unless it parses and holds each field at most once. */
+static bool read_form(struct MHD_Connection *conn, const struct upload *up, struct form *f)
 {
-    size_t i = 0, nlen = strlen(name), found = 0;
-    while (i < len) {
-        size_t end = i, eq;
-        while (end < len && body[end] != '&')
-            end++;
-        eq = i;
-        while (eq < end && body[eq] != '=')
-            eq++;
-        if (eq - i == nlen && memcmp(body + i, name, nlen) == 0 && eq < end) {
-            size_t k = eq + 1, n = 0;
-            if (found++) return false;
-            while (k < end) {
-                char c = body[k];
-                if (n + 1 >= cap) return false;
-                if (c == '%') {
-                    int hi, lo;
-                    if (end - k < 3 || (hi = hexval(body[k + 1])) < 0 ||
-                        (lo = hexval(body[k + 2])) < 0)
-                        return false;
-                    c = (char)(hi << 4 | lo);
-                    k += 3;
-                } else {
-                    if (c == '+') c = ' ';
-                    k++;
-                }
-                if (c == '\0') return false;
-                out[n++] = c;
-            }
-            out[n] = '\0';
-        }
-        i = end + 1;
-    }
-    return found == 1;
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(conn, 1024, form_field, f);
+    bool ok;
+    if (pp == NULL) return false; /* not application/x-www-form-urlencoded */
+    ok = MHD_post_process(pp, up->buf, up->len) == MHD_YES;
+    ok = MHD_destroy_post_processor(pp) == MHD_YES && ok;
+    return ok && !f->bad && f->states <= 1 && f->vps <= 1;
 }
 
 static enum MHD_Result refuse_mdoc(struct MHD_Connection *conn, agp_err err)
@@ -417,7 +415,7 @@ out:
 enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
                                     struct MHD_Connection *conn, const struct upload *up)
 {
-    char *vp_text = NULL, state[NONCE_B64_LEN + 2];
+    struct form f = {0};
     uint8_t *resp = NULL, transcript[AGP_MDOC_TRANSCRIPT_MAX];
     size_t resp_len = 0, tlen;
     struct agp_mdoc_policy p = {0};
@@ -429,20 +427,18 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
     unsigned age;
 
     if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
-    if (!form_value(up->buf, up->len, "state", state, sizeof state))
-        return refuse_mdoc(conn, AGP_ERR_SYNTAX);
-    if ((err = check_nonce(m, state, now, &age)) != AGP_OK) return refuse_mdoc(conn, err);
-    if ((vp_text = malloc(ISSUER_UPLOAD_MAX)) == NULL || (resp = malloc(AGP_MDOC_MAX)) == NULL) {
+    if ((f.vp_token = malloc(ISSUER_UPLOAD_MAX)) == NULL || (resp = malloc(AGP_MDOC_MAX)) == NULL) {
         err = AGP_ERR_NOMEM;
         goto refuse;
     }
-    if (!form_value(up->buf, up->len, "vp_token", vp_text, ISSUER_UPLOAD_MAX)) {
-        err = AGP_ERR_SYNTAX;
-        goto refuse;
-    }
-    if ((err = read_vp_token(vp_text, resp, AGP_MDOC_MAX, &resp_len)) != AGP_OK) goto refuse;
-    if ((err = agp_mdoc_oid4vp_transcript(transcript, sizeof transcript, &tlen, m->client_id, state,
-                                          NULL, m->response_uri)) != AGP_OK)
+    err = AGP_ERR_SYNTAX;
+    if (!read_form(conn, up, &f) || f.states != 1) goto refuse;
+    if ((err = check_nonce(m, f.state, now, &age)) != AGP_OK) goto refuse;
+    err = AGP_ERR_SYNTAX;
+    if (f.vps != 1) goto refuse;
+    if ((err = read_vp_token(f.vp_token, resp, AGP_MDOC_MAX, &resp_len)) != AGP_OK) goto refuse;
+    if ((err = agp_mdoc_oid4vp_transcript(transcript, sizeof transcript, &tlen, m->client_id,
+                                          f.state, NULL, m->response_uri)) != AGP_OK)
         goto refuse;
     p.anchors = m->anchors;
     p.now = now;
@@ -461,6 +457,6 @@ refuse:
 out:
     if (resp != NULL) agp_wipe(resp, AGP_MDOC_MAX);
     free(resp);
-    free(vp_text);
+    free(f.vp_token);
     return ret;
 }

@@ -221,6 +221,13 @@ try {
   check('a forged state: refused', r.status === 400 || r.status === 422, JSON.stringify(r));
   const bare = await fetch(`${base}/enroll/mdoc/response`, { method: 'POST', body: 'state=x' });
   check('no vp_token: 400', bare.status === 400, String(bare.status));
+  const form = async (text) => (await fetch(`${base}/enroll/mdoc/response`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: text })).status;
+  n = (await getRequest()).body.request;
+  let st = await form(`state=${n.state}&state=${n.state}&vp_token=%7B%7D`);
+  check('a form with state twice: 400', st === 400, String(st));
+  st = await form(`state=${n.state}&vp_token=%7B%22age%22%3A%5B%22%00%22%5D%7D`);
+  check('a vp_token with a NUL byte in it: 400', st === 400, String(st));
 
   // --- the CLI: request, then answer with a file, then tokens
   const wallet = `${dir}/wallet.json`;
@@ -247,7 +254,8 @@ try {
   const count = (reason) => Number((metrics.match(new RegExp(`refused_total\\{reason="${reason}"\\} (\\d+)`)) ?? [])[1]);
   check('metrics: reused_evidence 3', count('reused_evidence') === 3, metrics);
   check('metrics: under_age 1, expired_evidence 1', count('under_age') === 1 && count('expired_evidence') === 1);
-  check('metrics: invalid_evidence 8 (nonce, origin, element, device key, CA, junk, state, no token)', count('invalid_evidence') === 8, String(count('invalid_evidence')));
+  check('metrics: invalid_evidence 10 (nonce, origin, element, device key, CA, junk, state, no token, state twice, NUL)',
+    count('invalid_evidence') === 10, String(count('invalid_evidence')));
   check('metrics: 3 enrolments accepted', /enrolments_accepted_total 3\b/.test(metrics));
 } finally {
   issuer.kill('SIGTERM');
