@@ -393,3 +393,14 @@ int cli_read_secret(const char *path, uint8_t *out, size_t len)
     cli_free(buf, got);
     return CLI_OK;
 }
+
+/* see cli.h */
+bool cli_url_safe(const char *url, size_t max)
+{
+    char host[256];
+    if (strlen(url) > max || !cli_url_host(url, host, sizeof host)) return false;
+    if (strncmp(url, "https://", 8) == 0) return true;
+    return strncmp(url, "http://", 7) == 0 &&
+           (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
+            strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0);
+}

@@ -114,6 +114,12 @@ int cli_read_secret(const char *path, uint8_t *out, size_t len);
 bool cli_url_host(const char *url, char *out, size_t cap);
 
 /*
+ * An https URL of at most max characters, or plain http to a loopback host
+ * (tests, a local provider): what the issuer will send people to or fetch.
+ */
+bool cli_url_safe(const char *url, size_t max);
+
+/*
  * Walks a comma list "HEAD,key=value,key=value" (--trust, --oidc-provider)
  * in place: each call cuts the field at *next, moves *next past it and
  * returns it (NULL once the list is done). Start with *next = a writable

@@ -122,15 +122,9 @@ int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t
                    const char *trusted_list, const char *public_url, const uint8_t key[32])
 {
     struct mdoc_enrol *m;
-    size_t i, ulen = strlen(public_url);
+    size_t i;
     int rc = CLI_OK;
     *out = NULL;
-    if (ulen == 0 || ulen > URL_MAX - 32 ||
-        (strncmp(public_url, "https://", 8) != 0 && strncmp(public_url, "http://", 7) != 0)) {
-        fprintf(stderr, "agepass: --public-url takes the issuer's external base URL, "
-                        "e.g. https://ap.example\n");
-        return CLI_USAGE;
-    }
     if ((m = calloc(1, sizeof *m)) == NULL || (m->anchors = X509_STORE_new()) == NULL) {
         free(m);
         return cli_fail("mdoc", AGP_ERR_NOMEM);
@@ -143,8 +137,7 @@ int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t
         mdoc_enrol_free(m);
         return rc;
     }
-    snprintf(m->response_uri, sizeof m->response_uri, "%.*s/enroll/mdoc/response",
-             (int)(public_url[ulen - 1] == '/' ? ulen - 1 : ulen), public_url);
+    snprintf(m->response_uri, sizeof m->response_uri, "%s/enroll/mdoc/response", public_url);
     snprintf(m->client_id, sizeof m->client_id, "redirect_uri:%s", m->response_uri);
     *out = m;
     return CLI_OK;

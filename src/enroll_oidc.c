@@ -76,17 +76,6 @@ struct oidc_enrol {
 
 /* ---- setup --------------------------------------------------------------- */
 
-/* http(s) URL; plain http only to a loopback host (tests, a local provider). */
-static bool good_url(const char *url)
-{
-    char host[256];
-    if (strlen(url) >= URL_MAX || !cli_url_host(url, host, sizeof host)) return false;
-    if (strncmp(url, "https://", 8) == 0) return true;
-    return strncmp(url, "http://", 7) == 0 &&
-           (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
-            strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0);
-}
-
 static agp_err fetch_jwks(struct provider *o)
 {
     uint8_t *body = NULL;
@@ -155,7 +144,7 @@ static int parse_provider(struct provider *p, const char *spec, const char **sec
     memcpy(buf, spec, strlen(spec) + 1);
     url = cli_next_field(&next);
     *secret_file = NULL;
-    if (!good_url(url)) return CLI_USAGE;
+    if (!cli_url_safe(url, URL_MAX - 1)) return CLI_USAGE;
     snprintf(p->issuer, sizeof p->issuer, "%s", url);
     snprintf(p->scope, sizeof p->scope, "openid birthdate");
     while ((field = cli_next_field(&next)) != NULL) {
@@ -223,23 +212,18 @@ int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg
                    const uint8_t key[32])
 {
     struct oidc_enrol *o;
-    size_t i, j, len;
+    size_t i, j;
     int rc;
 
     *out = NULL;
     if (cfg->count == 0) return CLI_OK;
-    if (cfg->public_url == NULL || !good_url(cfg->public_url) || cfg->count > PROVIDERS_MAX) {
-        fprintf(stderr,
-                "agepass: --oidc-provider needs --public-url (an https URL, http only on "
-                "loopback); at most %d providers\n",
+    if (cfg->public_url == NULL || cfg->count > PROVIDERS_MAX) {
+        fprintf(stderr, "agepass: --oidc-provider needs --public-url; at most %d providers\n",
                 PROVIDERS_MAX);
         return CLI_USAGE;
     }
     if ((o = calloc(1, sizeof *o)) == NULL) return cli_fail("oidc", AGP_ERR_NOMEM);
-    len = strlen(cfg->public_url);
-    if (len > 0 && cfg->public_url[len - 1] == '/') len--;
-    snprintf(o->redirect_uri, sizeof o->redirect_uri, "%.*s/enroll/oidc/callback", (int)len,
-             cfg->public_url);
+    snprintf(o->redirect_uri, sizeof o->redirect_uri, "%s/enroll/oidc/callback", cfg->public_url);
     for (i = 0; i < cfg->count; i++) {
         o->n = i + 1; /* freed with the others if it fails half made */
         if ((rc = provider_new(&o->p[i], cfg->providers[i], key)) != CLI_OK) {

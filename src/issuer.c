@@ -53,12 +53,13 @@
 #include "cli.h"
 #include "issuer.h"
 
-#define MAX_CLASSES   8
-#define MAX_EPOCHS    4 /* current, next, and room to rotate */
-#define DAY           86400
-#define GRANT_TTL_S   900 /* a grant is good for 15 minutes */
-#define GRANT_B64_LEN 43  /* 32 random bytes, unpadded base64url */
-#define BATCH_TOKENS  30  /* one batch for evidence that has no stable subject */
+#define MAX_CLASSES    8
+#define MAX_EPOCHS     4 /* current, next, and room to rotate */
+#define DAY            86400
+#define GRANT_TTL_S    900 /* a grant is good for 15 minutes */
+#define GRANT_B64_LEN  43  /* 32 random bytes, unpadded base64url */
+#define BATCH_TOKENS   30  /* one batch for evidence that has no stable subject */
+#define PUBLIC_URL_MAX 400 /* room left for the routes' paths in the modules' URLs */
 
 static const char usage[] =
     "usage: agepass issuer init --state DIR --name ISSUER_NAME [--age-classes 18,16]\n"
@@ -397,8 +398,9 @@ struct service {
      */
     pthread_rwlock_t lock;
     pthread_mutex_t turn;
-    struct mdoc_enrol *mdoc; /* NULL unless trust anchors are configured */
-    struct oidc_enrol *oidc; /* NULL unless an OpenID Connect provider is configured */
+    struct mdoc_enrol *mdoc;             /* NULL unless trust anchors are configured */
+    struct oidc_enrol *oidc;             /* NULL unless an OpenID Connect provider is configured */
+    char public_url[PUBLIC_URL_MAX + 1]; /* --public-url without a final '/'; "" if not given */
 };
 
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
@@ -1004,7 +1006,7 @@ static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
     for (i = 0; i < n; i++)
         if (strcmp(o[i].name, "--mdoc-trust") == 0) t = &o[i];
     if ((t == NULL || t->count == 0) && cli_get(o, n, "--mdoc-trusted-list") == NULL) return CLI_OK;
-    if (cli_get(o, n, "--public-url") == NULL) {
+    if (s->public_url[0] == '\0') {
         fprintf(stderr, "agepass: mdoc enrolment needs --public-url (the issuer's external base "
                         "URL, where wallets post their answer)\n");
         return CLI_USAGE;
@@ -1012,7 +1014,7 @@ static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
     if (module_key(s, "agepass mdoc nonce v1", k) != AGP_OK)
         return cli_fail("mdoc", AGP_ERR_CRYPTO);
     rc = mdoc_enrol_new(&s->mdoc, t ? t->values : NULL, t ? t->count : 0,
-                        cli_get(o, n, "--mdoc-trusted-list"), cli_get(o, n, "--public-url"), k);
+                        cli_get(o, n, "--mdoc-trusted-list"), s->public_url, k);
     AGP_WIPE(k);
     return rc;
 }
@@ -1020,7 +1022,7 @@ static int mdoc_setup(struct service *s, const struct cli_opt *o, size_t n)
 /* --oidc-provider ISSUER_URL,client_id=ID,secret_file=FILE[,...] (repeatable), --public-url */
 static int oidc_setup(struct service *s, const struct cli_opt *o, size_t n)
 {
-    struct enroll_oidc_config oc = {NULL, 0, cli_get(o, n, "--public-url")};
+    struct enroll_oidc_config oc = {NULL, 0, s->public_url[0] ? s->public_url : NULL};
     uint8_t k[AGP_SHA256_LEN];
     size_t i;
     int rc;
@@ -1095,6 +1097,18 @@ static int cmd_serve(int argc, char **argv)
     rc = CLI_REJECTED;
     snprintf(path, sizeof path, "%s/pseudonym-secret", dir);
     if (cli_read_secret(path, svc.secret, sizeof svc.secret) != CLI_OK) goto out;
+    if (cli_get(o, n, "--public-url") != NULL) {
+        const char *u = cli_get(o, n, "--public-url");
+        size_t len = strlen(u);
+        if (!cli_url_safe(u, PUBLIC_URL_MAX)) {
+            fprintf(stderr, "agepass: --public-url takes the issuer's external https URL (plain "
+                            "http only on loopback), e.g. https://ap.example\n");
+            rc = CLI_USAGE;
+            goto out;
+        }
+        snprintf(svc.public_url, sizeof svc.public_url, "%.*s",
+                 (int)(len > 0 && u[len - 1] == '/' ? len - 1 : len), u);
+    }
     if ((rc = oidc_setup(&svc, o, n)) != CLI_OK) goto out;
     rc = CLI_REJECTED;
     svc.day_cap = (unsigned)day_cap;

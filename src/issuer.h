@@ -68,7 +68,8 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
  * Enrolment with an EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c).
  * mdoc_enrol_new loads the trust anchors (PEM files, and/or a trusted-list
  * file naming PEM files one a line); key (32 bytes, derived from the
- * pseudonym secret) keys the nonces; public_url is the issuer's external base URL. Returns
+ * pseudonym secret) keys the nonces; public_url is the issuer's external base URL
+ * (checked by issuer.c, no final '/'). Returns
  * CLI_OK or a CLI_ exit code after printing why.
  */
 struct mdoc_enrol;
@@ -90,7 +91,8 @@ struct agp_istore *issuer_store(struct service *s);
 struct enroll_oidc_config {
     const char *const *providers; /* --oidc-provider values (ISSUER_URL,client_id=...) */
     size_t count;                 /* how many (0: no OpenID Connect enrolment) */
-    const char *public_url;       /* --public-url: the redirect_uri is <it>/enroll/oidc/callback */
+    const char *public_url;       /* --public-url, checked, no final '/': redirect_uri is
+                                     <it>/enroll/oidc/callback */
 };
 
 /*

@@ -61,6 +61,8 @@ nine=(); for i in 1 2 3 4 5 6 7 8 9; do nine+=(--oidc-provider "$op,client_id=ag
 check "serve: more than 8 providers is a usage error" serve_fails 2 "at most 8 providers" "${nine[@]}"
 check "serve: --oidc-provider without --public-url is a usage error" bash -c \
     "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --oidc-provider '$op,client_id=a,secret_file=client-secret' 2>/dev/null; [ \$? -eq 2 ]"
+check "serve: a plain-http --public-url off loopback is a usage error" bash -c \
+    "'$agepass' issuer serve --state ist --listen 127.0.0.1:1 --public-url http://ap.example --oidc-provider '$op,client_id=a,secret_file=client-secret' 2>pu.log; [ \$? -eq 2 ] && grep -q 'external https URL' pu.log"
 # the lines of docs/enrolment.md parse (their providers and secret files are not here: exit 1, not 2)
 sed -n '/^cat > \/etc\/agepass\/issuer.conf/,/^CONF$/p' "$here/../../docs/enrolment.md" | grep -v '^cat\|^CONF' >doc.conf
 check "serve: docs/enrolment.md's config block has two oidc-provider lines" [ "$(grep -c '^oidc-provider https://' doc.conf)" = 2 ]
