@@ -41,37 +41,11 @@ lua=$here/bench_issuer.lua
 die() { echo "bench_issuer.sh: $*" >&2; exit 1; }
 for x in "$agepass" "$mint"; do [[ -x $x ]] || die "no $x: build first"; done
 for x in wrk openssl curl python3 ${redis:+redis-server}; do command -v $x >/dev/null || die "$x not found"; done
-# $work (removed on exit), pids (killed on exit), free_port, wait_port, start_redis
-. "$root/tests/integration/lib.sh"
-cd "$work" || exit 1
-
-load1() { cut -d' ' -f1 /proc/loadavg; }
-waited_out=""
-wait_idle() {
-    local start=$SECONDS
-    [[ -n ${BENCH_NO_WAIT:-} ]] && return
-    while pgrep -f '\.ci/run|bench/run.sh|libFuzzer|fuzz_' >/dev/null ||
-        awk '{ exit !($1 >= 0.5) }' /proc/loadavg; do
-        if ((SECONDS - start >= 900)); then
-            echo "   (still busy after 15 min, load $(load1): measuring anyway)"
-            waited_out+="$1 "
-            return
-        fi
-        sleep 20
-    done
-}
+. "$here/lib.sh" # $work, pids, free_port, wait_port, start_redis, wait_idle, cpu_ticks...
 
 store=embedded
 [[ -n $redis ]] && store=redis
-echo "== machine"
-echo "nproc:   $(nproc)"
-echo "cpu:     $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
-echo "openssl: $(openssl version)"
-echo "wrk:     $(wrk -v 2>&1 | head -n1 | awk '{ print $2 }')"
-[[ -n $redis ]] && echo "redis:   $(redis-server --version | awk '{ print $3 }')"
-echo "store:   $store"
-echo "load:    $(load1) (1 min) at start"
-echo
+machine_header ${redis:+"redis:   $(redis-server --version | awk '{ print $3 }')"} "store:   $store"
 
 # --- the issuer ------------------------------------------------------------------
 "$agepass" issuer init --state ist --name issuer.example >/dev/null || die "issuer init failed"
@@ -130,7 +104,6 @@ s=$(curl -s -o one.bresp -w '%{http_code}' --data-binary @one.batch \
 # --- measurements ----------------------------------------------------------------
 declare -A R
 tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # bench NAME BODIES SIZE CTYPE TOKENS: one wrk run into R[NAME.*]
 bench() {
     local name=$1 out line f t0
@@ -145,15 +118,8 @@ bench() {
     done
 }
 
-echo "== openssl speed -multi 2 -seconds 5 rsa2048"
-wait_idle openssl
-ossl_load=$(load1)
-speed=$(openssl speed -multi 2 -seconds 5 rsa2048 2>/dev/null) || die "openssl speed failed"
-ossl_sign=$(awk '/sign\/s/ && /verify\/s/ { for (i = 1; i <= NF; i++) col[$i] = i }
-    $1 == "rsa" && $2 == "2048" && $3 == "bits" && ("sign/s" in col) { v = $(3 + col["sign/s"]) }
-    END { print v }' <<<"$speed")
-[[ $ossl_sign =~ ^[0-9.]+$ ]] || die "no sign/s in openssl speed's output"
-echo "sign/s: $ossl_sign (load before: $ossl_load)"
+openssl_rsa2048 sign/s
+ossl_sign=$ossl_rate
 
 echo "== wrk -t$T -c$C -d${D}s, store: $store"
 wait_idle single

@@ -37,36 +37,11 @@ lua=$here/bench_verifier.lua
 die() { echo "bench_verifier.sh: $*" >&2; exit 1; }
 for x in "$agepass" "$mint" "$replay"; do [[ -x $x ]] || die "no $x: build first"; done
 for x in wrk nginx redis-server openssl curl python3; do command -v $x >/dev/null || die "$x not found"; done
-# $work (removed on exit), pids (killed on exit), free_port, wait_port, start_redis
-. "$root/tests/integration/lib.sh"
-cd "$work" || exit 1
+. "$here/lib.sh" # $work, pids, free_port, wait_port, start_redis, wait_idle, cpu_ticks...
 chmod 755 "$work" # nginx workers run as an unprivileged user
 
-load1() { cut -d' ' -f1 /proc/loadavg; }
-waited_out=""
-wait_idle() {
-    local start=$SECONDS
-    [[ -n ${BENCH_NO_WAIT:-} ]] && return
-    while pgrep -f '\.ci/run|bench/run.sh|libFuzzer|fuzz_' >/dev/null ||
-        awk '{ exit !($1 >= 0.5) }' /proc/loadavg; do
-        if ((SECONDS - start >= 900)); then
-            echo "   (still busy after 15 min, load $(load1): measuring anyway)"
-            waited_out+="$1 "
-            return
-        fi
-        sleep 20
-    done
-}
-
-echo "== machine"
-echo "nproc:   $(nproc)"
-echo "cpu:     $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
-echo "nginx:   $(nginx -v 2>&1 | sed 's/.*version: //')"
-echo "redis:   $(redis-server --version | awk '{ print $3 }')"
-echo "openssl: $(openssl version)"
-echo "wrk:     $(wrk -v 2>&1 | head -n1 | awk '{ print $2 }')"
-echo "load:    $(load1) (1 min) at start"
-echo
+machine_header "nginx:   $(nginx -v 2>&1 | sed 's/.*version: //')" \
+    "redis:   $(redis-server --version | awk '{ print $3 }')"
 
 # --- the services ---------------------------------------------------------------
 "$agepass" keygen --out iss >/dev/null || die "keygen failed"
@@ -154,7 +129,6 @@ cookie() {
 # --- measurements ----------------------------------------------------------------
 declare -A R # R[name.field]: ok other rate p50_ms p99_ms exhausted load cpu_us
 tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # bench NAME VERIFIER_PID URL [wrk args...]: one wrk run; its BENCH line into
 # R[NAME.*], and the verifier's CPU time (user + system) per 200 in R[NAME.cpu_us]
 bench() {
@@ -174,15 +148,8 @@ bench() {
     done
 }
 
-echo "== openssl speed -multi 2 -seconds 5 rsa2048"
-wait_idle openssl
-ossl_load=$(load1)
-speed=$(openssl speed -multi 2 -seconds 5 rsa2048 2>/dev/null) || die "openssl speed failed"
-ossl_verify=$(awk '/sign\/s/ && /verify\/s/ { for (i = 1; i <= NF; i++) col[$i] = i }
-    $1 == "rsa" && $2 == "2048" && $3 == "bits" && ("verify/s" in col) { v = $(3 + col["verify/s"]) }
-    END { print v }' <<<"$speed")
-[[ $ossl_verify =~ ^[0-9.]+$ ]] || die "no verify/s in openssl speed's output"
-echo "verify/s: $ossl_verify (load before: $ossl_load)"
+openssl_rsa2048 verify/s
+ossl_verify=$ossl_rate
 
 echo "== wrk -t$T -c$C (cookie runs -d ${D}s; token runs until the tokens end)"
 wait_idle nginx-static
