@@ -26,37 +26,9 @@
 #include "agepass/err.h"
 #include "agepass/rsabssa.h"
 #include "agepass/token.h"
+#include "bench_util.h"
 
 #define N_MAX 1000000ul
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long n;
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1L << 20) ||
-        fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-        fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "bench_issuer_mint: cannot read %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-/* Decimal digits only, 0..max; false when it is not that. */
-static int parse_count(const char *s, size_t max, size_t *out)
-{
-    size_t v = 0;
-    if (*s == '\0') return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (max - (size_t)(*s - '0')) / 10) return 0;
-        v = v * 10 + (size_t)(*s - '0');
-    }
-    *out = v;
-    return 1;
-}
 
 int main(int argc, char **argv)
 {
@@ -74,14 +46,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_issuer_mint PUBLIC_DER CHALLENGE N BATCH OUT\n");
         return 2;
     }
-    if (!parse_count(argv[3], N_MAX, &n) || n == 0 ||
-        !parse_count(argv[4], AGP_BATCH_MAX, &batch)) {
+    if (!bench_count(argv[3], N_MAX, &n) || n == 0 ||
+        !bench_count(argv[4], AGP_BATCH_MAX, &batch)) {
         fprintf(stderr, "bench_issuer_mint: N must be 1..%lu and BATCH 0..%d\n", N_MAX,
                 AGP_BATCH_MAX);
         return 2;
     }
-    der = read_file(argv[1], &der_len);
-    challenge = read_file(argv[2], &challenge_len);
+    der = bench_read_file("bench_issuer_mint", argv[1], &der_len);
+    challenge = bench_read_file("bench_issuer_mint", argv[2], &challenge_len);
     if ((err = agp_key_load_spki(&pk, der, der_len)) != AGP_OK) {
         fprintf(stderr, "bench_issuer_mint: key: %s\n", agp_err_str(err));
         return 1;

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "agepass/replay.h"
 #include "agepass/util.h"
 
@@ -56,18 +57,6 @@ static void next_tag(uint8_t tag[AGP_REPLAY_TAG_LEN], uint64_t *s)
     uint64_t a = splitmix64(s), b = splitmix64(s);
     memcpy(tag, &a, 8);
     memcpy(tag + 8, &b, 8);
-}
-
-/* A decimal argument in [1, max]; 0 if it is not one. */
-static unsigned long parse_count(const char *s, unsigned long max)
-{
-    unsigned long v = 0;
-    size_t i;
-    for (i = 0; s[i] != '\0'; i++) {
-        if (s[i] < '0' || s[i] > '9' || i >= 10) return 0;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    return i > 0 && v <= max ? v : 0;
 }
 
 /* VmRSS from /proc/self/status, in bytes; 0 if unknown. */
@@ -98,7 +87,8 @@ static void die(const char *what, agp_err err)
 
 int main(int argc, char **argv)
 {
-    unsigned long n = 10000000, sync_ms = 1000, i, lookups;
+    size_t n = 10000000, sync_ms = 1000;
+    size_t i, lookups;
     const char *tmp = getenv("TMPDIR");
     char dir[4096], path[4200], tmp_path[4300];
     struct agp_replay *r = NULL;
@@ -111,13 +101,11 @@ int main(int argc, char **argv)
     struct stat st;
     agp_err err;
 
-    if (argc > 1 && (n = parse_count(argv[1], N_MAX)) == 0) {
+    if (argc > 1 && (!bench_count(argv[1], N_MAX, &n) || n == 0)) {
         fprintf(stderr, "usage: bench_replay [N [SYNC_MS]]\n");
         return 2;
     }
-    if (argc > 2 && strcmp(argv[2], "0") == 0)
-        sync_ms = 0;
-    else if (argc > 2 && (sync_ms = parse_count(argv[2], 3600000)) == 0) {
+    if (argc > 2 && !bench_count(argv[2], 3600000, &sync_ms)) {
         fprintf(stderr, "usage: bench_replay [N [SYNC_MS]]\n");
         return 2;
     }
@@ -130,7 +118,7 @@ int main(int argc, char **argv)
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp", path);
     if ((err = agp_random((uint8_t *)&seed, sizeof seed)) != AGP_OK) die("agp_random", err);
     if ((err = agp_replay_open_file(&r, path, (unsigned)sync_ms)) != AGP_OK) die("open", err);
-    fprintf(stderr, "bench_replay: %lu tags into %s, sync_ms %lu\n", n, path, sync_ms);
+    fprintf(stderr, "bench_replay: %zu tags into %s, sync_ms %zu\n", n, path, sync_ms);
 
     s = seed;
     t0 = seconds();
@@ -156,7 +144,7 @@ int main(int argc, char **argv)
     count_s = seconds() - t0;
     mem = agp_replay_memory(r);
     if (count != n) {
-        fprintf(stderr, "bench_replay: count %zu, expected %lu\n", count, n);
+        fprintf(stderr, "bench_replay: count %zu, expected %zu\n", count, n);
         return 1;
     }
     printf("replay_spends_per_s %.0f\n", (double)n / spend_s);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "agepass/buf.h"
 #include "agepass/err.h"
 #include "agepass/rsabssa.h"
@@ -178,20 +179,6 @@ static void setup(struct bench *b)
     }
 }
 
-/* COUNT: decimal digits only, 0..COUNT_MAX. */
-static int parse_count(uint64_t *out, const char *s)
-{
-    uint64_t v = 0;
-    if (*s == '\0') return 0;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9') return 0;
-        v = v * 10 + (uint64_t)(*s - '0');
-        if (v > COUNT_MAX) return 0;
-    }
-    *out = v;
-    return 1;
-}
-
 static const struct figure {
     const char *arg, *name;
     agp_err (*op)(struct bench *);
@@ -206,13 +193,14 @@ static const struct figure {
 int main(int argc, char **argv)
 {
     static struct bench b; /* static: keeps ~5 KiB of buffers off the stack */
-    uint64_t count = 0;
+    size_t count = 0;
     const char *only = argc > 2 ? argv[2] : NULL;
     size_t i, hits = 0;
 
     for (i = 0; only != NULL && i < N_FIGURES; i++)
         hits += strcmp(only, figures[i].arg) == 0;
-    if (argc > 3 || (argc > 1 && !parse_count(&count, argv[1])) || (only != NULL && hits == 0)) {
+    if (argc > 3 || (argc > 1 && !bench_count(argv[1], COUNT_MAX, &count)) ||
+        (only != NULL && hits == 0)) {
         fprintf(stderr,
                 "usage: bench_token [COUNT [FIGURE]]\n"
                 "  COUNT   calls per figure, 1..%u; 0 or none: about %.0f s per figure\n"

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "agepass/authhdr.h"
 #include "agepass/err.h"
 #include "agepass/rsabssa.h"
@@ -41,22 +42,6 @@ struct job {
     size_t from, to;
     agp_err err;
 };
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long n;
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1L << 20) ||
-        fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-        fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "bench_verifier_mint: cannot read %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static void *mint(void *arg)
 {
@@ -78,18 +63,6 @@ static void *mint(void *arg)
     return NULL;
 }
 
-/* Decimal digits only, 1..max; 0 when it is not that. */
-static size_t parse_count(const char *s, size_t max)
-{
-    size_t v = 0;
-    if (*s == '\0') return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (max - (size_t)(*s - '0')) / 10) return 0;
-        v = v * 10 + (size_t)(*s - '0');
-    }
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     struct agp_key *sk = NULL, *pk = NULL;
@@ -109,19 +82,19 @@ int main(int argc, char **argv)
                         "[THREADS]\n");
         return 2;
     }
-    n = parse_count(argv[4], N_MAX);
-    if (n == 0) {
+    if (!bench_count(argv[4], N_MAX, &n) || n == 0) {
         fprintf(stderr, "bench_verifier_mint: N must be 1..%lu\n", N_MAX);
         return 2;
     }
-    nthreads = argc == 7 ? parse_count(argv[6], THREADS_MAX) : (size_t)(cpus > 0 ? cpus : 1);
+    nthreads = (size_t)(cpus > 0 ? cpus : 1);
+    if (argc == 7 && !bench_count(argv[6], THREADS_MAX, &nthreads)) nthreads = 0;
     if (nthreads == 0 || nthreads > THREADS_MAX) {
         fprintf(stderr, "bench_verifier_mint: THREADS must be 1..%d\n", THREADS_MAX);
         return 2;
     }
-    pem = read_file(argv[1], &pem_len);
-    der = read_file(argv[2], &der_len);
-    challenge = read_file(argv[3], &challenge_len);
+    pem = bench_read_file("bench_verifier_mint", argv[1], &pem_len);
+    der = bench_read_file("bench_verifier_mint", argv[2], &der_len);
+    challenge = bench_read_file("bench_verifier_mint", argv[3], &challenge_len);
     if ((err = agp_key_load_private_pem(&sk, pem, pem_len)) != AGP_OK ||
         (err = agp_key_load_spki(&pk, der, der_len)) != AGP_OK) {
         fprintf(stderr, "bench_verifier_mint: keys: %s\n", agp_err_str(err));
