@@ -10,10 +10,10 @@
 // Usage: node issuer_peer_batch.mjs AGEPASS
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { genericBatched, publicVerif } from '@cloudflare/privacypass-ts';
+import { check, freePort, b64urlDecode, finish } from './lib.mjs';
 
 if (!globalThis.crypto?.subtle) globalThis.crypto = (await import('node:crypto')).webcrypto;
 const { Client, Origin, BlindRSAMode } = publicVerif;
@@ -21,16 +21,6 @@ const AGEPASS = path.resolve(process.argv[2] ?? '');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agp-issuer-peer-batch-'));
 const REQ_TYPE = 'application/private-token-arbitrary-batch-request';
 const RESP_TYPE = 'application/private-token-arbitrary-batch-response';
-let passed = 0, failed = 0;
-const check = (name, ok, why = '') => {
-  if (ok) passed++; else failed++;
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${ok || !why ? '' : `: ${why}`}`);
-  return ok;
-};
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
-const b64urlDecode = (s) => new Uint8Array(Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
 
 const init = spawnSync(AGEPASS, ['issuer', 'init', '--state', `${dir}/ist`, '--name', 'issuer.example']);
 if (init.status !== 0) { console.log(`not ok - issuer init: ${init.stderr}`); process.exit(1); }
@@ -116,5 +106,4 @@ try {
   issuer.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+process.exit(finish());

@@ -12,22 +12,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import nodeCrypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DataItem, DeviceResponse, Document, MDoc, cborEncode } from '@animo-id/mdoc';
+import { check, freePort, failures, finish } from './lib.mjs';
 
 const AGEPASS = path.resolve(process.argv[2] ?? '');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agp-mdoc-peer-'));
-let passed = 0, failed = 0;
-const check = (name, ok, why = '') => {
-  if (ok) passed++; else failed++;
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${ok || !why ? '' : `: ${why}`}`);
-  return ok;
-};
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-});
 const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { cwd: dir });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
@@ -297,7 +288,6 @@ check('the log and the store hold no device key and no certificate name',
   seen.every((b) => !logText.includes(b) && !store.includes(b) && !wal.includes(b)));
 check('the log says why, without the evidence', /enrolment refused: invalid_evidence/.test(String(logText)));
 check('no sanitizer report in the issuer log', !/Sanitizer|runtime error/.test(String(logText)));
-if (failed > 0) console.log(`issuer log:\n${String(logText).slice(0, 4000)}`);
+if (failures() > 0) console.log(`issuer log:\n${String(logText).slice(0, 4000)}`);
 fs.rmSync(dir, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+process.exit(finish());
