@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- bench/bench_issuer.lua: wrk script of bench_issuer.sh.
 --
 --   wrk -t T -c C -d D -s bench_issuer.lua URL -- BODIES SIZE GRANTS CTYPE TOKENS

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/bench_issuer.sh: issuance over HTTP on loopback, `agepass issuer
 # serve` on both cores driven by wrk (bench_issuer.lua), against the target
 # of docs/benchmarks.md ("Issuance over HTTP"):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/bench_issuer_mint.c: makes N token request bodies for
  * bench_issuer.sh to send to `agepass issuer serve`, through the public API

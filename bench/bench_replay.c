@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/bench_replay.c: the embedded replay store (agp_replay_open_file)
  * filled with N random tags, through the public API only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/bench_token.c: single-thread throughput of the token type 0x0002
  * flow (RFC 9578 §6) with an RSA-2048 key, through the public API only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench/bench_util.c: see bench_util.h. */
 #include <stdio.h>
 #include <stdlib.h>

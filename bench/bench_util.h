@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/bench_util.h: what the benchmark programs share for reading their
  * command line and input files. Not part of libagepass.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- bench/bench_verifier.lua: wrk script of bench_verifier.sh.
 --
 --   wrk -t T -c C -d D -s bench_verifier.lua URL [-- PREFIX]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/bench_verifier.sh: throughput of `agepass verifier serve` on
 # loopback, driven by wrk (bench_verifier.lua), against the targets of
 # issue 5 (docs/benchmarks.md, "Verifier"):

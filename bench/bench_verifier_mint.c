@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/bench_verifier_mint.c: mints N tokens (type 0x0002) for one
  * TokenChallenge, for bench_verifier.sh's redemption run, through the public

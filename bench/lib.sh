@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bench/lib.sh: what the HTTP benchmarks share. Source it after setting
 # `root` (the repository) and `die`; it brings tests/integration/lib.sh
 # ($work removed on exit, pids killed on exit, free_port, wait_port,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // bench/peer_bench.mjs: single-thread throughput of the npm peer,
 // @cloudflare/privacypass-ts 0.8.1 with @cloudflare/blindrsa-ts 0.4.3, for
 // token type 0x0002 (RFC 9578 §6, RSABSSA-SHA384-PSS-Deterministic) with an

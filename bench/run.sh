@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run.sh: compares agepass's token throughput (bench_token) with
 # OpenSSL's raw RSA-2048 sign and verify (`openssl speed`) and with the npm
 # peer (peer_bench.mjs), all single-threaded on this machine, and checks the

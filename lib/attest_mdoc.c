@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/attest_mdoc.c: verification of an ISO/IEC 18013-5 mdoc presentation
  * (a DeviceResponse, or a bare IssuerSigned) for an age attestation; see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/attest_oidc.c: OpenID Connect ID tokens as age evidence (see
  * agepass/oidc.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/authhdr.c: the PrivateToken HTTP authentication scheme, RFC 9577.
  *

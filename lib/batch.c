@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/batch.c: the BatchTokenRequest and BatchTokenResponse of
  * draft-ietf-privacypass-batched-tokens-06 §6 ("Arbitrary Batched Token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/buf.c: the only file that does pointer arithmetic on wire data.
  * Every check compares n with what is left (len - pos), never pos + n with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/cbor.c: the strict CBOR reader and the small writer of
  * agepass/cbor.h (RFC 8949), over libcbor.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/cose.c: COSE_Sign1 (ES256), COSE_Mac0 (HMAC 256/256) and P-256
  * COSE_Key, as ISO/IEC 18013-5 uses them (see agepass/cose.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/directory.c: the issuer directory of RFC 9578 §4, read and written
  * with jansson.

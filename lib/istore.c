@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/istore.c: the public functions of agepass/istore.h. They check the
  * arguments once for both backends and dispatch to the store's ops (see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/istore_internal.h: what lib/istore.c shares with the two backends of
  * agepass/istore.h (istore_sqlite.c, istore_redis.c) and nothing else.

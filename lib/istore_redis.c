@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/istore_redis.c: the issuer's store of agepass/istore.h in Redis, so
  * that several issuer instances share grants and caps.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/istore_sqlite.c: the issuer's store of agepass/istore.h in one SQLite
  * file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/key.c: RSA keys for blind signatures: generation, PEM and SPKI
  * loading, and the RFC 9578 §6.5 public key encoding.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/redis.c: the connection code both Redis backends share (see
  * lib/redis_internal.h): lib/replay_redis.c and lib/istore_redis.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/redis_internal.h: what the two Redis backends (lib/replay_redis.c for
  * the verifier's spent tokens, lib/istore_redis.c for the issuer's store)

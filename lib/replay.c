@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/replay.c: the part of the replay store both backends share: dispatch
  * through the backend's ops, and the tag a verifier derives for a token.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/replay_file.c: the embedded replay store of agepass/replay.h, an
  * in-memory hash table backed by an append-only log.

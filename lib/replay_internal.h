@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/replay_internal.h: what lib/replay.c shares with the two backends of
  * agepass/replay.h (replay_file.c, replay_redis.c) and nothing else.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/replay_redis.c: the Redis backend of agepass/replay.h, for several
  * verifier instances that must share what has been spent.

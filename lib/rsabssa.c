@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/rsabssa.c: RSA blind signatures, RFC 9474 §4, with SHA-384.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/token.c: token type 0x0002 (RFC 9578 §6) and the TokenChallenge and
  * Token structures of RFC 9577 §2. Each parser quotes the structure it

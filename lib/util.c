@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/util.c: wiping, constant-time comparison, randomness, hashing and
  * base64url (RFC 4648 §5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/verifier.c: challenges, redemption and sessions for a site. See
  * agepass/verifier.h for the design; this file keeps the order of checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/cli.h: what the subcommands of the agepass program share: option
  * parsing, file input and output, exit codes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/client.c: the person's side: `agepass enroll`, `fetch`, `get`,
  * `wallet`.

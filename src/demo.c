@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/demo.c: `agepass demo`, the whole story on loopback in one command.
  *

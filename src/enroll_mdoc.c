@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/enroll_mdoc.c: enrolment with an EU Proof-of-Age attestation (an
  * ISO/IEC 18013-5 mdoc, docType eu.europa.ec.av.1) presented by a wallet

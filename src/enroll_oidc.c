@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/enroll_oidc.c: enrolment with OpenID Connect (OpenID Connect Core 1.0
  * §3.1, authorization code flow; RFC 7636 PKCE with S256).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/fetch.c: HTTP requests with libcurl, bounded in size and time, for
  * the programs: issuer directories for the verifier, and everything the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/issuer.c: `agepass issuer`, the age provider's service.
  *

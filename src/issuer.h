@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/issuer.h: what the issuer's enrolment modules (src/enroll_*.c) share
  * with the service in src/issuer.c.

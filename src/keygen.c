@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/keygen.c: `agepass keygen`, an issuer key pair on disk.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/main.c: the agepass program; dispatches to one file per subcommand.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/token.c: `agepass token`, the low-level steps of token type 0x0002
  * on raw binary files, and the RFC 9577 headers that carry them.

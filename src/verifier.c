@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * src/verifier.c: `agepass verifier serve`, the site's verifier as an HTTP
  * service for nginx auth_request (libmicrohttpd, a thread per core).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The C library functions STYLE.md bans (unbounded or locale-dependent
 # parsing and copying) appear nowhere in the project's C sources.
 # Usage: check_style.sh REPO_DIR

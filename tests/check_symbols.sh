@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every symbol libagepass exports starts with agp_ (STYLE.md, "Names").
 # Usage: check_symbols.sh path/to/libagepass.a
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/authhdr.h: the PrivateToken HTTP authentication scheme,
  * RFC 9577 §2.1.1 (WWW-Authenticate) and §2.2.1 (Authorization).

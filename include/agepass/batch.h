@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/batch.h: batched issuance of type 0x0002 tokens in one round
  * trip, the "Arbitrary Batched Token Issuance" of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/buf.h: bounds-checked reading and writing of wire data.
  *

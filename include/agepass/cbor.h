@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/cbor.h: a strict reader and a small writer for CBOR (RFC 8949),
  * enough for ISO/IEC 18013-5 mdoc and COSE (RFC 9052).

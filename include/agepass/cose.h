@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/cose.h: COSE_Sign1 with ES256 and COSE_Mac0 with HMAC 256/256
  * (RFC 9052, RFC 9053), the two COSE structures of ISO/IEC 18013-5, and

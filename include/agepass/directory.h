@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/directory.h: the issuer directory of RFC 9578 §4, a JSON object
  * served at /.well-known/private-token-issuer-directory:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/istore.h: what an issuer remembers, and nothing more: issuance
  * grants, per-person counters and digests of evidence already used, each

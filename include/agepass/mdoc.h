@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/mdoc.h: verification of an ISO/IEC 18013-5 mdoc presentation,
  * as the EU Age Verification profile (docType and namespace

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/oidc.h: OpenID Connect ID tokens as age evidence, without any
  * network: the caller fetches the provider's JWKS and the ID token, this

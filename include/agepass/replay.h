@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/replay.h: the replay store of a verifier, where spent tokens are
  * remembered until they could no longer be accepted anyway.

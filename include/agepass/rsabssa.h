@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/rsabssa.h: RSA blind signatures, RFC 9474, on OpenSSL 3.
  *

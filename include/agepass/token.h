@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/token.h: Privacy Pass token type 0x0002 (Blind RSA, 2048-bit),
  * RFC 9578 §6, and the TokenChallenge and Token of RFC 9577 §2.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/util.h: secrets handling, randomness, hashes and base64url.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agepass/verifier.h: the site's side of agepass. Given the issuers' public
  * keys it trusts, a verifier writes PrivateToken challenges, redeems tokens

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_authorization_parse */
 /*
  * tests/fuzz/fuzz_authorization.c: an Authorization field value

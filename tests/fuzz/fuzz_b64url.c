@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_b64url_decode, agp_b64url_encode_nopad, agp_unseal */
 /*
  * tests/fuzz/fuzz_b64url.c: base64url (RFC 4648 §5), padded or not, as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_batch_request_parse, agp_batch_response_parse */
 /*
  * tests/fuzz/fuzz_batch.c: the BatchTokenRequest and BatchTokenResponse of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_challenge_parse */
 /*
  * tests/fuzz/fuzz_challenge.c: the TokenChallenge of RFC 9577 §2.1.

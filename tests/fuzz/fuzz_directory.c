@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_directory_parse */
 /*
  * tests/fuzz/fuzz_directory.c: the issuer directory JSON of RFC 9578 §4.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_oidc_verify_id_token */
 /*
  * tests/fuzz/fuzz_id_token.c: an OpenID Connect ID token checked against a

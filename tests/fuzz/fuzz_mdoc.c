@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_mdoc_verify */
 /*
  * tests/fuzz/fuzz_mdoc.c: the mdoc verifier (strict CBOR, COSE, MSO,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_oidc_discovery_parse, agp_oidc_token_response_parse, agp_oidc_flow_open */
 /*
  * tests/fuzz/fuzz_oidc_rp.c: what the issuer reads as an OpenID Connect

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_redis_init */
 /*
  * tests/fuzz/fuzz_redis_url.c: the redis://HOST[:PORT][/DB] URL that the

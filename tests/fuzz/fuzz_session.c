@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_verifier_session */
 /*
  * tests/fuzz/fuzz_session.c: the verifier's reading of a Cookie header and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_key_load_spki */
 /*
  * tests/fuzz/fuzz_spki.c: the RFC 9578 §6.5 public key encoding, a DER

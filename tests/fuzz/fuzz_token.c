@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_token_parse */
 /*
  * tests/fuzz/fuzz_token.c: the type 0x0002 Token of RFC 9577 §2.2 with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_token_response_parse */
 /*
  * tests/fuzz/fuzz_token_response.c: the type 0x0002 TokenResponse of

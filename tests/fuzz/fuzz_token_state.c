@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_token_state_parse */
 /*
  * tests/fuzz/fuzz_token_state.c: the client state file written by

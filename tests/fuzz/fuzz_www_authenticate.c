@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Target: agp_www_auth_parse */
 /*
  * tests/fuzz/fuzz_www_authenticate.c: a WWW-Authenticate field value with

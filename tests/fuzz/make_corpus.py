@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora of tests/fuzz from the official vectors.
 
     python3 tests/fuzz/make_corpus.py VECTORS_DIR [CORPUS_DIR]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora of fuzz_id_token and fuzz_oidc_rp
 (tests/fuzz/corpus/id_token/ and corpus/oidc_rp/).
 

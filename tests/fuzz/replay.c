@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/replay.c: runs a fuzz target over saved inputs, without
  * libFuzzer, so that ctest replays every corpus in a normal build (SQLite

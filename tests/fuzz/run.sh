@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/fuzz/run.sh: runs every libFuzzer target for a while.
 #
 #   bash tests/fuzz/run.sh SECONDS BUILD_DIR [NAME...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile inputs to `agepass token verify` and `agepass token issue`: every
 # byte flipped, every truncation, one byte more, swapped files. Each must be
 # refused with exit status 1 (a crash or a sanitizer report is another

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The client against a running issuer and a verifier behind nginx:
 # enroll, fetch, get, wallet; refusals that say what to do; a wallet that
 # survives the client being killed mid-write. Usage: client.sh AGEPASS

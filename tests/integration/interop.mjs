@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Interoperability test: the agepass CLI against the npm peer
 // @cloudflare/privacypass-ts 0.8.1 (+ @cloudflare/blindrsa-ts 0.4.3), for
 // Privacy Pass token type 0x0002 (RFC 9474 / RFC 9577 / RFC 9578).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The issuer service on loopback: init, directory, dev enrolment, token
 # requests over HTTP finalized and verified with the CLI, every refusal,
 # metrics, and what the state folder and the log hold.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Batched issuance on loopback (draft-ietf-privacypass-batched-tokens-06 §6,
 # Content-Type application/private-token-arbitrary-batch-request on the
 # usual /token-request): a batch of TokenRequests made by `agepass token

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // The npm peer (@cloudflare/privacypass-ts) as a client of the agepass
 // issuer over HTTP: it reads the RFC 9578 directory, sends a TokenRequest
 // to /token-request with an issuance grant, finalizes the token, and

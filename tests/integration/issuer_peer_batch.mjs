@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // The npm peer (@cloudflare/privacypass-ts 0.8, genericBatched: the
 // arbitrary batch of draft-ietf-privacypass-batched-tokens-06 §6) as a
 // client of the agepass issuer over HTTP: it sends a BatchTokenRequest of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Two issuer instances on one state folder and one Redis (--redis): a grant
 # made on A is spent on A and B alternately, and the per-person epoch cap
 # holds across both under parallel requests (exactly the cap succeeds);

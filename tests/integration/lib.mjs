@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/integration/lib.mjs: what the node integration tests share:
 // "ok - ..." / "not ok - ..." lines, then "N passed, M failed".
 import net from 'node:net';

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/lib.sh: shared helpers for the integration scripts.
 # Source it; it sets $work (a temp dir removed on exit) and counts checks.
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // EU Proof-of-Age enrolment against an independent mdoc implementation
 // (@animo-id/mdoc, pinned in package.json): a test IACA and document
 // signer made here with the openssl CLI, eu.europa.ec.av.1 attestations

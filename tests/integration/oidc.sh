@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # OpenID Connect enrolment (src/enroll_oidc.c) against a real OpenID
 # Provider: the npm oidc-provider on loopback (oidc_provider.mjs), driven
 # without a browser (oidc_flow.mjs). The issuer has two providers (two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/integration/oidc_flow.mjs: a person's browser, for oidc.sh, with
 // plain HTTP requests and a cookie jar (no browser).
 //

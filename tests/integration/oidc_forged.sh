@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Forged ID tokens through the whole service: a hostile provider
 # (oidc_forger.mjs) answers the code exchange with a token forged in one
 # way each time (wrong key, unknown kid, wrong aud/iss/nonce, expired, iat

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/integration/oidc_forger.mjs: a hostile OpenID Provider for
 // oidc_forged.sh. It speaks the protocol (discovery, JWKS, authorization
 // redirect, token endpoint with client_secret_basic) but hands out the ID

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/integration/oidc_provider.mjs: an OpenID Provider for the tests,
 // the npm `oidc-provider` (OpenID Certified), on a free loopback port.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/readme.sh: runs README's "Try it by hand" commands as a
 # reader would paste them, with the program under test first in PATH, its
 # /tmp paths moved into a temp folder and ports 8080/8081 moved to free

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/replay_redis.sh: runs test_replay_redis (or test_istore,
 # for its Redis backend: any program given the URL as its argument) against a
 # redis-server of its own, on a free loopback port in a temporary directory,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_replay_redis.c: the Redis replay store against a
  * real redis-server, which tests/integration/replay_redis.sh starts and

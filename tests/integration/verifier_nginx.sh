@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A site protected by the nginx snippet in deploy/nginx, the agepass
 # verifier behind it, and Redis as its replay store, all started here on
 # loopback; driven with curl and the agepass CLI. Usage: verifier_nginx.sh AGEPASS

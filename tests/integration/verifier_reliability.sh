@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reliability of the verifier's single use, on loopback:
 #  1. two verifier instances sharing one Redis receive the same token at
 #     the same instant, for many tokens: exactly one acceptance each;

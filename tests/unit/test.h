@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test.h: the in-house test macros. A test program is one main()
  * that calls EXPECT* and ends with TEST_END(); each failed expectation

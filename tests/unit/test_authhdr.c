@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_authhdr.c: the PrivateToken HTTP headers against RFC 9577
  * Appendix A.2 (including the grease vector), our own output read back, and

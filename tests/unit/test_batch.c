@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_batch.c: the BatchTokenRequest and BatchTokenResponse of
  * draft-ietf-privacypass-batched-tokens-06 §6 (lib/batch.c).

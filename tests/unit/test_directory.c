@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_directory.c: the RFC 9578 §4 issuer directory, with the
  * RFC 9578 A.2 key, and the documents a client must refuse.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_istore.c: the issuer's store of agepass/istore.h, on
  * SQLite, and on Redis when given redis://HOST:PORT (ctest runs it so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_mdoc.c: the strict CBOR reader, COSE and the mdoc
  * verifier (lib/cbor.c, lib/cose.c, lib/attest_mdoc.c) against published

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_oidc.c: ID token verification and birthdates
  * (lib/attest_oidc.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_replay.c: the replay store of agepass/replay.h. The tag:
  * RFC 4231 case 2 truncated, determinism, key and data dependence. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_rsabssa.c: RFC 9474 Appendix A, all four variants, plus
  * round trips with fresh randomness and the rejections of each step.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_token.c: token type 0x0002 against RFC 9578 Appendix A.2
  * and the structures of RFC 9577 Appendix A.1, then every rejection: each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_util.c: base64url (RFC 4648 §10 vectors, url alphabet,
  * strictness), constant-time comparison, wiping, randomness.

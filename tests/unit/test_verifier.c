@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_verifier.c: the site's verifier without HTTP: challenges,
  * every refusal reason, single use, windows, cross-origin mode, sessions,
