@@ -111,6 +111,55 @@ agp_err agp_directory_parse(struct agp_directory *d, const char *json, size_t le
     return err;
 }
 
+static unsigned class_of(const struct agp_dir_key *k, unsigned default_age)
+{
+    return k->age ? k->age : default_age;
+}
+
+static int64_t not_before_of(const struct agp_dir_key *k)
+{
+    return k->has_not_before ? k->not_before : 0;
+}
+
+/* see agepass/directory.h */
+agp_err agp_directory_check_keys(const struct agp_directory *d, unsigned default_age, int64_t now,
+                                 bool keep[AGP_DIR_MAX_KEYS])
+{
+    size_t i, j, n = d->count < AGP_DIR_MAX_KEYS ? d->count : AGP_DIR_MAX_KEYS;
+
+    memset(keep, 0, AGP_DIR_MAX_KEYS * sizeof keep[0]);
+    for (i = 0; i < n; i++) {
+        unsigned age = class_of(&d->keys[i], default_age), next = 0, current = 0, older = 0;
+        int64_t latest = -1; /* the latest not-before that has come, in this class */
+        if (d->keys[i].token_type != AGP_TOKEN_TYPE_BLIND_RSA) continue;
+        for (j = 0; j < n; j++) {
+            const struct agp_dir_key *o = &d->keys[j];
+            if (o->token_type != AGP_TOKEN_TYPE_BLIND_RSA || class_of(o, default_age) != age)
+                continue;
+            if (not_before_of(o) > now)
+                next++;
+            else if (not_before_of(o) > latest)
+                latest = not_before_of(o);
+        }
+        for (j = 0; j < n; j++) {
+            const struct agp_dir_key *o = &d->keys[j];
+            if (o->token_type != AGP_TOKEN_TYPE_BLIND_RSA || class_of(o, default_age) != age ||
+                not_before_of(o) > now)
+                continue;
+            if (not_before_of(o) == latest)
+                current++;
+            else
+                older++;
+        }
+        if (next > 1 || current > 1 || older > 1) {
+            memset(keep, 0, AGP_DIR_MAX_KEYS * sizeof keep[0]);
+            return AGP_ERR_KEY;
+        }
+        keep[i] = not_before_of(&d->keys[i]) > now || not_before_of(&d->keys[i]) == latest;
+    }
+    return AGP_OK;
+}
+
 /* see agepass/directory.h */
 agp_err agp_directory_write(const struct agp_directory *d, char **out, size_t *len)
 {

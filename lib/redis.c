@@ -238,3 +238,39 @@ void agp_redis_cleanup(struct agp_redis *r)
     }
     r->n_mu = 0;
 }
+
+/* The value of a CONFIG GET reply for one parameter: ["name", "value"]. */
+static const char *config_value(const redisReply *rep)
+{
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) return NULL;
+    if (rep->element[1]->type != REDIS_REPLY_STRING) return NULL;
+    return rep->element[1]->str;
+}
+
+/* see redis_internal.h */
+agp_err agp_redis_check_durable(struct agp_redis *r)
+{
+    struct agp_redis_lease l;
+    redisReply *aof = NULL, *fsync_rep = NULL;
+    const char *a, *f;
+    agp_err err = AGP_ERR_IO;
+
+    if (agp_redis_acquire(r, &l) != AGP_OK) goto out;
+    aof = redisCommand(l.k->c, "CONFIG GET appendonly");
+    if (aof == NULL) goto out;
+    err = AGP_ERR_NOT_FOUND;
+    if (aof->type == REDIS_REPLY_ERROR || (a = config_value(aof)) == NULL) goto out;
+    fsync_rep = redisCommand(l.k->c, "CONFIG GET appendfsync");
+    err = AGP_ERR_IO;
+    if (fsync_rep == NULL) goto out;
+    err = AGP_ERR_NOT_FOUND;
+    if ((f = config_value(fsync_rep)) == NULL) goto out;
+    err = strcmp(a, "yes") == 0 && (strcmp(f, "everysec") == 0 || strcmp(f, "always") == 0)
+              ? AGP_OK
+              : AGP_ERR_RANGE;
+out:
+    if (aof != NULL) freeReplyObject(aof);
+    if (fsync_rep != NULL) freeReplyObject(fsync_rep);
+    agp_redis_release(&l, err == AGP_ERR_IO || err == AGP_ERR_NOT_FOUND);
+    return err;
+}

@@ -69,6 +69,16 @@ agp_err agp_redis_acquire(struct agp_redis *r, struct agp_redis_lease *l);
  */
 void agp_redis_release(struct agp_redis_lease *l, int broken);
 
+/*
+ * Whether the server keeps every write across a restart, asked with
+ * CONFIG GET: AGP_OK when appendonly is "yes" and appendfsync "everysec"
+ * (a crash of the machine may lose the last second) or "always"; any other
+ * setting, RDB snapshots alone included, is AGP_ERR_RANGE. AGP_ERR_IO when
+ * the server cannot be reached, and AGP_ERR_NOT_FOUND when it refuses or
+ * lacks CONFIG (renamed or disabled): then nothing says that it persists.
+ */
+agp_err agp_redis_check_durable(struct agp_redis *r);
+
 /* Whether rep is the status reply OK. */
 int agp_redis_reply_ok(const redisReply *rep);
 

@@ -34,6 +34,12 @@ size_t agp_replay_memory(struct agp_replay *r)
 }
 
 /* see agepass/replay.h */
+agp_err agp_replay_health(struct agp_replay *r)
+{
+    return r != NULL ? r->ops->health(r) : AGP_OK;
+}
+
+/* see agepass/replay.h */
 void agp_replay_free(struct agp_replay *r)
 {
     if (r != NULL) r->ops->free(r);
@@ -60,6 +66,15 @@ agp_err agp_replay_open_redis(struct agp_replay **out, const char *url, const ch
                               unsigned timeout_ms)
 {
     (void)url, (void)prefix, (void)timeout_ms;
+    if (out != NULL) *out = NULL;
+    return AGP_ERR_IO;
+}
+
+/* see agepass/replay.h: no Redis backend in this build */
+agp_err agp_replay_open_redis_checked(struct agp_replay **out,
+                                      const struct agp_replay_redis_config *cfg)
+{
+    (void)cfg;
     if (out != NULL) *out = NULL;
     return AGP_ERR_IO;
 }

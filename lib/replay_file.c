@@ -385,7 +385,14 @@ static void file_free(struct agp_replay *r)
     free(s);
 }
 
-static const struct agp_replay_ops file_ops = {file_spend, file_count, file_memory, file_free};
+static agp_err file_health(struct agp_replay *r)
+{
+    (void)r;
+    return AGP_OK;
+}
+
+static const struct agp_replay_ops file_ops = {file_spend, file_count, file_memory, file_health,
+                                               file_free};
 
 /*
  * Opens path (creating it, 0600) and takes its flock. The file at path may

@@ -21,6 +21,7 @@ struct agp_replay_ops {
                      int64_t expires_at, int64_t now);
     size_t (*count)(struct agp_replay *r);
     size_t (*memory)(struct agp_replay *r);
+    agp_err (*health)(struct agp_replay *r);
     void (*free)(struct agp_replay *r); /* r is not NULL */
 };
 

@@ -4,6 +4,7 @@
  * base64url (RFC 4648 §5).
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -262,4 +263,41 @@ out:
     agp_wipe(raw, sizeof raw);
     agp_wipe(mac, sizeof mac);
     return err;
+}
+
+/* Days from 1970-01-01 to y-m-d: 400-year eras of 146097 days, years from March. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = y / 400; /* y >= 1969: no negative division */
+    yoe = y - era * 400;
+    doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* see agepass/util.h */
+agp_err agp_date_parse(int64_t *out, const char *s, size_t len)
+{
+    static const unsigned char mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned v[3] = {0, 0, 0};
+    size_t i, f = 0;
+    bool leap;
+
+    *out = 0;
+    AGP_ENSURE(s != NULL && len == 10 && s[4] == '-' && s[7] == '-', AGP_ERR_SYNTAX);
+    for (i = 0; i < len; i++) {
+        if (i == 4 || i == 7) {
+            f++;
+            continue;
+        }
+        AGP_ENSURE(s[i] >= '0' && s[i] <= '9', AGP_ERR_SYNTAX);
+        v[f] = v[f] * 10 + (unsigned)(s[i] - '0');
+    }
+    AGP_ENSURE(v[0] >= 1970 && v[1] >= 1 && v[1] <= 12 && v[2] >= 1, AGP_ERR_SYNTAX);
+    leap = (v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0;
+    AGP_ENSURE(v[2] <= mdays[v[1] - 1] && (v[1] != 2 || v[2] <= 28u + leap), AGP_ERR_SYNTAX);
+    *out = days_from_civil(v[0], v[1], v[2]) * 86400;
+    return AGP_OK;
 }

@@ -36,6 +36,7 @@ struct vkey {
     unsigned age;
     unsigned source;
     int64_t not_before;
+    int64_t expires_at; /* refused from then on; spent cross-origin tokens kept until then */
     uint8_t cross_digest[AGP_SHA256_LEN]; /* digest of its cross-origin challenge */
     /* digests of its origin-bound challenges, by window parity (cache_mu) */
     uint64_t cached_window[2];
@@ -68,6 +69,7 @@ const char *agp_refusal_name(enum agp_refusal r)
     case AGP_REFUSED_BAD_SIGNATURE: return "bad_signature";
     case AGP_REFUSED_REPLAY: return "replay";
     case AGP_REFUSED_STORE: return "store_error";
+    case AGP_REFUSED_EXPIRED_KEY: return "expired_key";
     case AGP_REFUSAL_COUNT: break;
     }
     return "unknown";
@@ -182,7 +184,7 @@ agp_err agp_verifier_new(struct agp_verifier **out, const struct agp_verifier_co
     AGP_ENSURE(origin_len > 0 && origin_len <= AGP_ORIGIN_MAX, AGP_ERR_ARG);
     AGP_ENSURE(cfg->window_s >= 10 && cfg->window_s <= 86400, AGP_ERR_ARG);
     AGP_ENSURE(cfg->session_idle_s >= 60 && cfg->session_max_s >= cfg->session_idle_s, AGP_ERR_ARG);
-    AGP_ENSURE(cfg->cross_ttl_s > 0, AGP_ERR_ARG);
+    AGP_ENSURE(cfg->key_life_s > 0 && cfg->key_life_s <= (int64_t)UINT32_MAX, AGP_ERR_ARG);
     if ((v = calloc(1, sizeof *v)) == NULL) return AGP_ERR_NOMEM;
     v->cfg = *cfg;
     memcpy(v->origin, cfg->origin, origin_len + 1);
@@ -218,6 +220,7 @@ static agp_err fill_key(const struct agp_verifier *v, struct vkey *k,
     k->age = in->age;
     k->source = source;
     k->not_before = in->not_before;
+    k->expires_at = in->expires_at != 0 ? in->expires_at : in->not_before + v->cfg.key_life_s;
     AGP_TRY(challenge_digest(v, k, true, 0, k->cross_digest));
     k->key = in->key;
     return AGP_OK;
@@ -234,11 +237,13 @@ static size_t find_key(const struct agp_verifier *v, const uint8_t *id)
 
 /* see agepass/verifier.h */
 agp_err agp_verifier_add_key(struct agp_verifier *v, struct agp_key *key, const char *issuer_name,
-                             unsigned age)
+                             unsigned age, int64_t expires_at)
 {
-    struct agp_verifier_key in = {key, issuer_name, age, 0};
-    agp_err err = AGP_ERR_TOO_BIG;
+    struct agp_verifier_key in = {key, issuer_name, age, 0, expires_at};
+    agp_err err = AGP_ERR_ARG;
     pthread_rwlock_wrlock(&v->lock);
+    if (expires_at <= 0) goto out; /* 0 would mean not_before + key_life_s: the epoch's start */
+    err = AGP_ERR_TOO_BIG;
     if (v->nkeys == AGP_VERIFIER_MAX_KEYS) goto out;
     err = AGP_ERR_ARG;
     if (find_key(v, agp_key_id(key)) < v->nkeys) goto out;
@@ -279,6 +284,11 @@ agp_err agp_verifier_replace_keys(struct agp_verifier *v, unsigned source,
             drops++;
             continue;
         }
+        /* a key trusted before keeps the earlier expiry: see agepass/verifier.h */
+        for (i = 0; i < nold; i++)
+            if (memcmp(agp_key_id(old[i].key), agp_key_id(next[nnext].key), AGP_SHA256_LEN) == 0 &&
+                old[i].expires_at < next[nnext].expires_at)
+                next[nnext].expires_at = old[i].expires_at;
         nnext++;
     }
     if (err != AGP_OK) { /* nothing changes: free what this call was given */
@@ -332,7 +342,7 @@ static agp_err challenge_locked(struct agp_verifier *v, char *out, size_t cap, s
     for (i = 0; i < v->nkeys; i++) {
         const struct vkey *k = &v->keys[i];
         const uint8_t *spki = agp_key_spki(k->key, &spki_len);
-        if (k->age != age || k->not_before > now) continue;
+        if (k->age != age || k->not_before > now || k->expires_at <= now) continue;
         if (v->cfg.cross_origin) {
             AGP_TRY(make_challenge(v, k, true, 0, ch, sizeof ch, &ch_len));
             AGP_TRY(agp_www_auth_add(out, cap, len, ch, ch_len, spki, spki_len, max_age));
@@ -444,6 +454,8 @@ static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char 
     i = find_key(v, tok.token_key_id.ptr);
     AGP_ENSURE(i < v->nkeys && v->keys[i].not_before <= now + NOT_BEFORE_SLACK_S, AGP_ERR_KEY_ID);
     k = &v->keys[i];
+    *why = AGP_REFUSED_EXPIRED_KEY;
+    AGP_ENSURE(now < k->expires_at, AGP_ERR_EXPIRED);
     *why = AGP_REFUSED_WRONG_CLASS;
     AGP_ENSURE(k->age >= age, AGP_ERR_RANGE);
     err = match_challenge(v, k, tok.challenge_digest.ptr, now, &cross, &w);
@@ -453,11 +465,16 @@ static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char 
     }
     *why = AGP_REFUSED_BAD_SIGNATURE;
     AGP_TRY(agp_token_verify(k->key, &tok, tok.challenge_digest.ptr));
-    /* spend it: remembered as long as it could be accepted */
+    /*
+     * spend it: remembered as long as it could be accepted, until its key's
+     * end (cross-origin) or its challenge window's (origin-bound). Both are
+     * the same for every token of the key or window, so the stored time
+     * says nothing of when this one was spent.
+     */
     memcpy(tag_in, tok.token_key_id.ptr, AGP_SHA256_LEN);
     memcpy(tag_in + AGP_SHA256_LEN, tok.nonce.ptr, AGP_NONCE_LEN);
     AGP_TRY(keyed(v, tag, sizeof tag, "agepass-replay", tag_in, sizeof tag_in));
-    expires = cross ? now + v->cfg.cross_ttl_s : (int64_t)((w + 2) * v->cfg.window_s);
+    expires = cross ? k->expires_at : (int64_t)((w + 2) * v->cfg.window_s);
     err = agp_replay_spend(v->store, tag, expires, now);
     *why = err == AGP_OK           ? AGP_REFUSED_NONE
            : err == AGP_ERR_REPLAY ? AGP_REFUSED_REPLAY

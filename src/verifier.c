@@ -42,6 +42,7 @@ static const char usage[] =
     "usage: agepass verifier serve --state DIR --listen HOST:PORT --trust SOURCE...\n"
     "           [--origin NAME] [--min-age 18] [--redis URL] [--cross-origin]\n"
     "           [--window SECONDS] [--session-idle SECONDS] [--sync-ms MS]\n"
+    "           [--allow-volatile-replay-store]\n"
     "\n"
     "Answers nginx auth_request subrequests: 200 for an open session or a good\n"
     "token, 401 with PrivateToken challenges otherwise, 503 if the replay store\n"
@@ -49,16 +50,22 @@ static const char usage[] =
     "\n"
     "  --state DIR         keeps verifier-secret and (without --redis) replay.log\n"
     "  --trust SOURCE      an issuer to trust, repeatable, either\n"
-    "                      FILE,name=ISSUER_NAME[,age=N]  an RFC 9578 public key file\n"
-    "                      (agepass keygen writes one), or\n"
+    "                      FILE,name=ISSUER_NAME,expires=YYYY-MM-DD[,age=N]  an RFC 9578\n"
+    "                      public key file (agepass keygen writes one), refused from\n"
+    "                      that day (00:00 UTC, at most a year ahead), or\n"
     "                      URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX]...  an issuer\n"
     "                      directory, fetched now and every --refresh seconds;\n"
     "                      name defaults to the directory's agepass-issuer-name, then\n"
     "                      the URL's host; age to the directory's\n"
-    "                      agepass-age, then to --min-age; pins limit the keys taken\n"
+    "                      agepass-age, then to --min-age; pins limit the keys taken;\n"
+    "                      a key is refused 120 days after its not-before\n"
     "  --origin NAME       this site, as put in challenges (default localhost)\n"
     "  --min-age N         age class required when nginx does not say (default 18)\n"
-    "  --redis URL         share the replay store: redis://HOST[:PORT][/DB]\n"
+    "  --redis URL         share the replay store: redis://HOST[:PORT][/DB]; every\n"
+    "                      verifier on it needs the same verifier-secret, and Redis\n"
+    "                      must persist (appendonly yes, appendfsync everysec|always)\n"
+    "  --allow-volatile-replay-store  serve with a Redis that does not persist\n"
+    "                      (a restart of it lets every spent token in again)\n"
     "  --cross-origin      also accept pre-fetched cross-origin tokens\n"
     "  --window SECONDS    challenge lifetime (default 300)\n"
     "  --session-idle S    session ends after S idle seconds (default 1800)\n"
@@ -70,13 +77,29 @@ static const char usage[] =
 /* Counters for /metrics: totals only, no label that could name anyone. */
 static struct {
     atomic_ulong challenges, accepted, sessions_opened, sessions_valid, store_errors;
+    atomic_ulong directory_partitions; /* directories refused: two current or next keys */
     atomic_ulong refused[AGP_REFUSAL_COUNT];
 } stats;
 
 struct service {
     struct agp_verifier *v;
+    struct agp_replay *store;
     unsigned min_age;
 };
+
+/* What a failed check of the Redis store means for the operator. */
+static const char *store_why(agp_err err)
+{
+    switch (err) {
+    case AGP_ERR_RANGE:
+        return ": Redis does not persist (appendonly yes, appendfsync everysec or always; "
+               "or --allow-volatile-replay-store)";
+    case AGP_ERR_KEY:
+        return ": the Redis store belongs to verifiers with another verifier-secret "
+               "(copy theirs into --state)";
+    default: return "";
+    }
+}
 
 static const char denied_body[] = "age check required\n";
 
@@ -112,10 +135,12 @@ static enum MHD_Result metrics(struct MHD_Connection *conn)
                  "agepass_verifier_sessions_valid_total %lu\n"
                  "# TYPE agepass_verifier_store_errors_total counter\n"
                  "agepass_verifier_store_errors_total %lu\n"
+                 "# TYPE agepass_verifier_directory_refused_total counter\n"
+                 "agepass_verifier_directory_refused_total{reason=\"key_partition\"} %lu\n"
                  "# TYPE agepass_verifier_tokens_refused_total counter\n",
                  atomic_load(&stats.challenges), atomic_load(&stats.accepted),
                  atomic_load(&stats.sessions_opened), atomic_load(&stats.sessions_valid),
-                 atomic_load(&stats.store_errors));
+                 atomic_load(&stats.store_errors), atomic_load(&stats.directory_partitions));
     if (w < 0 || (size_t)w >= sizeof buf) return MHD_NO;
     n = (size_t)w;
     for (i = 1; i < AGP_REFUSAL_COUNT; i++) {
@@ -225,7 +250,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (err == AGP_ERR_IO) {
         atomic_fetch_add(&stats.store_errors, 1);
-        fprintf(stderr, "agepass verifier: replay store unavailable: token refused (503)\n");
+        fprintf(stderr, "agepass verifier: replay store unavailable: token refused (503)%s\n",
+                store_why(agp_replay_health(s->store)));
         return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n", "text/plain",
                      NULL, NULL);
     }
@@ -255,6 +281,8 @@ static int load_secret(const char *dir, uint8_t secret[AGP_VERIFIER_SECRET_LEN])
  * kept in DIR/trust-N.json and used when the issuer cannot be reached.
  */
 #define MAX_PINS 8
+/* A key file's expires= is at most this far ahead: keys should rotate. */
+#define MAX_FILE_KEY_LIFE_S (366 * 86400)
 
 struct trust {
     char spec[1024];
@@ -263,6 +291,7 @@ struct trust {
     unsigned age; /* from age=, for keys whose directory entry does not say */
     uint8_t pins[MAX_PINS][AGP_SHA256_LEN];
     size_t npins;
+    int64_t expires; /* a key file's expires=, Unix seconds; 0 for a URL */
     bool is_url;
     bool name_given; /* name= was given: it wins over the directory's */
 };
@@ -297,6 +326,10 @@ static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
         } else if (strncmp(field, "age=", 4) == 0 && cli_parse_uint(field + 4, 255, &age) &&
                    age > 0) {
             /* kept below */
+        } else if (strncmp(field, "expires=", 8) == 0 && !t->is_url && t->expires == 0 &&
+                   agp_date_parse(&t->expires, field + 8, strlen(field + 8)) == AGP_OK &&
+                   t->expires > 0) {
+            /* kept in t */
         } else if (strncmp(field, "pin=", 4) == 0 && t->npins < MAX_PINS &&
                    cli_parse_hex(t->pins[t->npins], AGP_SHA256_LEN, field + 4)) {
             t->npins++;
@@ -305,6 +338,7 @@ static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
         }
     }
     t->age = (unsigned)age;
+    if (!t->is_url && t->expires == 0) return CLI_USAGE; /* a key file's lifetime is given */
     if (t->name[0] == '\0' && !(t->is_url && cli_url_host(t->where, t->name, sizeof t->name)))
         return CLI_USAGE;
     return CLI_OK;
@@ -327,9 +361,18 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
     struct agp_verifier_key keys[AGP_DIR_MAX_KEYS];
     struct trust *t = &trusts.t[index];
     size_t i, n = 0, bad = 0, dropped = 0;
+    bool keep[AGP_DIR_MAX_KEYS];
     agp_err err;
 
     if ((err = agp_directory_parse(&d, (const char *)json, len)) != AGP_OK) return err;
+    if ((err = agp_directory_check_keys(&d, t->age, (int64_t)time(NULL), keep)) != AGP_OK) {
+        atomic_fetch_add(&stats.directory_partitions, 1);
+        fprintf(stderr,
+                "agepass verifier: %s: directory refused (key_partition): more than one current "
+                "or next key for an age class; the keys trusted before are kept\n",
+                t->where);
+        return err;
+    }
     /* the issuer's own name for its challenges, unless the operator chose one */
     if (!t->name_given && d.issuer_name[0] != '\0')
         memcpy(t->name, d.issuer_name, strlen(d.issuer_name) + 1);
@@ -337,6 +380,10 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
         struct agp_key *key = NULL;
         unsigned age = d.keys[i].age ? d.keys[i].age : t->age;
         if (d.keys[i].token_type != AGP_TOKEN_TYPE_BLIND_RSA) continue;
+        if (!keep[i]) { /* superseded by a later key of its class */
+            bad++;
+            continue;
+        }
         if (agp_key_load_spki(&key, d.keys[i].token_key, d.keys[i].token_key_len) != AGP_OK) {
             bad++;
             continue;
@@ -346,7 +393,8 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
             agp_key_free(key);
             continue;
         }
-        keys[n++] = (struct agp_verifier_key){key, t->name, age, d.keys[i].not_before};
+        /* expires_at 0: accepted AGP_KEY_LIFE_S after its not-before */
+        keys[n++] = (struct agp_verifier_key){key, t->name, age, d.keys[i].not_before, 0};
     }
     if ((err = agp_verifier_replace_keys(v, (unsigned)index + 1, keys, n, &dropped)) != AGP_OK)
         return err;
@@ -415,7 +463,7 @@ static int load_trusts(struct agp_verifier *v, const struct cli_opt *opt, unsign
         int rc;
         if (parse_trust(t, opt->values[i], default_age) != CLI_OK) {
             fprintf(stderr,
-                    "agepass: --trust takes FILE,name=ISSUER[,age=N] or "
+                    "agepass: --trust takes FILE,name=ISSUER,expires=YYYY-MM-DD[,age=N] or "
                     "URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX], not '%s'\n",
                     opt->values[i]);
             return CLI_USAGE;
@@ -430,10 +478,16 @@ static int load_trusts(struct agp_verifier *v, const struct cli_opt *opt, unsign
             agp_key_free(key);
             return cli_fail(t->where, AGP_ERR_KEY_ID);
         }
-        if ((err = agp_verifier_add_key(v, key, t->name, t->age)) != AGP_OK)
+        if (t->expires > (int64_t)time(NULL) + MAX_FILE_KEY_LIFE_S) {
+            agp_key_free(key);
+            fprintf(stderr, "agepass: %s: expires= is more than a year ahead\n", t->where);
+            return CLI_USAGE;
+        }
+        if ((err = agp_verifier_add_key(v, key, t->name, t->age, t->expires)) != AGP_OK)
             return cli_fail(t->where, err);
-        fprintf(stderr, "agepass verifier: trusting %s for age %u from %s\n", t->name, t->age,
-                t->where);
+        fprintf(stderr, "agepass verifier: trusting %s for age %u from %s until %lld%s\n", t->name,
+                t->age, t->where, (long long)t->expires,
+                t->expires <= (int64_t)time(NULL) ? " (expired: its tokens are refused)" : "");
     }
     return CLI_OK;
 }
@@ -453,6 +507,7 @@ static int serve(int argc, char **argv)
         {.name = "--sync-ms"},
         {.name = "--refresh"},
         {.name = "--config"},
+        {.name = "--allow-volatile-replay-store", .kind = CLI_FLAG},
     };
     size_t n = sizeof o / sizeof o[0];
     const char *dir;
@@ -501,15 +556,31 @@ static int serve(int argc, char **argv)
     if ((rc = load_secret(dir, secret)) != CLI_OK) return rc;
 
     if (cli_get(o, n, "--redis") != NULL) {
+        /* verifiers sharing a store must share the secret that keys its tags */
+        uint8_t owner[AGP_REPLAY_OWNER_LEN];
+        struct agp_replay_redis_config rc_cfg = {cli_get(o, n, "--redis"),
+                                                 "agepass:spent:",
+                                                 500,
+                                                 owner,
+                                                 cli_get(o, n, "--allow-volatile-replay-store") !=
+                                                     NULL,
+                                                 60};
 #ifdef AGP_WITH_REDIS
-        err = agp_replay_open_redis(&store, cli_get(o, n, "--redis"), "agepass:spent:", 500);
+        err = agp_replay_tag(owner, secret, sizeof secret, (const uint8_t *)"agepass-replay-owner",
+                             20);
+        if (err == AGP_OK) err = agp_replay_open_redis_checked(&store, &rc_cfg);
 #else
+        (void)rc_cfg;
         err = AGP_ERR_ARG;
 #endif
         if (err != AGP_OK) {
             AGP_WIPE(secret);
+            fprintf(stderr, "agepass: --redis: refused%s\n", store_why(err));
             return cli_fail("--redis", err);
         }
+        if (rc_cfg.allow_volatile)
+            fprintf(stderr, "agepass verifier: --allow-volatile-replay-store: Redis persistence "
+                            "is not checked; a Redis restart may let spent tokens in again\n");
     } else {
         snprintf(path, sizeof path, "%s/replay.log", dir);
         if ((err = agp_replay_open_file(&store, path, (unsigned)sync_ms)) != AGP_OK) {
@@ -521,7 +592,7 @@ static int serve(int argc, char **argv)
     cfg.origin = cli_get(o, n, "--origin") ? cli_get(o, n, "--origin") : "localhost";
     cfg.window_s = (unsigned)window;
     cfg.cross_origin = cli_get(o, n, "--cross-origin") != NULL;
-    cfg.cross_ttl_s = 90 * 86400;
+    cfg.key_life_s = AGP_KEY_LIFE_S;
     cfg.session_idle_s = (unsigned)idle;
     cfg.session_max_s = 12 * 3600 > idle ? 12 * 3600 : (unsigned)idle;
     rc = CLI_REJECTED;
@@ -539,6 +610,7 @@ static int serve(int argc, char **argv)
     have_refresh = true;
 
     svc.v = v;
+    svc.store = store;
     svc.min_age = (unsigned)min_age;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);

@@ -60,6 +60,23 @@ struct agp_directory {
 AGP_MUST_USE agp_err agp_directory_parse(struct agp_directory *d, const char *json, size_t len);
 
 /*
+ * Key consistency (a provider must not give one person keys of their own):
+ * checks that d shows, for every age class (agepass-age, or default_age
+ * for keys without it), at most one current key and at most one announced
+ * next one. Only type-2 keys count; a key without not-before counts as
+ * current since 1970. At now, a key is "next" while its not-before is to
+ * come, else "current" if no other key of its class has a later not-before
+ * that has come, else "superseded". One superseded key per class is
+ * allowed (an epoch whose successor has begun before `issuer rotate`
+ * dropped it) and marked in keep[] as not to be trusted; keep[i] is true
+ * for every current or next type-2 key. Errors: AGP_ERR_KEY (two current
+ * keys of one class: equal not-before; two next keys; two superseded
+ * ones), keep[] then all false.
+ */
+AGP_MUST_USE agp_err agp_directory_check_keys(const struct agp_directory *d, unsigned default_age,
+                                              int64_t now, bool keep[AGP_DIR_MAX_KEYS]);
+
+/*
  * Writes d as compact JSON with members in the RFC's order. *out is
  * malloc'd, NUL-terminated; the caller frees it.
  */

@@ -96,4 +96,11 @@ AGP_MUST_USE agp_err agp_unseal(uint8_t rnd[AGP_SEAL_RND], int64_t *expires_at, 
                                 size_t n, const uint8_t key[32], const char *label, const char *in,
                                 size_t len, int64_t now, int64_t max_ttl);
 
+/*
+ * Reads a calendar date "YYYY-MM-DD" (exactly ten characters, proleptic
+ * Gregorian, years 1970..9999) as its first second, 00:00:00 UTC, in Unix
+ * seconds. Errors: AGP_ERR_SYNTAX (any other text, a day the month lacks).
+ */
+AGP_MUST_USE agp_err agp_date_parse(int64_t *out, const char *s, size_t len);
+
 #endif

@@ -42,12 +42,20 @@
 #define AGP_SESSION_COOKIE      "agepass_session"
 /* Room for any Set-Cookie value agp_verifier writes. */
 #define AGP_COOKIE_MAX 256
+/*
+ * How long after its not_before a key from an issuer directory is accepted:
+ * an epoch lasts at most 90 days (REQUIREMENTS R17, `issuer init
+ * --epoch-days`), and 30 more days leave room for a late `issuer rotate`
+ * and for spending the tokens of the epoch's last days.
+ */
+#define AGP_KEY_LIFE_S (120 * 86400)
 
 struct agp_verifier_config {
     const char *origin;      /* origin_info of origin-bound challenges, e.g. "shop.example" */
     unsigned window_s;       /* challenge window and max-age, seconds (default 300) */
     bool cross_origin;       /* also challenge for and accept cross-origin tokens */
-    int64_t cross_ttl_s;     /* how long a spent cross-origin token is remembered (90 days) */
+    int64_t key_life_s;      /* a directory key is accepted this long after its not_before
+                                (AGP_KEY_LIFE_S), and its spent tokens remembered as long */
     unsigned session_idle_s; /* a session ends after this long unused (default 1800) */
     unsigned session_max_s;  /* and after this long in all (default 43200) */
 };
@@ -63,6 +71,7 @@ enum agp_refusal {
     AGP_REFUSED_BAD_SIGNATURE,   /* authenticator does not verify */
     AGP_REFUSED_REPLAY,          /* already spent */
     AGP_REFUSED_STORE,           /* the replay store failed: refused, 503 */
+    AGP_REFUSED_EXPIRED_KEY,     /* trusted key past the end of its accepted lifetime */
     AGP_REFUSAL_COUNT
 };
 
@@ -84,12 +93,18 @@ AGP_MUST_USE agp_err agp_verifier_new(struct agp_verifier **out,
 
 /*
  * Trusts key (public, RSA-2048) from issuer_name as proving age class age
- * (e.g. 18: "over 18"). Takes ownership of key, also on error.
+ * (e.g. 18: "over 18") until expires_at (Unix seconds): tokens of the key
+ * are refused from then on (AGP_REFUSED_EXPIRED_KEY), and a spent
+ * cross-origin token of it is remembered until then, so that no token comes
+ * back while its key is accepted. Never move a key's expiry later once its
+ * tokens are spent: the ones spent before would be forgotten too early.
+ * Takes ownership of key, also on error.
  * Errors: AGP_ERR_KEY (not usable for token type 0x0002), AGP_ERR_LENGTH
  * (name), AGP_ERR_TOO_BIG (too many keys), AGP_ERR_ARG (same key twice).
  */
 AGP_MUST_USE agp_err agp_verifier_add_key(struct agp_verifier *v, struct agp_key *key,
-                                          const char *issuer_name, unsigned age);
+                                          const char *issuer_name, unsigned age,
+                                          int64_t expires_at);
 
 /* One key of a trust source, for agp_verifier_replace_keys. */
 struct agp_verifier_key {
@@ -97,13 +112,16 @@ struct agp_verifier_key {
     const char *issuer_name; /* copied */
     unsigned age;            /* the age class it proves */
     int64_t not_before;      /* challenges name it from then on (0: at once) */
+    int64_t expires_at;      /* refused from then on; 0: not_before + cfg key_life_s */
 };
 
 /*
  * Replaces every key that came from trust source `source` (1, 2, ...; the
  * keys of agp_verifier_add_key are source 0) with keys[0..n): keys that
- * left the source are retired at once, new ones trusted. Safe while other
- * threads redeem. Takes ownership of every key, also on error; a key that
+ * left the source are retired at once, new ones trusted. A key already
+ * trusted keeps the earlier of its old and new expiry (so that a directory
+ * that moves not_before later cannot outlast what the replay store keeps).
+ * Safe while other threads redeem. Takes ownership of every key, also on error; a key that
  * another source already trusts, or that is unusable, is dropped (and
  * counted in *dropped, which may be NULL). Errors: AGP_ERR_TOO_BIG (more
  * than AGP_VERIFIER_MAX_KEYS in all; nothing changes).
@@ -118,7 +136,7 @@ void agp_verifier_free(struct agp_verifier *v);
 /*
  * The WWW-Authenticate value for a request needing age class age at time
  * now: one challenge per trusted key of exactly that class whose
- * not_before has come (and a
+ * not_before has come and whose expiry has not (and a
  * cross-origin one each, when enabled), with token-key and max-age.
  * Errors: AGP_ERR_NOT_FOUND (no key of that class), AGP_ERR_TOO_BIG.
  */

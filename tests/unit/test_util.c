@@ -72,6 +72,38 @@ static void test_seal(void)
     EXPECT(refused == strlen(t));
 }
 
+/* agp_date_parse: the first second of a UTC day; every other text refused. */
+static void test_date(void)
+{
+    static const char *const bad[] = {
+        "",           "2026-1-01",  "2026-01-1",   "2026/01/01", "2026-01-01 ", " 2026-01-01",
+        "2026-00-10", "2026-13-01", "2026-01-00",  "2026-01-32", "2026-02-29",  "2100-02-29",
+        "1969-12-31", "20260-1-01", "2026-04-31",  "+026-01-01", "2026-0a-01",  "2026-01-01T",
+        "2026--1-01", "0000-01-01", "2026-011-01",
+    };
+    int64_t t = 1;
+    size_t i;
+    EXPECT_OK(agp_date_parse(&t, "1970-01-01", 10));
+    EXPECT(t == 0);
+    EXPECT_OK(agp_date_parse(&t, "2000-02-29", 10)); /* a leap year of 400 */
+    EXPECT(t == 951782400);
+    EXPECT_OK(agp_date_parse(&t, "2024-02-29", 10));
+    EXPECT(t == 1709164800);
+    EXPECT_OK(agp_date_parse(&t, "2026-12-01", 10));
+    EXPECT(t == 1796083200);
+    EXPECT_OK(agp_date_parse(&t, "2106-02-07", 10));
+    EXPECT(t == 4294944000);
+    EXPECT_OK(agp_date_parse(&t, "9999-12-31", 10));
+    EXPECT(t == 253402214400);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t = 1;
+        EXPECT_ERR(agp_date_parse(&t, bad[i], strlen(bad[i])), AGP_ERR_SYNTAX);
+        EXPECT(t == 0);
+    }
+    EXPECT_ERR(agp_date_parse(&t, "2026-12-01", 9), AGP_ERR_SYNTAX);
+    EXPECT_ERR(agp_date_parse(&t, "2026-12-01\0", 11), AGP_ERR_SYNTAX);
+}
+
 int main(void)
 {
     static const uint8_t url_bytes[] = {0xfb, 0xff, 0xbf};
@@ -121,5 +153,6 @@ int main(void)
     EXPECT_OK(agp_random(r, sizeof r));
     EXPECT(memcmp(r, z, sizeof r) != 0);
     test_seal();
+    test_date();
     TEST_END();
 }

@@ -14,7 +14,9 @@
 #include "agepass/verifier.h"
 #include "test.h"
 
-#define NOW 1800000000 /* a fixed clock, 2027-01-15 */
+#define NOW      1800000000 /* a fixed clock, 2027-01-15 */
+#define DAY      86400
+#define KEYS_END (NOW + 200 * DAY) /* the expiry of the keys of make_verifier */
 
 static struct agp_www_auth wa;
 static struct agp_key *sk18, *sk21, *sk_untrusted;
@@ -68,13 +70,13 @@ static enum agp_refusal redeem(struct agp_verifier *v, const char *authz, unsign
 
 static struct agp_verifier *make_verifier(struct agp_replay *store, bool cross, const char *origin)
 {
-    struct agp_verifier_config cfg = {origin, 300, cross, 86400, 1800, 43200};
+    struct agp_verifier_config cfg = {origin, 300, cross, AGP_KEY_LIFE_S, 1800, 43200};
     uint8_t secret[AGP_VERIFIER_SECRET_LEN];
     struct agp_verifier *v = NULL;
     memset(secret, 7, sizeof secret);
     EXPECT_OK(agp_verifier_new(&v, &cfg, secret, store));
-    EXPECT_OK(agp_verifier_add_key(v, public_of(sk18), "issuer.example", 18));
-    EXPECT_OK(agp_verifier_add_key(v, public_of(sk21), "issuer.example", 21));
+    EXPECT_OK(agp_verifier_add_key(v, public_of(sk18), "issuer.example", 18, KEYS_END));
+    EXPECT_OK(agp_verifier_add_key(v, public_of(sk21), "issuer.example", 21, KEYS_END));
     return v;
 }
 
@@ -114,7 +116,7 @@ int main(void)
     uint8_t ch[AGP_CHALLENGE_MAX], nonce[AGP_NONCE_LEN];
     struct agp_replay *store = NULL, *store2 = NULL;
     struct agp_verifier *v, *other_site, *cross;
-    struct agp_verifier_config bad = {"", 300, false, 86400, 1800, 43200};
+    struct agp_verifier_config bad = {"", 300, false, AGP_KEY_LIFE_S, 1800, 43200};
     uint8_t secret[AGP_VERIFIER_SECRET_LEN] = {0};
     size_t ch_len;
     agp_err err;
@@ -129,7 +131,10 @@ int main(void)
     if (store == NULL) return 1;
     EXPECT_ERR(agp_verifier_new(&v, &bad, secret, store), AGP_ERR_ARG);
     v = make_verifier(store, false, "shop.example");
-    EXPECT_ERR(agp_verifier_add_key(v, public_of(sk18), "issuer.example", 18), AGP_ERR_ARG);
+    EXPECT_ERR(agp_verifier_add_key(v, public_of(sk18), "issuer.example", 18, KEYS_END),
+               AGP_ERR_ARG);
+    EXPECT_ERR(agp_verifier_add_key(v, public_of(sk_untrusted), "issuer.example", 18, 0),
+               AGP_ERR_ARG); /* a key without an end */
 
     /* challenges: one per key of the class, with key and max-age */
     ch_len = first_challenge(v, 18, NOW, 0, ch);
@@ -186,6 +191,24 @@ int main(void)
     EXPECT(redeem(v, authz, 18, NOW, NULL, NULL) == AGP_REFUSED_WRONG_CHALLENGE);
     EXPECT(redeem(cross, authz, 18, NOW + 86000, NULL, NULL) == AGP_REFUSED_NONE);
     EXPECT(redeem(cross, authz, 18, NOW + 86000, NULL, NULL) == AGP_REFUSED_REPLAY);
+    /*
+     * issue 10 item 2: a spent cross-origin token stays spent for as long as
+     * its key is accepted (it came back after 90 days), and the key is
+     * refused from its end on.
+     */
+    EXPECT(redeem(cross, authz, 18, NOW + 100 * DAY, NULL, NULL) == AGP_REFUSED_REPLAY);
+    EXPECT(redeem(cross, authz, 18, KEYS_END - 1, NULL, NULL) == AGP_REFUSED_REPLAY);
+    EXPECT(redeem(cross, authz, 18, KEYS_END, &err, NULL) == AGP_REFUSED_EXPIRED_KEY);
+    EXPECT(err == AGP_ERR_EXPIRED);
+    EXPECT(strcmp(agp_refusal_name(AGP_REFUSED_EXPIRED_KEY), "expired_key") == 0);
+    make_authz(authz, sizeof authz, sk18, ch, ch_len, NULL); /* a fresh one, too */
+    EXPECT(redeem(cross, authz, 18, KEYS_END + DAY, NULL, NULL) == AGP_REFUSED_EXPIRED_KEY);
+    {
+        char www[AGP_HEADER_MAX];
+        size_t len;
+        EXPECT_ERR(agp_verifier_challenge(cross, www, sizeof www, &len, 18, KEYS_END),
+                   AGP_ERR_NOT_FOUND); /* an expired key is named in no challenge */
+    }
 
     /* keys from a trust source: published early, used from not_before, retired */
     {
@@ -193,8 +216,8 @@ int main(void)
         struct agp_verifier_key in[2];
         size_t dropped = 99;
         EXPECT_OK(agp_key_generate(&sk_next, 2048));
-        in[0] = (struct agp_verifier_key){public_of(sk_next), "issuer.example", 18, NOW + 1000};
-        in[1] = (struct agp_verifier_key){public_of(sk18), "issuer.example", 18, 0};
+        in[0] = (struct agp_verifier_key){public_of(sk_next), "issuer.example", 18, NOW + 1000, 0};
+        in[1] = (struct agp_verifier_key){public_of(sk18), "issuer.example", 18, 0, 0};
         EXPECT_OK(agp_verifier_replace_keys(v, 1, in, 2, &dropped));
         EXPECT(dropped == 1); /* sk18 is trusted already, from source 0 */
         first_challenge(v, 18, NOW, 0, ch);
@@ -209,6 +232,29 @@ int main(void)
         first_challenge(v, 18, NOW + 1000, 0, ch);
         EXPECT(wa.count == 1);
         agp_key_free(sk_next);
+    }
+
+    /*
+     * a directory key is accepted AGP_KEY_LIFE_S after its not_before, and a
+     * later directory cannot push that end back: spent tokens are kept only
+     * until the first end.
+     */
+    {
+        struct agp_key *sk_dir = NULL;
+        struct agp_verifier_key in[1];
+        int64_t nb = NOW - 10 * DAY, end = nb + AGP_KEY_LIFE_S;
+        EXPECT_OK(agp_key_generate(&sk_dir, 2048));
+        in[0] = (struct agp_verifier_key){public_of(sk_dir), "issuer.example", 18, nb, 0};
+        EXPECT_OK(agp_verifier_replace_keys(cross, 2, in, 1, NULL));
+        ch_len = first_challenge(cross, 18, NOW, 0, ch); /* its cross-origin challenge */
+        make_authz(authz, sizeof authz, sk_dir, ch, ch_len, NULL);
+        EXPECT(redeem(cross, authz, 18, NOW, NULL, NULL) == AGP_REFUSED_NONE);
+        EXPECT(redeem(cross, authz, 18, end - 1, NULL, NULL) == AGP_REFUSED_REPLAY);
+        in[0] =
+            (struct agp_verifier_key){public_of(sk_dir), "issuer.example", 18, nb + 50 * DAY, 0};
+        EXPECT_OK(agp_verifier_replace_keys(cross, 2, in, 1, NULL));
+        EXPECT(redeem(cross, authz, 18, end, NULL, NULL) == AGP_REFUSED_EXPIRED_KEY);
+        agp_key_free(sk_dir);
     }
 
     /* a store that cannot be reached: refused as a store error, never accepted */
