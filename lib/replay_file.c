@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lib/replay_file.c: the embedded replay store of agepass/replay.h, an
- * in-memory hash table backed by an append-only log.
+ * in-memory hash table mirrored slot for slot by a file.
  *
  * The table is open addressing with linear probing over 20-byte slots
  * {tag, expiry}, expiry in unsigned Unix seconds and 0 marking an empty
@@ -16,21 +16,29 @@
  * token costs swings between 40 and 80 bytes, and that ladder puts 10^7
  * tokens at 50 bytes rather than the 67 a power-of-two ladder would give.
  *
- * The log is a 16-byte header ("AGPREPL1" and 8 zero bytes) followed by
- * 20-byte records, tag || expiry (u32, big-endian). A spend appends its
- * record with write(2), under the table's mutex, before it returns AGP_OK;
- * the kernel then holds it even if the process is killed. fdatasync follows
- * at once (sync_ms 0) or, from a background thread, at most every sync_ms
- * milliseconds while records keep coming. A write that fails leaves neither
- * a table entry nor part of a record behind (the log is cut back to its last
- * whole record); a failure to cut it back or to fdatasync marks the store
- * broken, and every later spend returns AGP_ERR_IO: after a failed fsync the
- * kernel may have dropped the data, so the store can no longer vouch for it.
+ * The file is a 16-byte header ("AGPREPL2" and 8 zero bytes) followed by
+ * one 20-byte record per slot of the table, in slot order: tag || expiry
+ * (u32, big-endian), all zero for an empty slot. A record's place is its
+ * slot's, which its tag decides (and the tags it met on its probe path), so
+ * the file keeps no trace of the order of spends (issue 13: nothing stored
+ * that links visits by order); the expiry is the caller's coarse end. A
+ * spend writes its slot's record with pwrite(2), under the table's mutex,
+ * before it returns AGP_OK; the kernel then holds it even if the process is
+ * killed. fdatasync follows at once (sync_ms 0) or, from a background
+ * thread, at most every sync_ms milliseconds while records keep coming. A
+ * write that fails leaves no table entry behind, and the slot's old record
+ * is written back; a failure to write it back or to fdatasync marks the
+ * store broken, and every later spend returns AGP_ERR_IO: after a failed
+ * fsync the kernel may have dropped the data, so the store can no longer
+ * vouch for it. When the table is rebuilt (rehash), the file is rewritten
+ * in the new layout as at open, before the spend that needed room is
+ * written; if that fails, the store is broken too.
  *
- * Opening reads the log (a torn last record is ignored, a record with expiry
- * 0 too, of duplicates the furthest expiry counts), drops what has expired by
- * time(NULL), writes the rest to path.tmp, fsyncs it, renames it over path
- * and fsyncs the directory, then appends to that file. An exclusive flock on
+ * Opening reads the file (a torn last record is ignored, a record with
+ * expiry 0 too, of duplicates the furthest expiry counts; the append-only
+ * logs of "AGPREPL1" are read the same way), drops what has expired by
+ * time(NULL), writes the table to path.tmp, fsyncs it, renames it over path
+ * and fsyncs the directory, then writes to that file. An exclusive flock on
  * the log keeps a second store (in this process or another) from opening
  * the same path: two tables fed from one log would each accept a tag the
  * other had seen.
@@ -58,7 +66,8 @@
 #include "internal.h"
 #include "replay_internal.h"
 
-#define LOG_MAGIC     "AGPREPL1"
+#define LOG_MAGIC     "AGPREPL2"
+#define LOG_MAGIC_V1  "AGPREPL1" /* the append-only log before: read, then rewritten */
 #define MAGIC_LEN     8
 #define HEADER_LEN    16
 #define RECORD_LEN    20
@@ -84,8 +93,8 @@ struct file_store {
     size_t cap;    /* slots: 3 * 2^k */
     size_t used;   /* slots not empty, expired ones included */
     int64_t clock; /* the latest now seen, for agp_replay_count */
-    int fd;        /* the log, O_APPEND, under our flock */
-    off_t log_size;
+    int fd;        /* the file, under our flock */
+    char *path;
     unsigned sync_ms;
     int dirty;  /* written since the last fdatasync */
     int stop;   /* agp_replay_free asks the sync thread to finish */
@@ -251,21 +260,28 @@ static agp_err record_read(struct agp_reader *r, struct slot *e)
     return AGP_OK;
 }
 
-/* Appends one record; on failure cuts the log back to where it was. */
-static agp_err log_append(struct file_store *s, const struct slot *e)
+/* Writes the record of slot e to its place in the file. */
+static agp_err slot_write(struct file_store *s, const struct slot *e)
 {
     uint8_t rec[RECORD_LEN];
     struct agp_writer w;
+    const uint8_t *p = rec;
+    size_t n = sizeof rec;
+    off_t at = (off_t)HEADER_LEN + (off_t)(e - s->slots) * RECORD_LEN;
     agp_writer_init(&w, rec, sizeof rec);
     AGP_TRY(record_write(&w, e));
-    if (write_full(s->fd, rec, sizeof rec) == AGP_OK) {
-        s->log_size += RECORD_LEN;
-        return AGP_OK;
+    while (n > 0) {
+        ssize_t k = pwrite(s->fd, p, n, at);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return AGP_ERR_IO;
+        p += k;
+        at += k;
+        n -= (size_t)k;
     }
-    /* a part of the record may be in: the next one must start on a boundary */
-    if (ftruncate(s->fd, s->log_size) != 0) s->broken = 1;
-    return AGP_ERR_IO;
+    return AGP_OK;
 }
+
+static agp_err compact(struct file_store *s, const char *path, int64_t now);
 
 static agp_err file_spend(struct agp_replay *r, const uint8_t tag[AGP_REPLAY_TAG_LEN],
                           int64_t expires_at, int64_t now)
@@ -275,25 +291,33 @@ static agp_err file_spend(struct agp_replay *r, const uint8_t tag[AGP_REPLAY_TAG
     int found;
     agp_err err;
 
+    struct slot *before;
     pthread_mutex_lock(&s->mu);
     s->clock = now;
     err = AGP_ERR_IO;
     if (s->broken) goto out;
+    before = s->slots;
     if ((err = slot_for(s, tag, now, &e, &found)) != AGP_OK) goto out;
+    if (s->slots != before && compact(s, s->path, now) != AGP_OK) { /* rebuilt: a new layout */
+        s->broken = 1;
+        err = AGP_ERR_IO;
+        goto out;
+    }
     err = AGP_ERR_REPLAY;
     if (found && live(e, now)) goto out;
     old = *e;
     memcpy(e->tag, tag, AGP_REPLAY_TAG_LEN);
     e->expiry = expiry_of(expires_at, now);
     if (old.expiry == 0) s->used++;
-    err = log_append(s, e);
+    err = slot_write(s, e);
     if (err == AGP_OK && s->sync_ms == 0 && fdatasync(s->fd) != 0) {
         s->broken = 1;
         err = AGP_ERR_IO;
     }
-    if (err != AGP_OK) { /* not accepted: the table is as it was */
+    if (err != AGP_OK) { /* not accepted: the table (and the file, if it can) is as it was */
         *e = old;
         if (old.expiry == 0) s->used--;
+        if (slot_write(s, e) != AGP_OK) s->broken = 1;
         goto out;
     }
     if (s->sync_ms > 0 && !s->dirty) {
@@ -351,7 +375,7 @@ static void *sync_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         struct timespec until;
-        int rc;
+        int rc, fd;
         while (!s->dirty && !s->stop)
             pthread_cond_wait(&s->cond, &s->mu);
         if (!s->dirty) break; /* stopping, all synced */
@@ -359,8 +383,11 @@ static void *sync_main(void *arg)
         while (!s->stop && pthread_cond_timedwait(&s->cond, &s->mu, &until) != ETIMEDOUT)
             ;
         s->dirty = 0;
+        /* a copy: a rebuild may replace s->fd meanwhile (and fsyncs the new file itself) */
+        fd = dup(s->fd);
         pthread_mutex_unlock(&s->mu);
-        rc = fdatasync(s->fd); /* the fd outlives this thread: free joins first */
+        rc = fd >= 0 ? fdatasync(fd) : -1;
+        if (fd >= 0) close(fd);
         pthread_mutex_lock(&s->mu);
         if (rc != 0) s->broken = 1;
     }
@@ -380,6 +407,7 @@ static void file_free(struct agp_replay *r)
     }
     if (s->fd >= 0) close(s->fd); /* releases the flock */
     free(s->slots);
+    free(s->path);
     if (s->have_cond) pthread_cond_destroy(&s->cond);
     if (s->have_mu) pthread_mutex_destroy(&s->mu);
     free(s);
@@ -426,9 +454,9 @@ out:
 
 /*
  *  struct {
- *      uint8_t magic[8] = "AGPREPL1";
+ *      uint8_t magic[8] = "AGPREPL2";   or "AGPREPL1": an append-only log
  *      uint8_t reserved[8] = {0};
- *      Record records[];   the last one may be torn
+ *      Record records[];   one per slot (v1: per spend); the last may be torn
  *  } Log;
  */
 static agp_err load(struct file_store *s, int fd, int64_t now)
@@ -444,7 +472,8 @@ static agp_err load(struct file_store *s, int fd, int64_t now)
     agp_reader_init(&rd, head, got);
     err = AGP_ERR_ENCODING;
     if (agp_read_span(&rd, MAGIC_LEN, &magic) != AGP_OK ||
-        memcmp(magic.ptr, LOG_MAGIC, MAGIC_LEN) != 0 ||
+        (memcmp(magic.ptr, LOG_MAGIC, MAGIC_LEN) != 0 &&
+         memcmp(magic.ptr, LOG_MAGIC_V1, MAGIC_LEN) != 0) ||
         agp_read_span(&rd, sizeof zero, &reserved) != AGP_OK ||
         memcmp(reserved.ptr, zero, sizeof zero) != 0)
         goto out;
@@ -470,7 +499,7 @@ out:
     return err;
 }
 
-/* Writes the header and every live entry to fd. */
+/* Writes the header and every slot to fd, in slot order: empty or expired ones as zeros. */
 static agp_err dump(struct file_store *s, int fd, int64_t now)
 {
     uint8_t *buf;
@@ -484,16 +513,15 @@ static agp_err dump(struct file_store *s, int fd, int64_t now)
         (err = agp_write_bytes(&w, zero, sizeof zero)) != AGP_OK)
         goto out;
     for (i = 0; i < s->cap; i++) {
-        if (!live(&s->slots[i], now)) continue;
+        static const struct slot none; /* all zero: empty */
         if (w.cap - w.len < RECORD_LEN) {
             if ((err = write_full(fd, buf, w.len)) != AGP_OK) goto out;
-            s->log_size += (off_t)w.len;
             w.len = 0;
         }
-        if ((err = record_write(&w, &s->slots[i])) != AGP_OK) goto out;
+        err = record_write(&w, live(&s->slots[i], now) ? &s->slots[i] : &none);
+        if (err != AGP_OK) goto out;
     }
     if ((err = write_full(fd, buf, w.len)) != AGP_OK) goto out;
-    s->log_size += (off_t)w.len;
     err = AGP_OK;
 out:
     free(buf);
@@ -524,8 +552,8 @@ out:
 }
 
 /*
- * Writes the live entries to path.tmp, makes it durable and puts it in
- * place of path; s->fd is then that file, still locked.
+ * Writes the table to path.tmp, makes it durable and puts it in place of
+ * path; s->fd is then that file, still locked (the one before is closed).
  */
 static agp_err compact(struct file_store *s, const char *path, int64_t now)
 {
@@ -539,16 +567,16 @@ static agp_err compact(struct file_store *s, const char *path, int64_t now)
     memcpy(tmp + n, ".tmp", sizeof ".tmp");
     err = AGP_ERR_IO;
     /* only the holder of path's lock gets here, so path.tmp is ours */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) goto out;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) goto out;
-    s->log_size = 0;
     if ((err = dump(s, fd, now)) != AGP_OK) goto out;
     err = AGP_ERR_IO;
     if (fsync(fd) != 0) goto out;
     if (rename(tmp, path) != 0) goto out;
     renamed = 1;
     if ((err = sync_dir(path)) != AGP_OK) goto out;
+    if (s->fd >= 0) close(s->fd); /* the file replaced: its lock goes with it */
     s->fd = fd;
     fd = -1;
     err = AGP_OK;
@@ -578,6 +606,8 @@ agp_err agp_replay_open_file(struct agp_replay **out, const char *path, unsigned
     s->fd = -1;
     s->sync_ms = sync_ms;
     s->clock = now;
+    if ((s->path = malloc(strlen(path) + 1)) == NULL) goto out;
+    memcpy(s->path, path, strlen(path) + 1);
     if (pthread_mutex_init(&s->mu, NULL) != 0) goto out;
     s->have_mu = 1;
     s->cap = FIRST_SLOTS;
