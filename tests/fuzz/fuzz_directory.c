@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Target: agp_directory_parse */
+/* Target: agp_directory_parse, agp_directory_check_keys */
 /*
  * tests/fuzz/fuzz_directory.c: the issuer directory JSON of RFC 9578 §4.
  *
@@ -46,6 +46,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(k->token_type == 1 || k->token_type == 2);
         FUZZ_CHECK(k->token_key_len > 0 && k->token_key_len <= AGP_TOKEN_KEY_MAX);
         FUZZ_CHECK(!k->has_not_before || k->not_before >= 0);
+    }
+    {
+        /* key consistency: only type-2 keys kept; a refusal keeps none */
+        bool keep[AGP_DIR_MAX_KEYS];
+        size_t kept = 0;
+        err = agp_directory_check_keys(&first, 18, 1800000000, keep);
+        FUZZ_CHECK(err == AGP_OK || err == AGP_ERR_KEY);
+        for (i = 0; i < AGP_DIR_MAX_KEYS; i++) {
+            FUZZ_CHECK(!keep[i] || (i < first.count && first.keys[i].token_type == 2));
+            kept += keep[i];
+        }
+        FUZZ_CHECK(err == AGP_OK || kept == 0);
+        FUZZ_CHECK(kept <= 2 * (first.count > 0 ? first.count : 1));
     }
 
     FUZZ_CHECK(agp_directory_write(&first, &json, &json_len) == AGP_OK);

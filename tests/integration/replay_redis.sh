@@ -3,8 +3,9 @@
 # tests/integration/replay_redis.sh: runs test_replay_redis (or test_istore,
 # for its Redis backend: any program given the URL as its argument) against a
 # redis-server of its own, on a free loopback port in a temporary directory,
-# without persistence; the server is killed when the script exits, however
-# it exits. The test program stops, restarts, pauses and queries the server
+# persisting as a deployment must (AOF, appendfsync everysec: the replay
+# store refuses a Redis that forgets); the server is killed when the script
+# exits, however it exits. The test program stops, restarts, pauses and queries the server
 # through this same script ("hook" below, found in $AGP_REDIS_HOOK).
 #
 # usage: replay_redis.sh path/to/test_replay_redis|path/to/test_istore
@@ -18,7 +19,8 @@ redis_cli=/usr/bin/redis-cli
 # Starts the server on $AGP_REDIS_PORT and waits until it answers PING.
 start_redis() {
     local pid i
-    "$redis_server" --port "$AGP_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    "$redis_server" --port "$AGP_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly yes \
+        --appendfsync everysec \
         --daemonize no --dir "$AGP_REDIS_DIR" >"$AGP_REDIS_DIR/redis.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$AGP_REDIS_DIR/redis.pid"
@@ -48,6 +50,7 @@ stop_redis() {
 if [ "${1:-}" = hook ]; then
     case "${2:-}" in
     start) start_redis ;;
+    start-empty) rm -rf "$AGP_REDIS_DIR/appendonlydir" "$AGP_REDIS_DIR/dump.rdb"; start_redis ;;
     stop) stop_redis ;;
     pause) kill -STOP "$(cat "$AGP_REDIS_DIR/redis.pid")" ;;
     resume) kill -CONT "$(cat "$AGP_REDIS_DIR/redis.pid")" ;;

@@ -12,7 +12,15 @@
  * the same 2000 tags get one OK per tag, on one store and on two; with Redis
  * stopped every spend is AGP_ERR_IO at once, with Redis hung (SIGSTOP) it is
  * AGP_ERR_IO after about the timeout; when Redis is back, the same stores
- * work again without being reopened.
+ * work again without being reopened, and what was spent before the restart
+ * (the server persists: AOF) is still spent.
+ *
+ * The checked store (agp_replay_open_redis_checked): refused at open when
+ * the server does not persist (appendonly no, appendfsync no) or when the
+ * store's owner is another verifier's secret; a store that is open refuses
+ * spends (AGP_ERR_IO, health says why) from the first check after the
+ * server stops persisting, and serves again once it persists; a spend's
+ * expiry is the caller's second exactly (EXAT), with no trace of now.
  *
  * usage: test_replay_redis redis://127.0.0.1:PORT
  */
@@ -85,6 +93,86 @@ static long long pttl(const char *key)
         v = v * 10 + (line[i] - '0');
     if (digits == 0) return -1000;
     return neg ? -v : v;
+}
+
+/* The integer redis-cli prints for args; -1000 if none. */
+static long long cli_number(const char *args)
+{
+    char cmd[256], line[64];
+    long long v = 0;
+    int neg = 0;
+    size_t i = 0, digits = 0;
+    FILE *f;
+    snprintf(cmd, sizeof cmd, "bash \"$AGP_REDIS_HOOK\" hook cli %s", args);
+    if ((f = popen(cmd, "r")) == NULL) return -1000;
+    if (fgets(line, sizeof line, f) == NULL) line[0] = '\0';
+    pclose(f);
+    if (line[0] == '-') neg = 1, i = 1;
+    for (; line[i] >= '0' && line[i] <= '9' && digits < 18; i++, digits++)
+        v = v * 10 + (line[i] - '0');
+    if (digits == 0) return -1000;
+    return neg ? -v : v;
+}
+
+static void cli(const char *args)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "bash \"$AGP_REDIS_HOOK\" hook cli %s >/dev/null", args);
+    EXPECT(system(cmd) == 0);
+}
+
+/* Persistence, owner and coarse expiries of the checked store. */
+static void check_checked(const char *url, int64_t now)
+{
+    static const uint8_t mine[AGP_REPLAY_OWNER_LEN] = {1, 2, 3}, theirs[AGP_REPLAY_OWNER_LEN] = {9};
+    struct agp_replay_redis_config cfg = {url, prefix, TIMEOUT_MS, mine, false, 1};
+    struct agp_replay *r = NULL, *r2 = (struct agp_replay *)&r2;
+    uint8_t t[AGP_REPLAY_TAG_LEN];
+    char key[128], args[200];
+    int64_t end = (now / 86400 + 30) * 86400; /* a key's end: a day boundary */
+
+    EXPECT_OK(agp_replay_open_redis_checked(&r, &cfg));
+    if (r == NULL) return;
+    EXPECT(agp_replay_health(r) == AGP_OK);
+    tag_of(t, 1, 'k');
+    EXPECT_OK(agp_replay_spend(r, t, end, now));
+    key_of(key, sizeof key, t);
+    snprintf(args, sizeof args, "pexpiretime %s", key);
+    EXPECT(cli_number(args) == (long long)end * 1000); /* the end itself: no spend time */
+
+    /* another verifier's secret: refused; the same one: fine */
+    cfg.owner = theirs;
+    EXPECT_ERR(agp_replay_open_redis_checked(&r2, &cfg), AGP_ERR_KEY);
+    EXPECT(r2 == NULL);
+    cfg.owner = mine;
+    EXPECT_OK(agp_replay_open_redis_checked(&r2, &cfg));
+    agp_replay_free(r2);
+
+    /* a server that stops persisting: refused at open, and by the open store */
+    cli("config set appendfsync no");
+    r2 = NULL;
+    EXPECT_ERR(agp_replay_open_redis_checked(&r2, &cfg), AGP_ERR_RANGE);
+    sleep_ms(1100); /* check_s 1 */
+    tag_of(t, 2, 'k');
+    EXPECT_ERR(agp_replay_spend(r, t, end, now), AGP_ERR_IO);
+    EXPECT(agp_replay_health(r) == AGP_ERR_RANGE);
+    cli("config set appendfsync everysec");
+    EXPECT_OK(agp_replay_spend(r, t, end, now)); /* a failed check is retried at once */
+    cli("config set appendonly no");
+    EXPECT_ERR(agp_replay_open_redis_checked(&r2, &cfg), AGP_ERR_RANGE);
+    sleep_ms(1100);
+    tag_of(t, 3, 'k');
+    EXPECT_ERR(agp_replay_spend(r, t, end, now), AGP_ERR_IO);
+    /* unless the operator says so */
+    cfg.allow_volatile = true;
+    EXPECT_OK(agp_replay_open_redis_checked(&r2, &cfg));
+    EXPECT_OK(agp_replay_spend(r2, t, end, now));
+    agp_replay_free(r2);
+    cli("config set appendonly yes");
+    sleep_ms(300); /* the AOF rewrite that turning it on starts */
+    tag_of(t, 4, 'k');
+    EXPECT_OK(agp_replay_spend(r, t, end, now));
+    agp_replay_free(r);
 }
 
 struct racer {
@@ -172,6 +260,11 @@ int main(int argc, char **argv)
     key_of(key, sizeof key, x);
     ms = pttl(key);
     EXPECT(ms > 50000 && ms <= 60000);
+    /* EXAT: an absolute second, so the clock now is the one that counts */
+    now = (int64_t)time(NULL);
+    while ((int64_t)time(NULL) == now) /* at the start of a second */
+        sleep_ms(20);
+    now = (int64_t)time(NULL);
     tag_of(t, 2, 'x');
     EXPECT_OK(agp_replay_spend(a, t, now - 10, now)); /* already past: one second */
     key_of(key, sizeof key, t);
@@ -203,12 +296,12 @@ int main(int argc, char **argv)
     EXPECT(dt < 9 * TIMEOUT_MS / 1000.0);
     printf("redis stopped: 9 spends refused in %.3f s\n", dt);
 
-    /* Redis back (empty: --save ''), the same stores work again */
+    /* Redis back, the same stores work again; it persists: x is still spent */
     EXPECT(hook("start") == 0);
     EXPECT_OK(agp_replay_spend(a, t, now + 60, now));
     EXPECT_ERR(agp_replay_spend(b, t, now + 60, now), AGP_ERR_REPLAY);
     EXPECT_OK(agp_replay_spend(c, t, now + 60, now));
-    EXPECT_OK(agp_replay_spend(b, x, now + 60, now)); /* forgotten with the restart */
+    EXPECT_ERR(agp_replay_spend(b, x, now + 60, now), AGP_ERR_REPLAY);
     check_race(a, b, 'u', now);
 
     /* Redis hung: each spend gives up after about the timeout */
@@ -227,6 +320,8 @@ int main(int argc, char **argv)
     tag_of(t, 6, 'x'); /* tag 5 may have been SET after all, once Redis woke */
     EXPECT_OK(agp_replay_spend(a, t, now + 60, now));
     EXPECT_ERR(agp_replay_spend(b, t, now + 60, now), AGP_ERR_REPLAY);
+
+    check_checked(argv[1], now);
 
     agp_replay_free(a);
     agp_replay_free(b);

@@ -16,6 +16,86 @@ static agp_err parse(const char *s)
     return agp_directory_parse(&d, s, strlen(s));
 }
 
+/* Sets key i of d: type 2 of age class age, not-before nb (< 0: none). */
+static void set_key(struct agp_directory *dir, size_t i, unsigned age, int64_t nb)
+{
+    struct agp_dir_key *k = &dir->keys[i];
+    memset(k, 0, sizeof *k);
+    k->token_type = 2;
+    k->token_key_len = 1;
+    k->age = age;
+    k->has_not_before = nb >= 0;
+    k->not_before = nb >= 0 ? nb : 0;
+    if (dir->count <= i) dir->count = i + 1;
+}
+
+/*
+ * Issue 13 item 3: a directory may show one current key per age class and
+ * one announced next key; a key made for one person (a second current or
+ * next key of a class) has the whole directory refused.
+ */
+static void test_check_keys(void)
+{
+    enum { NOW = 1800000000, DAY = 86400 };
+    static struct agp_directory k;
+    bool keep[AGP_DIR_MAX_KEYS];
+    size_t i;
+
+    /* current + next for two classes: all kept */
+    memset(&k, 0, sizeof k);
+    set_key(&k, 0, 18, NOW - DAY), set_key(&k, 1, 18, NOW + 29 * DAY);
+    set_key(&k, 2, 16, NOW - DAY), set_key(&k, 3, 16, NOW + 29 * DAY);
+    EXPECT_OK(agp_directory_check_keys(&k, 18, NOW, keep));
+    EXPECT(keep[0] && keep[1] && keep[2] && keep[3] && !keep[4]);
+    /* the next epoch has begun, not yet rotated: the older key is superseded */
+    EXPECT_OK(agp_directory_check_keys(&k, 18, NOW + 30 * DAY, keep));
+    EXPECT(!keep[0] && keep[1] && !keep[2] && keep[3]);
+    /* a class without agepass-age takes the default */
+    k.keys[1].age = 0;
+    EXPECT_OK(agp_directory_check_keys(&k, 18, NOW, keep));
+    EXPECT(keep[0] && keep[1]);
+    EXPECT_ERR(agp_directory_check_keys(&k, 16, NOW, keep), AGP_ERR_KEY); /* 2 next of 16 */
+    k.keys[1].age = 18;
+    /* keys of another type do not count */
+    k.keys[4] = k.keys[0];
+    k.keys[4].token_type = 1;
+    k.count = 5;
+    EXPECT_OK(agp_directory_check_keys(&k, 18, NOW, keep));
+    EXPECT(!keep[4]);
+
+    /* two current keys of one class (the same not-before): refused */
+    set_key(&k, 4, 18, NOW - DAY);
+    EXPECT_ERR(agp_directory_check_keys(&k, 18, NOW, keep), AGP_ERR_KEY);
+    for (i = 0; i < AGP_DIR_MAX_KEYS; i++)
+        EXPECT(!keep[i]);
+    /* without not-before: both count as current since 1970 */
+    memset(&k, 0, sizeof k);
+    set_key(&k, 0, 18, -1), set_key(&k, 1, 18, -1);
+    EXPECT_ERR(agp_directory_check_keys(&k, 18, NOW, keep), AGP_ERR_KEY);
+    /* two next keys of one class: refused */
+    memset(&k, 0, sizeof k);
+    set_key(&k, 0, 18, NOW - DAY), set_key(&k, 1, 18, NOW + DAY), set_key(&k, 2, 18, NOW + 2 * DAY);
+    EXPECT_ERR(agp_directory_check_keys(&k, 18, NOW, keep), AGP_ERR_KEY);
+    /* a second older key (three that have begun): refused */
+    memset(&k, 0, sizeof k);
+    set_key(&k, 0, 18, NOW - DAY), set_key(&k, 1, 18, NOW - 2 * DAY),
+        set_key(&k, 2, 18, NOW - 3 * DAY);
+    EXPECT_ERR(agp_directory_check_keys(&k, 18, NOW, keep), AGP_ERR_KEY);
+    /* previous + current + next: the previous is kept out */
+    k.keys[2].not_before = NOW + DAY;
+    EXPECT_OK(agp_directory_check_keys(&k, 18, NOW, keep));
+    EXPECT(keep[0] && !keep[1] && keep[2]);
+    /* one key, or none */
+    memset(&k, 0, sizeof k);
+    EXPECT_OK(agp_directory_check_keys(&k, 18, NOW, keep));
+    set_key(&k, 0, 18, NOW);
+    EXPECT_OK(agp_directory_check_keys(&k, 18, NOW, keep));
+    EXPECT(keep[0]);
+    /* the same key bytes twice: two current keys, refused like any other */
+    set_key(&k, 1, 18, NOW);
+    EXPECT_ERR(agp_directory_check_keys(&k, 18, NOW, keep), AGP_ERR_KEY);
+}
+
 int main(int argc, char **argv)
 {
     json_t *root;
@@ -24,6 +104,7 @@ int main(int argc, char **argv)
     size_t len, i;
 
     if (argc != 2) return 2;
+    test_check_keys();
     root = test_load_json(argv[1], "rfc9578-type2.json");
     pk = test_json_hex(json_array_get(json_object_get(root, "vectors"), 0), "pkS");
     json_decref(root);

@@ -854,9 +854,9 @@ static void check_redis_down(void)
     EXPECT_ERR(agp_istore_evidence_once(s, d, T0 + 60, T0), AGP_ERR_IO);
     EXPECT_ERR(agp_istore_sweep(s, T0), AGP_ERR_IO);
 
-    EXPECT(hook("start") == 0);
+    EXPECT(hook("start-empty") == 0); /* its files removed: as if nothing persisted */
     EXPECT_OK(agp_istore_sweep(s, T0));
-    /* nothing persisted (the test server saves nothing): the grant is gone */
+    /* nothing persisted: the grant is gone */
     EXPECT_ERR(agp_istore_grant_take(s, id, 1, T0, &age, got), AGP_ERR_NOT_FOUND);
     EXPECT_OK(agp_istore_grant_put(s, id, 18, 2, T0 + 600, nym));
     EXPECT_OK(agp_istore_grant_take(s, id, 2, T0, &age, got));
