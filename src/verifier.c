@@ -384,6 +384,12 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
             bad++;
             continue;
         }
+        if (!d.keys[i].has_not_before) { /* its end (not-before + 120 days) is unknown */
+            fprintf(stderr, "agepass verifier: %s: a key without not-before is ignored\n",
+                    t->where);
+            bad++;
+            continue;
+        }
         if (agp_key_load_spki(&key, d.keys[i].token_key, d.keys[i].token_key_len) != AGP_OK) {
             bad++;
             continue;

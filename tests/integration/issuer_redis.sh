@@ -135,7 +135,7 @@ check "the refusals are counted as store errors" bash -c "curl -s '$A/metrics' |
 s=$(curl -s -o /dev/null -w '%{http_code}' "$B$dir_path")
 check "Redis down: the directory is still served ($s)" [ "$s" = 200 ]
 
-# Redis back (empty: nothing persisted): both work again, unrestarted
+# Redis back (it persists: AOF): both work again, unrestarted
 start_redis "$rport" || exit 2
 grant3=$(enrol "$B")
 check "Redis back: B enrols again" [ -n "$grant3" ]

@@ -56,14 +56,19 @@ wait_port() {
     return 1
 }
 
-# start_redis PORT: a private Redis server on loopback, no persistence.
+# start_redis PORT [ARGS...]: a private Redis server on loopback, persisting
+# as a deployment must (AOF, fsync every second: the verifier refuses a Redis
+# that forgets); its files stay in $work/redis-PORT across restarts. ARGS
+# override (e.g. --appendonly no).
 start_redis() {
-    mkdir -p "$work/redis-$1"
-    redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/redis-$1" \
-        --daemonize no >"$work/redis-$1/log" 2>&1 &
+    local port=$1
+    shift
+    mkdir -p "$work/redis-$port"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
+        --dir "$work/redis-$port" --daemonize no "$@" >>"$work/redis-$port/log" 2>&1 &
     pids+=($!)
     redis_pid=$!
-    wait_port "$1"
+    wait_port "$port"
 }
 
 # start_nginx VERIFIER_PORT NGINX_PORT: Debian's nginx on loopback serving

@@ -26,7 +26,7 @@ base="http://127.0.0.1:$nginx_port"
 # The issuer's directory (RFC 9578 §4) as a static file; the verifier trusts its URL.
 mkdir -p site/.well-known
 "$agepass" token directory --request-uri "https://issuer.example/token-request" \
-    --pub issuer/issuer-public.der,age=18 --out site/.well-known/private-token-issuer-directory || exit 2
+    --pub "issuer/issuer-public.der,age=18,not-before=$(date +%s)" --out site/.well-known/private-token-issuer-directory || exit 2
 dir_url="$base/.well-known/private-token-issuer-directory"
 "$agepass" verifier serve --state vstate --listen "127.0.0.1:$verifier_port" \
     --trust "$dir_url,name=issuer.example" --origin localhost --refresh 5 \
@@ -116,6 +116,7 @@ listen 127.0.0.1:$pin_port
 trust $dir_url,pin=$(printf '%064d' 0)
 redis redis://127.0.0.1:$redis_port
 CONF
+mkdir -m 700 vpin && cp vstate/verifier-secret vpin/ # one Redis store: one secret (README)
 "$agepass" verifier serve --config vpin.conf 2>pin.log &
 pids+=($!)
 wait_port "$pin_port"
@@ -131,7 +132,7 @@ check "a bad class from the proxy: 400 ($s)" [ "$s" = 400 ]
 check "a token is made before the key is retired" get_token t5 issuer
 "$agepass" keygen --out issuer2 >/dev/null
 "$agepass" token directory --request-uri "https://issuer.example/token-request" \
-    --pub issuer2/issuer-public.der,age=18 --out site/.well-known/private-token-issuer-directory.new &&
+    --pub "issuer2/issuer-public.der,age=18,not-before=$(date +%s)" --out site/.well-known/private-token-issuer-directory.new &&
     mv site/.well-known/private-token-issuer-directory.new site/.well-known/private-token-issuer-directory
 for i in $(seq 1 40); do
     grep -q "keys of issuer.example trusted" <(tail -1 verifier.log) && cmp -s vstate/trust-1.json site/.well-known/private-token-issuer-directory && break
