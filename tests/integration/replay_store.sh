@@ -35,6 +35,8 @@ key_end=$(date -u -d "$expires_day" +%s) # 00:00 UTC of that day
 "$agepass" keygen --out dk1 >/dev/null || exit 2
 "$agepass" keygen --out dk2 >/dev/null || exit 2
 file_trust="iss/issuer-public.der,name=issuer.example,expires=$expires_day"
+# AGP_OLD_CODE=1: without expires= (the code before it), to see this test fail there
+[ -n "${AGP_OLD_CODE:-}" ] && file_trust="iss/issuer-public.der,name=issuer.example"
 
 # serve NAME PORT [args...]: a verifier (with FAKE=+Nd, under faketime)
 serve() {
@@ -244,8 +246,8 @@ inversions = sum(1 for i in range(len(pos)) for j in range(i + 1, len(pos)) if p
 print(len(exp), len(odd), min(pos), inversions)
 EOF
 read -r n odd found inv <file.out
-check "replay file: $n entries, every expiry a key's or a window's end ($odd others)" [ "$n" = 15 ] && [ "$odd" = 0 ]
-check "replay file: the tags spent are there, not in the order of spends ($inv inversions in 12)" [ "$found" -ge 0 ] && [ "$inv" -gt 0 ]
+check "replay file: $n entries, every expiry a key's or a window's end ($odd others)" test "$n" = 15 -a "$odd" = 0
+check "replay file: the tags spent are there, not in the order of spends ($inv inversions in 12)" test "$found" -ge 0 -a "$inv" -gt 0
 python3 - "$work/redis-$rp/dump.rdb" va/verifier-secret "$key_end" <<'EOF' >rdb.out
 import struct, sys
 data = open(sys.argv[1], 'rb').read()
@@ -257,5 +259,5 @@ odd = [m for m in ms if m % 1000 != 0 or m // 1000 != key_end]
 print(len(ms), len(odd))
 EOF
 read -r n odd <rdb.out
-check "Redis dump: $n expiries, each the key's end to the second ($odd others)" [ "$n" -ge 19 ] && [ "$odd" = 0 ]
+check "Redis dump: $n expiries, each the key's end to the second ($odd others)" test "$n" -ge 19 -a "$odd" = 0
 finish
