@@ -464,6 +464,7 @@ static agp_err load(struct file_store *s, int fd, int64_t now)
     uint8_t head[HEADER_LEN], *buf = NULL;
     struct agp_reader rd;
     struct agp_span magic, reserved;
+    struct stat st;
     size_t got;
     agp_err err;
 
@@ -478,6 +479,25 @@ static agp_err load(struct file_store *s, int fd, int64_t now)
         memcmp(reserved.ptr, zero, sizeof zero) != 0)
         goto out;
     err = AGP_ERR_NOMEM;
+    /*
+     * A v2 file lists its slots in hash order. Put into a smaller table,
+     * records in that order would pile up in one run (each landing at the
+     * end of the run the ones before made): quadratic. So the table starts
+     * as large as the file's, where each record finds its old place.
+     */
+    if (memcmp(magic.ptr, LOG_MAGIC, MAGIC_LEN) == 0 && fstat(fd, &st) == 0 &&
+        st.st_size > HEADER_LEN) {
+        size_t slots = (size_t)(st.st_size - HEADER_LEN) / RECORD_LEN, cap = FIRST_SLOTS;
+        while (cap <= MAX_SLOTS / 2 && cap * 2 <= slots)
+            cap *= 2;
+        if (cap > s->cap) {
+            struct slot *bigger = calloc(cap, sizeof *bigger);
+            if (bigger == NULL) goto out;
+            free(s->slots);
+            s->slots = bigger;
+            s->cap = cap;
+        }
+    }
     if ((buf = malloc(CHUNK_RECORDS * RECORD_LEN)) == NULL) goto out;
     do {
         if ((err = read_full(fd, buf, CHUNK_RECORDS * RECORD_LEN, &got)) != AGP_OK) goto out;
