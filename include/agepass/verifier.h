@@ -133,8 +133,9 @@ AGP_MUST_USE agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, s
  * current or previous window (or the cross-origin one), the signature, and
  * finally spends the token in the store. On success writes a Set-Cookie
  * value for a new session into cookie; the session holds the class of the
- * key that signed the token (which may be higher than age), never age. On failure *why says why, for logs
- * and metrics only, never for the client.
+ * key that signed the token (which may be higher than age), never age.
+ * On failure *why says why, for logs and metrics only, never for the
+ * client.
  * Errors: AGP_ERR_IO (store unavailable: answer 503), and any other error
  * for a refused token (answer 401).
  */
