@@ -200,7 +200,8 @@ static bool needed_class(struct service *s, struct MHD_Connection *conn, unsigne
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Min-Age");
-    switch (class_needed(&s->front, s->min_age, h, ci ? ci->client_addr : NULL, age)) {
+    switch (class_needed(&s->front, s->min_age, h, header_count(conn, "X-Agepass-Min-Age"),
+                         ci ? ci->client_addr : NULL, age)) {
     case CLASS_DEFAULT:
     case CLASS_FROM_FRONT: return true;
     case CLASS_NOT_FRONT:

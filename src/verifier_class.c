@@ -64,13 +64,13 @@ bool front_allows(const struct front_list *f, const struct sockaddr *peer)
 
 /* see verifier_class.h */
 enum class_source class_needed(const struct front_list *f, unsigned min_age, const char *header,
-                               const struct sockaddr *peer, unsigned *age)
+                               unsigned count, const struct sockaddr *peer, unsigned *age)
 {
     uint64_t v;
     *age = min_age;
-    if (header == NULL || header[0] == '\0') return CLASS_DEFAULT; /* nginx sent none */
+    if ((header == NULL || header[0] == '\0') && count <= 1) return CLASS_DEFAULT; /* none */
     if (!front_allows(f, peer)) return CLASS_NOT_FRONT;
-    if (!cli_parse_uint(header, 255, &v) || v == 0) return CLASS_BAD_HEADER;
+    if (count > 1 || !cli_parse_uint(header, 255, &v) || v == 0) return CLASS_BAD_HEADER;
     if (v < min_age) return CLASS_BELOW_MIN;
     *age = (unsigned)v;
     return CLASS_FROM_FRONT;

@@ -50,9 +50,11 @@ enum class_source {
 
 /*
  * The class a request needs: *age is min_age or the value of header (the
- * X-Agepass-Min-Age value, NULL or "" when absent) as the rules above say.
+ * first X-Agepass-Min-Age value, NULL or "" when absent; count: how many
+ * the request holds, where more than one from the front is a bad header)
+ * as the rules above say.
  */
 enum class_source class_needed(const struct front_list *f, unsigned min_age, const char *header,
-                               const struct sockaddr *peer, unsigned *age);
+                               unsigned count, const struct sockaddr *peer, unsigned *age);
 
 #endif

@@ -271,6 +271,9 @@ check "... but never below --min-age (class 18 asked)" \
 s=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $(take "$teen" 16)" \
     --interface 127.0.0.2 -H 'X-Agepass-Min-Age: 16' "http://127.0.0.1:$vc/auth")
 check "... so a class-16 token asking 16 from the front is refused ($s)" [ "$s" = 401 ]
+s=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H 'X-Agepass-Min-Age: 21' \
+    -H 'X-Agepass-Min-Age: 16' "http://127.0.0.1:$vc/auth")
+check "... and the header twice from the front is refused: 400 ($s)" [ "$s" = 400 ]
 curl -s "http://127.0.0.1:$vc/metrics" >metrics-c.txt
 check "metrics count the header from elsewhere" grep -q 'class_header_ignored_total{reason="not_front"} 1$' metrics-c.txt
 check "... and below --min-age" grep -q 'class_header_ignored_total{reason="below_min_age"} 2$' metrics-c.txt

@@ -69,22 +69,27 @@ int main(void)
     EXPECT(!front_allows(&fronts, SA(lo)) && !front_allows(&fronts, SA(lo6)));
 
     /* the class asked */
-    EXPECT(class_needed(&loop, 18, NULL, SA(lo), &age) == CLASS_DEFAULT && age == 18);
-    EXPECT(class_needed(&loop, 18, "", SA(lo), &age) == CLASS_DEFAULT && age == 18);
-    EXPECT(class_needed(&loop, 18, "21", SA(lo), &age) == CLASS_FROM_FRONT && age == 21);
-    EXPECT(class_needed(&loop, 18, "18", SA(lo), &age) == CLASS_FROM_FRONT && age == 18);
-    EXPECT(class_needed(&loop, 18, "16", SA(lo), &age) == CLASS_BELOW_MIN && age == 18);
-    EXPECT(class_needed(&loop, 18, "21", SA(nginx), &age) == CLASS_NOT_FRONT && age == 18);
-    EXPECT(class_needed(&loop, 18, "16", SA(nginx), &age) == CLASS_NOT_FRONT && age == 18);
-    EXPECT(class_needed(&loop, 18, "x", SA(nginx), &age) == CLASS_NOT_FRONT && age == 18);
-    EXPECT(class_needed(&fronts, 16, "18", SA(nginx6), &age) == CLASS_FROM_FRONT && age == 18);
-    EXPECT(class_needed(&fronts, 16, "18", SA(lo), &age) == CLASS_NOT_FRONT && age == 16);
+    EXPECT(class_needed(&loop, 18, NULL, 1, SA(lo), &age) == CLASS_DEFAULT && age == 18);
+    EXPECT(class_needed(&loop, 18, "", 1, SA(lo), &age) == CLASS_DEFAULT && age == 18);
+    EXPECT(class_needed(&loop, 18, "21", 1, SA(lo), &age) == CLASS_FROM_FRONT && age == 21);
+    EXPECT(class_needed(&loop, 18, "18", 1, SA(lo), &age) == CLASS_FROM_FRONT && age == 18);
+    EXPECT(class_needed(&loop, 18, "16", 1, SA(lo), &age) == CLASS_BELOW_MIN && age == 18);
+    EXPECT(class_needed(&loop, 18, "21", 1, SA(nginx), &age) == CLASS_NOT_FRONT && age == 18);
+    EXPECT(class_needed(&loop, 18, "16", 1, SA(nginx), &age) == CLASS_NOT_FRONT && age == 18);
+    EXPECT(class_needed(&loop, 18, "x", 1, SA(nginx), &age) == CLASS_NOT_FRONT && age == 18);
+    EXPECT(class_needed(&fronts, 16, "18", 1, SA(nginx6), &age) == CLASS_FROM_FRONT && age == 18);
+    EXPECT(class_needed(&fronts, 16, "18", 1, SA(lo), &age) == CLASS_NOT_FRONT && age == 16);
     /* from the front, a header that does not parse is an error (400), never a class */
-    EXPECT(class_needed(&loop, 18, "x", SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
-    EXPECT(class_needed(&loop, 18, "0", SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
-    EXPECT(class_needed(&loop, 18, "256", SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
-    EXPECT(class_needed(&loop, 18, "16, 21", SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
-    EXPECT(class_needed(&loop, 18, "-1", SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
-    EXPECT(class_needed(&loop, 18, " 21", SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, "x", 1, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, "0", 1, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, "256", 1, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, "16, 21", 1, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, "-1", 1, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, " 21", 1, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    /* the header twice: refused from the front, ignored from elsewhere */
+    EXPECT(class_needed(&loop, 18, "21", 2, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, "", 2, SA(lo), &age) == CLASS_BAD_HEADER && age == 18);
+    EXPECT(class_needed(&loop, 18, "21", 2, SA(nginx), &age) == CLASS_NOT_FRONT && age == 18);
+    EXPECT(class_needed(&loop, 18, NULL, 0, SA(nginx), &age) == CLASS_DEFAULT && age == 18);
     TEST_END();
 }
