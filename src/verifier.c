@@ -12,9 +12,9 @@
  * The age class asked for is --min-age, or the X-Agepass-Min-Age header
  * that nginx sets per location (deploy/nginx/agepass.conf drops the
  * client's own). That header is honoured only from the front: a loopback
- * address, or one given with --front; from any other address it is ignored,
- * logged and counted. It may only raise the class, never lower it below
- * --min-age. Tokens and sessions of a higher class than asked are taken
+ * address, or one given with --front; from any other address it is
+ * refused (400), logged and counted. It may only raise the class, never
+ * lower it below --min-age. Tokens and sessions of a higher class than asked are taken
  * (an adult's class-18 token proves 16+); a session records the class of
  * the key that signed its token, and one below the class asked is refused
  * with a fresh challenge (counted as wrong_class). Reasons for refusals go
@@ -67,8 +67,8 @@ static const char usage[] =
     "  --origin NAME       this site, as put in challenges (default localhost)\n"
     "  --min-age N         age class required, the least nginx may ask (default 18)\n"
     "  --front ADDR        an address of nginx whose X-Agepass-Min-Age is honoured,\n"
-    "                      repeatable (default: loopback only); the header may only\n"
-    "                      raise the class above --min-age\n"
+    "                      repeatable (default: loopback only; from elsewhere the\n"
+    "                      header is refused); it may only raise the class\n"
     "  --redis URL         share the replay store: redis://HOST[:PORT][/DB]\n"
     "  --site-bound        challenge only for tokens bound to this site, minted at\n"
     "                      the visit (the issuer then sees when its users browse);\n"
@@ -128,9 +128,9 @@ static enum MHD_Result metrics(struct MHD_Connection *conn)
                  "agepass_verifier_sessions_valid_total %lu\n"
                  "# TYPE agepass_verifier_store_errors_total counter\n"
                  "agepass_verifier_store_errors_total %lu\n"
-                 "# TYPE agepass_verifier_class_header_ignored_total counter\n"
-                 "agepass_verifier_class_header_ignored_total{reason=\"not_front\"} %lu\n"
-                 "agepass_verifier_class_header_ignored_total{reason=\"below_min_age\"} %lu\n"
+                 "# TYPE agepass_verifier_class_headers_not_taken_total counter\n"
+                 "agepass_verifier_class_headers_not_taken_total{reason=\"not_front\"} %lu\n"
+                 "agepass_verifier_class_headers_not_taken_total{reason=\"below_min_age\"} %lu\n"
                  "# TYPE agepass_verifier_tokens_refused_total counter\n",
                  atomic_load(&stats.challenges), atomic_load(&stats.accepted),
                  atomic_load(&stats.sessions_opened), atomic_load(&stats.sessions_valid),
@@ -204,14 +204,15 @@ static bool needed_class(struct service *s, struct MHD_Connection *conn, unsigne
                          ci ? ci->client_addr : NULL, age)) {
     case CLASS_DEFAULT:
     case CLASS_FROM_FRONT: return true;
-    case CLASS_NOT_FRONT:
-        log_sometimes(&stats.header_not_front,
-                      "X-Agepass-Min-Age from an address not in --front: ignored");
-        return true;
     case CLASS_BELOW_MIN:
         log_sometimes(&stats.header_below_min,
-                      "X-Agepass-Min-Age below --min-age: ignored, --min-age asked");
+                      "X-Agepass-Min-Age below --min-age: --min-age asked instead");
         return true;
+    case CLASS_NOT_FRONT:
+        log_sometimes(&stats.header_not_front,
+                      "X-Agepass-Min-Age from an address not in --front: refused (400); "
+                      "if it is your nginx, add --front");
+        return false;
     case CLASS_BAD_HEADER: break;
     }
     fprintf(stderr, "agepass verifier: bad X-Agepass-Min-Age from the proxy\n");

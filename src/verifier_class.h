@@ -7,8 +7,11 @@
  * from a front the verifier trusts (loopback by default, else the
  * addresses given with --front): nginx sets that header per location,
  * after dropping whatever the client sent. The header may only raise the
- * class: a value below --min-age, or any value from another address, is
- * ignored, so that no one can lower the class a page needs.
+ * class: a value below --min-age is overruled (--min-age is asked), so that
+ * no one can lower the class a page needs. The header from any other
+ * address is refused (400, which nginx turns into 503) rather than
+ * ignored: a verifier that does not recognise its nginx then fails where
+ * it shows, instead of asking less than a location wants.
  */
 #ifndef AGEPASS_VERIFIER_CLASS_H
 #define AGEPASS_VERIFIER_CLASS_H
@@ -43,8 +46,8 @@ bool front_allows(const struct front_list *f, const struct sockaddr *peer);
 enum class_source {
     CLASS_DEFAULT,    /* no header: --min-age */
     CLASS_FROM_FRONT, /* the front's header, at or above --min-age */
-    CLASS_NOT_FRONT,  /* a header from another address: ignored */
-    CLASS_BELOW_MIN,  /* the front's header below --min-age: ignored */
+    CLASS_NOT_FRONT,  /* a header from another address: answer 400 */
+    CLASS_BELOW_MIN,  /* the front's header below --min-age: --min-age asked */
     CLASS_BAD_HEADER, /* the front's header does not parse: answer 400 */
 };
 

@@ -259,9 +259,11 @@ echo "# the verifier's own rule, without nginx"
 vc=$(free_port)
 start_verifier vc "$vc" --front 127.0.0.2 || exit 2
 chal() { curl -s -D - -o /dev/null "$@" | grep -i '^WWW-Authenticate:' | tr -d '\r'; }
-www=$(chal -H 'X-Agepass-Min-Age: 21' "http://127.0.0.1:$vc/auth")
-check "--front 127.0.0.2: the header from 127.0.0.1 is ignored (class 18 asked)" \
-    bash -c "grep -qF '$k18' <<<'$www'"
+s=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Agepass-Min-Age: 21' "http://127.0.0.1:$vc/auth")
+check "--front 127.0.0.2: the header from 127.0.0.1 is refused, 400 ($s)" [ "$s" = 400 ]
+www=$(chal "http://127.0.0.1:$vc/auth")
+check "... while a check without it gets the --min-age challenges" bash -c \
+    "grep -qF '$k18' <<<'$www' && ! grep -qF '$k16' <<<'$www'"
 www=$(chal --interface 127.0.0.2 -H 'X-Agepass-Min-Age: 21' "http://127.0.0.1:$vc/auth")
 check "... and honoured from 127.0.0.2 (class 21 asked)" \
     bash -c "grep -qF '$k21' <<<'$www' && ! grep -qF '$k18' <<<'$www'"
@@ -275,11 +277,11 @@ s=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H 'X-Agepass-M
     -H 'X-Agepass-Min-Age: 16' "http://127.0.0.1:$vc/auth")
 check "... and the header twice from the front is refused: 400 ($s)" [ "$s" = 400 ]
 curl -s "http://127.0.0.1:$vc/metrics" >metrics-c.txt
-check "metrics count the header from elsewhere" grep -q 'class_header_ignored_total{reason="not_front"} 1$' metrics-c.txt
-check "... and below --min-age" grep -q 'class_header_ignored_total{reason="below_min_age"} 2$' metrics-c.txt
+check "metrics count the header from elsewhere" grep -q 'class_headers_not_taken_total{reason="not_front"} 1$' metrics-c.txt
+check "... and below --min-age" grep -q 'class_headers_not_taken_total{reason="below_min_age"} 2$' metrics-c.txt
 check "... and the class-16 token as wrong_class" grep -q 'reason="wrong_class"} 1$' metrics-c.txt
 check "the verifier log says why, naming no address" bash -c \
-    "grep -q 'not in --front: ignored' vc.log && grep -q 'below --min-age' vc.log && ! grep -q '127.0.0.2' vc.log"
+    "grep -q 'not in --front: refused' vc.log && grep -q 'below --min-age' vc.log && ! grep -q '127.0.0.2' vc.log"
 
 curl -s "http://127.0.0.1:$va/metrics" >metrics-a.txt
 curl -s "http://127.0.0.1:$vb/metrics" >metrics-b.txt
