@@ -111,8 +111,15 @@ start_site nga "$va" "$na" "
             return 401 'age check required';
         }" || exit 2
 # Site B: a 16+ part, so its verifier's --min-age is 16; /adult/ asks 18.
+# It also trusts three more issuers (class 18), whose challenges make its
+# 401 larger than nginx's default buffer for an upstream's headers.
 vb=$(free_port) nb=$(free_port)
-start_verifier vb "$vb" --min-age 16 || exit 2
+more=()
+for i in 1 2 3; do
+    "$agepass" keygen --out "more$i" >/dev/null || exit 2
+    more+=(--trust "more$i/issuer-public.der,name=issuer$i.example,age=18")
+done
+start_verifier vb "$vb" --min-age 16 "${more[@]}" || exit 2
 start_site ngb "$vb" "$nb" "
         location /teen/ {
             include $snippets/agepass-protect.conf;
@@ -194,6 +201,9 @@ s=$(status "$b/teen/")
 www=$(grep -i '^WWW-Authenticate:' headers.txt | head -1 | tr -d '\r')
 check "the 16+ page challenges keys of class 16, 18 and 21" \
     bash -c "[ '$s' = 401 ] && grep -qF '$k16' <<<'$www' && grep -qF '$k18' <<<'$www' && grep -qF '$k21' <<<'$www'"
+n=$(grep -o 'PrivateToken ' <<<"$www" | wc -l)
+check "... and of the three other issuers: $n challenges in ${#www} bytes, through nginx" \
+    bash -c "[ '$n' = 12 ] && [ '${#www}' -gt 4096 ]"
 
 echo "# a 16-year-old on 18+ pages"
 s=$(status "$a/adult/" -H "Authorization: $(take "$teen" 16)" -H 'X-Agepass-Min-Age: 16')
