@@ -132,6 +132,18 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
       res.writeHead(503).end('later');
     } else if (req.url.startsWith('/moved')) {
       res.writeHead(302, { Location: `${base}/.well-known/private-token-issuer-directory` }).end();
+    } else if (req.url.startsWith('/endless')) {
+      // no Content-Length, and more than any answer we take, in chunks
+      res.writeHead(200, { 'Content-Type': 'application/private-token-issuer-directory' });
+      const chunk = 'x'.repeat(8192);
+      let sent = 0;
+      const more = () => {
+        while (sent < 200 && res.write(chunk)) sent++;
+        if (sent < 200) res.once('drain', more);
+        else res.end();
+      };
+      res.on('error', () => {});
+      more();
     } else if (req.url.startsWith('/big')) {
       res.writeHead(200, { 'Content-Type': 'application/private-token-issuer-directory' });
       res.end('x'.repeat(70000));
@@ -145,6 +157,7 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
   await assert.rejects(fetchDirectory(spyFetch, at('/busy')), code('unavailable'));
   await assert.rejects(fetchDirectory(spyFetch, at('/moved')), code('network'));
   await assert.rejects(fetchDirectory(spyFetch, at('/big')), code('too_big'));
+  await assert.rejects(fetchDirectory(spyFetch, at('/endless')), code('too_big'));
   await assert.rejects(fetchTokens(spyFetch, { requestUri: at('/busy'),
     grant: 'A'.repeat(43), key: await importTokenKey((await directory()).directory.keys[0].tokenKey),
     challenge: crossOriginChallenge('x') }), code('unavailable'));
