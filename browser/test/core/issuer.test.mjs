@@ -132,6 +132,11 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
       res.writeHead(503).end('later');
     } else if (req.url.startsWith('/moved')) {
       res.writeHead(302, { Location: `${base}/.well-known/private-token-issuer-directory` }).end();
+    } else if (req.url.startsWith('/wrongtype')) {
+      // a well-formed batch response of two absent tokens, or 256 bytes, as text/plain
+      const batch = req.headers['content-type'] === 'application/private-token-arbitrary-batch-request';
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(batch ? Buffer.from([2, 0, 0]) : Buffer.alloc(256, 1));
     } else if (req.url.startsWith('/endless')) {
       // no Content-Length, and more than any answer we take, in chunks
       res.writeHead(200, { 'Content-Type': 'application/private-token-issuer-directory' });
@@ -158,6 +163,11 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
   await assert.rejects(fetchDirectory(spyFetch, at('/moved')), code('network'));
   await assert.rejects(fetchDirectory(spyFetch, at('/big')), code('too_big'));
   await assert.rejects(fetchDirectory(spyFetch, at('/endless')), code('too_big'));
+  const someKey = await importTokenKey((await directory()).directory.keys[0].tokenKey);
+  for (const count of [1, 2]) {
+    await assert.rejects(fetchTokens(spyFetch, { requestUri: at('/wrongtype'), grant: 'A'.repeat(43),
+      key: someKey, challenge: crossOriginChallenge('x'), count }), code('content_type'));
+  }
   await assert.rejects(fetchTokens(spyFetch, { requestUri: at('/busy'),
     grant: 'A'.repeat(43), key: await importTokenKey((await directory()).directory.keys[0].tokenKey),
     challenge: crossOriginChallenge('x') }), code('unavailable'));
