@@ -52,6 +52,7 @@
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "cli.h"
+#include "http.h"
 #include "issuer.h"
 
 #define MAX_CLASSES    8
@@ -1057,7 +1058,7 @@ static int cmd_serve(int argc, char **argv)
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    struct MHD_Daemon *d = NULL;
+    struct http_server *d = NULL;
     const char *dir;
     char path[4096], uri[AGP_URI_MAX + 1];
     uint64_t day_cap = 30, epoch_cap = 300, enrol_cap = 10;
@@ -1071,6 +1072,7 @@ static int cmd_serve(int argc, char **argv)
     if (cli_get(o, n, "--config") != NULL &&
         (rc = cli_merge_config(o, n, cli_get(o, n, "--config"), usage)) != CLI_OK)
         return rc;
+    signal(SIGXFSZ, SIG_IGN); /* a full disk or file limit is an error (503), not a death */
     if ((cli_get(o, n, "--day-cap") &&
          (!cli_parse_uint(cli_get(o, n, "--day-cap"), 100000, &day_cap) || day_cap == 0)) ||
         (cli_get(o, n, "--epoch-cap") &&
@@ -1152,13 +1154,14 @@ static int cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-                             (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle_locked, &svc, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 1 ? cpus : 1),
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+    {
+        struct http_config hc = {.addr = (struct sockaddr *)&addr,
+                                 .threads = (unsigned)(cpus > 1 ? cpus : 1),
+                                 .handler = handle_locked,
+                                 .handler_cls = &svc,
+                                 .completed = request_done};
+        if (http_start(&d, &hc) != 0) d = NULL;
+    }
     if (d == NULL) {
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
         goto out;
@@ -1174,7 +1177,7 @@ static int cmd_serve(int argc, char **argv)
     fprintf(stderr, "agepass issuer: stopping\n");
     rc = CLI_OK;
 out:
-    if (d != NULL) MHD_stop_daemon(d);
+    http_stop(d);
     oidc_enrol_free(svc.oidc);
     if (locks) {
         pthread_mutex_destroy(&svc.turn);
