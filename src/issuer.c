@@ -548,12 +548,22 @@ static void give_back(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], uns
         fprintf(stderr, "agepass issuer: could not give %u tokens back to their grant\n", n);
 }
 
+/* Takes back the n tokens counted for a request that then issued nothing. */
+static void uncount(struct service *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,
+                    uint32_t epoch, int64_t now)
+{
+    if (agp_istore_uncount(s->store, pseudonym, n, epoch, now) != AGP_OK)
+        fprintf(stderr, "agepass issuer: could not take back %u tokens counted for nothing\n", n);
+}
+
 /*
  * Signs the b->count TokenRequests of one HTTP request (a single one is a
  * batch of one) for the grant in its Authorization header, all or nothing.
  * Every element must name a current key whose age class the grant covers;
  * the n tokens are taken from the grant and counted for the person at
- * once, all n are signed, and on any failure the n go back to the grant.
+ * once, all n are signed, and on any failure the n go back to the grant
+ * and the count is taken back. What can be checked of each element before
+ * counting (its key, its blinded message below the modulus) is.
  * Returns true with sigs[0..n) filled and counted in the metrics; false
  * once the refusal is answered, its result in *ret.
  */
@@ -583,6 +593,12 @@ static bool issue(struct service *s, struct MHD_Connection *conn, const struct a
             return false;
         }
         if (s->st.classes[cls[i]] > need_age) need_age = s->st.classes[cls[i]];
+        /* what can be checked before counting is (a message not below n is refused here) */
+        if (agp_token_request_check(keys[i], b->raw[i].ptr, b->raw[i].len) != AGP_OK) {
+            *ret = refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                                  "the blinded message is not valid for this key\n");
+            return false;
+        }
     }
     if (!grant_id(conn, id)) {
         *ret = refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
@@ -626,6 +642,7 @@ static bool issue(struct service *s, struct MHD_Connection *conn, const struct a
             fprintf(stderr, "agepass issuer: blind signature %zu of %u failed: %s\n", i + 1, n,
                     agp_err_str(err));
             give_back(s, id, n);
+            uncount(s, pseudonym, n, s->st.epochs[e].id, now);
             *ret = refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
                                   "the blinded message is not valid for this key\n");
             return false;
