@@ -289,15 +289,16 @@ int http_start(struct http_server **out, const struct http_config *c)
     }
     if (pthread_create(&s->reaper, NULL, reaper, s) != 0) goto fail;
     s->have_reaper = true;
-    s->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-            (c->addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-        0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, c->addr, MHD_OPTION_THREAD_POOL_SIZE,
-        c->threads > 0 ? c->threads : 1u, MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_S,
-        MHD_OPTION_CONNECTION_LIMIT, s->limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        HTTP_PER_ADDR_MAX, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                                (c->addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                            0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, c->addr, MHD_OPTION_THREAD_POOL_SIZE,
+                            c->threads > 0 ? c->threads : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
+                            HTTP_IDLE_S, MHD_OPTION_CONNECTION_LIMIT, s->limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_ADDR_MAX,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (s->d == NULL) goto fail;
     *out = s;
     return 0;
