@@ -99,6 +99,7 @@ struct file_store {
     int dirty;  /* written since the last fdatasync */
     int stop;   /* agp_replay_free asks the sync thread to finish */
     int broken; /* the log is no longer trustworthy: refuse all spends */
+    int stale;  /* the table was rebuilt, the file not yet rewritten: refuse, retry */
     int have_mu, have_cond, have_thread;
 };
 
@@ -260,14 +261,15 @@ static agp_err record_read(struct agp_reader *r, struct slot *e)
     return AGP_OK;
 }
 
-/* Writes the record of slot e to its place in the file. */
-static agp_err slot_write(struct file_store *s, const struct slot *e)
+/* Writes the record of slot e to its place in the file; *done: bytes written. */
+static agp_err slot_write(struct file_store *s, const struct slot *e, size_t *done)
 {
     uint8_t rec[RECORD_LEN];
     struct agp_writer w;
     const uint8_t *p = rec;
     size_t n = sizeof rec;
     off_t at = (off_t)HEADER_LEN + (off_t)(e - s->slots) * RECORD_LEN;
+    *done = 0;
     agp_writer_init(&w, rec, sizeof rec);
     AGP_TRY(record_write(&w, e));
     while (n > 0) {
@@ -277,6 +279,7 @@ static agp_err slot_write(struct file_store *s, const struct slot *e)
         p += k;
         at += k;
         n -= (size_t)k;
+        *done += (size_t)k;
     }
     return AGP_OK;
 }
@@ -292,14 +295,19 @@ static agp_err file_spend(struct agp_replay *r, const uint8_t tag[AGP_REPLAY_TAG
     agp_err err;
 
     struct slot *before;
+    size_t done = 0;
     pthread_mutex_lock(&s->mu);
     s->clock = now;
     err = AGP_ERR_IO;
     if (s->broken) goto out;
+    /* a rebuilt table whose file could not be rewritten: try again first */
+    if (s->stale && compact(s, s->path, now) != AGP_OK) goto out;
+    s->stale = 0;
     before = s->slots;
     if ((err = slot_for(s, tag, now, &e, &found)) != AGP_OK) goto out;
-    if (s->slots != before && compact(s, s->path, now) != AGP_OK) { /* rebuilt: a new layout */
-        s->broken = 1;
+    if (s->slots != before && compact(s, s->path, now) != AGP_OK) {
+        /* rebuilt: a new layout. Until the file has it, no slot is written */
+        s->stale = 1;
         err = AGP_ERR_IO;
         goto out;
     }
@@ -309,7 +317,7 @@ static agp_err file_spend(struct agp_replay *r, const uint8_t tag[AGP_REPLAY_TAG
     memcpy(e->tag, tag, AGP_REPLAY_TAG_LEN);
     e->expiry = expiry_of(expires_at, now);
     if (old.expiry == 0) s->used++;
-    err = slot_write(s, e);
+    err = slot_write(s, e, &done);
     if (err == AGP_OK && s->sync_ms == 0 && fdatasync(s->fd) != 0) {
         s->broken = 1;
         err = AGP_ERR_IO;
@@ -317,7 +325,8 @@ static agp_err file_spend(struct agp_replay *r, const uint8_t tag[AGP_REPLAY_TAG
     if (err != AGP_OK) { /* not accepted: the table (and the file, if it can) is as it was */
         *e = old;
         if (old.expiry == 0) s->used--;
-        if (slot_write(s, e) != AGP_OK) s->broken = 1;
+        /* part of the new record got in (a limit inside it): put the old one back */
+        if (done > 0 && slot_write(s, e, &done) != AGP_OK) s->broken = 1;
         goto out;
     }
     if (s->sync_ms > 0 && !s->dirty) {

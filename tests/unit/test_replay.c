@@ -430,8 +430,8 @@ static void check_io(int64_t t0)
     /*
      * A file size limit: spends go to their slots in the file as it is, but
      * the rewrite that a rebuilt table needs fails: then every spend is
-     * refused (not accepted, not a replay) until the store is reopened,
-     * and nothing accepted before is lost.
+     * refused (not accepted, not a replay) until the rewrite works, and
+     * nothing accepted before is lost.
      */
     p = path_of("full.log");
     EXPECT_OK(agp_replay_open_file(&r, p, 0));
@@ -456,16 +456,26 @@ static void check_io(int64_t t0)
         EXPECT(file_size(path_of("full.log.tmp")) == -1);
         p = path_of("full.log"); /* path_of's buffer is one */
         EXPECT(setrlimit(RLIMIT_FSIZE, &old) == 0);
+        /* the limit lifted: the store recovers by itself, nothing lost */
         tag_of(a, 0, 'w');
-        EXPECT_ERR(agp_replay_spend(r, a, t0 + 3600, t0), AGP_ERR_IO); /* broken till reopened */
+        EXPECT_ERR(agp_replay_spend(r, a, t0 + 3600, t0), AGP_ERR_REPLAY);
+        EXPECT_OK(agp_replay_spend(r, b, t0 + 3600, t0));
+        EXPECT(records_in(p) == (long)half + 1);
+        /* a limit below a slot's place: refused, then served again, no reopen */
+        EXPECT(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+        lim.rlim_cur = 0;
+        EXPECT(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+        tag_of(b, half + 1, 'w');
+        EXPECT_ERR(agp_replay_spend(r, b, t0 + 3600, t0), AGP_ERR_IO);
+        EXPECT(setrlimit(RLIMIT_FSIZE, &old) == 0);
+        EXPECT_OK(agp_replay_spend(r, b, t0 + 3600, t0));
         agp_replay_free(r);
         r = NULL;
         EXPECT_OK(agp_replay_open_file(&r, p, 0));
-        EXPECT(agp_replay_count(r) == half);
+        EXPECT(agp_replay_count(r) == half + 2);
         EXPECT_ERR(agp_replay_spend(r, a, t0 + 3600, t0), AGP_ERR_REPLAY);
-        EXPECT_OK(agp_replay_spend(r, b, t0 + 3600, t0));
+        EXPECT_ERR(agp_replay_spend(r, b, t0 + 3600, t0), AGP_ERR_REPLAY);
         agp_replay_free(r);
-        EXPECT(records_in(p) == (long)half + 1);
     }
 }
 
