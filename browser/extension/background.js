@@ -23,7 +23,6 @@
 //                    refusals {issuerUrl: reason}
 // Nothing per visit is written to disk: no URL, site, time or count.
 import { formatAuthorization, parseWwwAuthenticate } from './core/authhdr.js';
-import { b64urlDecode } from './core/bytes.js';
 import { fetchDirectory, fetchTokens, normaliseIssuerUrl, parseGrant } from './core/issuer.js';
 import { importTokenKey } from './core/rsabssa.js';
 import * as W from './core/wallet.js';
@@ -47,19 +46,21 @@ function serial(fn) {
 async function loadWallet() {
   const [{ wallet }, { grants }] = await Promise.all([
     chrome.storage.local.get('wallet'), chrome.storage.session.get('grants')]);
-  const state = wallet && wallet.version === 1 ? wallet : W.emptyWallet();
-  return W.expireGrants({ ...state, grants: grants || {} }, now());
+  // the wallet's grants live in storage.session, the rest in storage.local
+  const state = W.openWallet(wallet ? { ...wallet, grants: grants || {} } : null);
+  return await W.expireGrants(state, now());
 }
 
-// Test builds only (CONFIG.scheduleScale < 1): brings every scheduled
-// moment closer, so a test sees the randomised refills in seconds.
+// Test builds only (CONFIG.scheduleScale < 1): brings the randomised refill
+// moments closer, so a test sees them in seconds (directory refreshes keep
+// their hours).
 function scaled(state) {
   if (CONFIG.scheduleScale === 1) return state;
   const t = now();
   const providers = {};
   for (const [url, p] of Object.entries(state.providers)) {
     const near = (at) => (at == null || at <= t ? at : t + Math.max(1, Math.ceil((at - t) * CONFIG.scheduleScale)));
-    providers[url] = { ...p, refillAt: near(p.refillAt), directoryDue: near(p.directoryDue) };
+    providers[url] = { ...p, refillAt: near(p.refillAt) };
   }
   return { ...state, providers };
 }
@@ -98,6 +99,11 @@ const STATES = {
 };
 
 async function show(tabId, name, ...subs) {
+  await sessionPut('shown', tabId, { name, subs });
+  return paint(tabId, name, subs);
+}
+
+async function paint(tabId, name, subs) {
   const st = STATES[name];
   const title = `${msg('extName')}: ${msg(st.title, ...subs)}`;
   try {
@@ -144,7 +150,7 @@ async function onChallenge(d) {
   if (challenges.length === 0) return undefined; // not an agepass check
   return serial(async () => {
     let state = await loadWallet();
-    const choice = W.chooseToken(state, challenges, { pageHost: new URL(url).hostname, now: now() });
+    const choice = await W.chooseToken(state, challenges, { pageHost: new URL(url).hostname, now: now() });
     if (choice.action === 'none') {
       if (choice.reason === 'not_agepass') return undefined;
       return show(d.tabId, choice.reason === 'no_token' ? 'noToken' : 'notYours');
@@ -164,7 +170,7 @@ async function onChallenge(d) {
     if (choice.action === 'spend') {
       token = choice.token;
       // spent before it leaves: a token is never offered twice
-      state = await saveWallet(W.spendToken(state, choice, now(), Math.random), { rescale: true });
+      state = await saveWallet(await W.spendToken(state, choice, now(), Math.random), { rescale: true });
     } else {
       const grant = state.grants[choice.issuerUrl];
       if (!grant) return show(d.tabId, 'noToken');
@@ -234,7 +240,7 @@ async function onConsent({ tabId, site, kind, answer }) {
 function onResponse(d) {
   if (d.tabId < 0 || d.method !== 'GET') return;
   if (d.statusCode === 401) {
-    onChallenge(d).catch((e) => console.warn(`agepass: cannot answer the age check (${e.code || e.name})`));
+    onChallenge(d).catch((e) => console.warn(`agepass: cannot answer the age check (${e.code || e.name}: ${e.message})`));
     return;
   }
   session('sent').then(async (sent) => {
@@ -252,7 +258,12 @@ chrome.webRequest.onSendHeaders.addListener((d) => {
 }, { urls: ['<all_urls>'], types: ['main_frame'] });
 chrome.tabs.onRemoved.addListener((tabId) => {
   dropRule(tabId).catch(() => {});
-  for (const k of ['asking', 'once', 'sent']) sessionPut(k, tabId, undefined).catch(() => {});
+  for (const k of ['asking', 'once', 'sent', 'shown']) sessionPut(k, tabId, undefined).catch(() => {});
+});
+// A navigation resets the tab's button: paint the state of its page again.
+chrome.tabs.onUpdated.addListener((tabId, change) => {
+  if (change.status !== 'loading' && change.status !== 'complete') return;
+  session('shown').then((shown) => { if (shown[tabId]) paint(tabId, shown[tabId].name, shown[tabId].subs); });
 });
 
 // ---- the wallet: providers, enrolment, refills -----------------------------
@@ -274,7 +285,7 @@ async function enrolmentRoutes(issuerUrl) {
   const probe = async (path) => {
     try {
       const r = await issuerFetch(`${issuerUrl}${path}`, { headers: { accept: 'text/html' }, redirect: 'manual' });
-      return r.status === 200;
+      return r.status === 200 || r.type === 'opaqueredirect'; // one OIDC provider: straight to it
     } catch {
       return false;
     }
@@ -290,7 +301,7 @@ async function addProvider(url) {
   await registerGrantReader(issuerUrl);
   await serial(async () => {
     const state = await loadWallet();
-    await saveWallet(W.addProvider(state, issuerUrl, got.directory, got.etag, now(), Math.random), { rescale: true });
+    await saveWallet(await W.addProvider(state, issuerUrl, got.directory, got.etag, now(), Math.random), { rescale: true });
     const { routes: all = {} } = await chrome.storage.local.get('routes');
     await chrome.storage.local.set({ routes: { ...all, [issuerUrl]: routes } });
   });
@@ -302,7 +313,7 @@ async function takeGrant(issuerUrl, g, tabId) {
     const state = await loadWallet();
     if (!state.providers[issuerUrl]) return;
     const grant = parseGrant({ grant: g.grant, age: g.age, tokens: g.tokens, expires_in: g.expiresIn }, now());
-    await saveWallet(W.setGrant(state, issuerUrl, grant, now(), Math.random), { rescale: true });
+    await saveWallet(await W.setGrant(state, issuerUrl, grant, now(), Math.random), { rescale: true });
     await sessionPut('refusals', issuerUrl, undefined);
   });
   if (tabId >= 0) await show(tabId, 'enrolled', g.age);
@@ -317,24 +328,24 @@ async function onAlarm() {
       if (p.directoryDue != null && p.directoryDue <= t) {
         try {
           const got = await fetchDirectory(issuerFetch, issuerUrl);
-          state = W.addProvider(state, issuerUrl, got.directory, got.etag, t, Math.random);
+          state = await W.addProvider(state, issuerUrl, got.directory, got.etag, t, Math.random);
         } catch {
           state = { ...state, providers: { ...state.providers,
             [issuerUrl]: { ...p, directoryDue: t + 600 + Math.floor(Math.random() * 600) } } };
         }
       }
     }
-    for (const plan of W.refillPlan(state, t)) {
+    for (const plan of await W.refillPlan(state, t)) {
       try {
-        const key = await importTokenKey(b64urlDecode(plan.key.tokenKey));
+        const key = await importTokenKey(plan.key.tokenKey);
         const tokens = await fetchTokens(issuerFetch, { requestUri: plan.requestUri, grant: plan.grant, key,
-          challenge: W.crossChallengeFor(state, plan.issuerUrl), count: plan.count });
-        state = W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, tokens, now(), Math.random);
+          challenge: plan.challenge, count: plan.count });
+        state = await W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, tokens, now(), Math.random);
       } catch (e) {
         if (e.tokens && e.tokens.length) {
-          state = W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, e.tokens, now(), Math.random);
+          state = await W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, e.tokens, now(), Math.random);
         }
-        if (e.code === 'grant' || e.code === 'over_quota') state = W.dropGrant(state, plan.issuerUrl);
+        if (e.code === 'grant' || e.code === 'over_quota') state = await W.dropGrant(state, plan.issuerUrl);
         else {
           // try again later, at another random moment
           const p = state.providers[plan.issuerUrl];
@@ -356,7 +367,7 @@ async function summary() {
   const { routes = {}, sites = {} } = await chrome.storage.local.get(['routes', 'sites']);
   const refusals = await session('refusals');
   return {
-    providers: W.summary(state, now()).map((p) => ({ ...p, routes: routes[p.issuerUrl] || {},
+    providers: (await W.summary(state, now())).map((p) => ({ ...p, routes: routes[p.issuerUrl] || {},
       refused: refusals[p.issuerUrl] || null })),
     sites: Object.keys(sites).sort(),
   };
@@ -396,7 +407,7 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
       case 'summary': return summary();
       case 'addProvider': return { issuerUrl: await addProvider(m.url) };
       case 'removeProvider':
-        await serial(async () => saveWallet(W.removeProvider(await loadWallet(), m.issuerUrl)));
+        await serial(async () => saveWallet(await W.removeProvider(await loadWallet(), m.issuerUrl)));
         return { ok: true };
       case 'consent': await onConsent(m); return { ok: true };
       case 'forget': await forgetEverything(); return { ok: true };
@@ -404,7 +415,10 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
       default: return { ok: false };
     }
   };
-  run().then(reply, (e) => reply({ error: e.code || e.name || 'error' }));
+  run().then(reply, (e) => {
+    console.warn(`agepass: ${m.type}: ${e.code || e.name}: ${e.message}`);
+    reply({ error: e.code || e.name || 'error' });
+  });
   return true; // async reply
 });
 

@@ -12,6 +12,7 @@
 //                      issuer, --cross-origin) behind nginx with the shipped
 //                      deploy/nginx snippets: `${s.siteUrl}` is /adult/
 //   s.otherSiteUrl     a guarded page of a site that trusts another issuer only
+//   s.aliasSiteUrl     s.siteUrl's page under another origin (127.0.0.4)
 //   s.oidc             {issuer, accounts} of the npm oidc-provider (when oidc)
 //   await s.verifierMetrics() / s.issuerMetrics()   Prometheus text as a Map
 //   await s.stop()     kills everything it started, removes its folder
@@ -103,7 +104,8 @@ http {
     include ${dir}/agepass-upstream.conf;
     server {
         listen ${host}:${port};
-        root ${site};
+${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site under another origin (consent tests)
+` : ''}        root ${site};
         include ${repo}/deploy/nginx/agepass.conf;
         location /adult/ {
             include ${repo}/deploy/nginx/agepass-protect.conf;
@@ -218,6 +220,8 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       siteUrl: `http://127.0.0.1:${sitePort}/adult/`,
       siteOrigin: `http://127.0.0.1:${sitePort}`,
       otherSiteUrl: `http://127.0.0.2:${otherSitePort}/adult/`,
+      // the same pages and verifier, under another origin
+      aliasSiteUrl: `http://127.0.0.4:${sitePort}/adult/`,
       oidc: op,
       // every request any client made to the issuer (its front's access log)
       issuerRequests() {
