@@ -5,7 +5,7 @@
 // It answers a 401 `WWW-Authenticate: PrivateToken` on a top-level GET
 // navigation with a wallet token (pre-fetched, cross-origin: the issuer
 // learns nothing at visit time) through a one-shot declarativeNetRequest
-// session rule anchored to that URL and that tab, then reloads the tab;
+// session rule anchored to that URL and that tab, then loads that URL again;
 // the verifier's session cookie does the rest. It asks the person first
 // the first time a site asks (a hostile site must not drain the wallet),
 // and before minting a site-bound token (the issuer would see the time of
@@ -149,22 +149,21 @@ async function onChallenge(d) {
   const challenges = parseWwwAuthenticate(wwwAuthenticate(d.responseHeaders));
   if (challenges.length === 0) return undefined; // not an agepass check
   return serial(async () => {
-    let state = await loadWallet();
+    const [loaded, declined, { sites = {} }, once] = await Promise.all([loadWallet(), session('declined'),
+      chrome.storage.local.get('sites'), session('once')]);
+    let state = loaded;
     const choice = await W.chooseToken(state, challenges, { pageHost: new URL(url).hostname, now: now() });
     if (choice.action === 'none') {
       if (choice.reason === 'not_agepass') return undefined;
       return show(d.tabId, choice.reason === 'no_token' ? 'noToken' : 'notYours');
     }
     // consent: a site answered only once the person said so
-    const declined = await session('declined');
     if (declined[origin]) return show(d.tabId, 'declined');
-    const { sites = {} } = await chrome.storage.local.get('sites');
-    const once = await session('once');
     const kind = choice.action === 'mint' ? 'mint' : 'spend';
     const allowed = sites[origin] === 'always' && kind === 'spend' ? true
       : sites[origin] === 'always-mint' || once[d.tabId] === `${kind} ${origin}`;
     if (!allowed) return ask(d.tabId, origin, kind);
-    await sessionPut('once', d.tabId, undefined);
+    if (once[d.tabId]) await sessionPut('once', d.tabId, undefined);
 
     let token;
     if (choice.action === 'spend') {
@@ -182,7 +181,7 @@ async function onChallenge(d) {
         return show(d.tabId, 'noToken');
       }
     }
-    await chrome.declarativeNetRequest.updateSessionRules({
+    await Promise.all([sessionPut('sent', d.tabId, url), chrome.declarativeNetRequest.updateSessionRules({
       removeRuleIds: [ruleId(d.tabId)],
       addRules: [{
         id: ruleId(d.tabId),
@@ -194,9 +193,10 @@ async function onChallenge(d) {
         condition: { regexFilter: `^${escapeRegex(url)}$`, tabIds: [d.tabId], resourceTypes: ['main_frame'],
           requestMethods: ['get'] },
       }],
-    });
-    await sessionPut('sent', d.tabId, url);
-    await chrome.tabs.reload(d.tabId);
+    })]);
+    // load exactly that URL again (a reload could reload the page before it,
+    // when the 401 has not been committed yet)
+    await chrome.tabs.update(d.tabId, { url });
     return undefined;
   });
 }
@@ -234,7 +234,7 @@ async function onConsent({ tabId, site, kind, answer }) {
   } else {
     await sessionPut('once', tabId, `${kind} ${site}`);
   }
-  await chrome.tabs.reload(tabId);
+  await chrome.tabs.update(tabId, { url: tab.url });
 }
 
 function onResponse(d) {
