@@ -19,8 +19,9 @@
 //                    remember it (never from a private window)
 //   storage.session  (memory only) grants; per tab while a check is under way:
 //                    asking {tabId: origin}, once {tabId: origin},
-//                    sent {tabId: url}; declined {origin: true}; enrolment
-//                    refusals {issuerUrl: reason}
+//                    sent {tabId: url}; shown {tabId: the button's state and
+//                    the origin it is about}; declined {origin: true};
+//                    enrolment refusals {issuerUrl: reason}
 // Nothing per visit is written to disk: no URL, site, time or count.
 import { formatAuthorization, parseWwwAuthenticate } from './core/authhdr.js';
 import { fetchDirectory, fetchTokens, normaliseIssuerUrl, parseGrant } from './core/issuer.js';
@@ -99,7 +100,14 @@ const STATES = {
 };
 
 async function show(tabId, name, ...subs) {
-  await sessionPut('shown', tabId, { name, subs });
+  let origin = null;
+  try {
+    const tab = await chrome.tabs.get(tabId);
+    origin = new URL(tab.pendingUrl || tab.url).origin;
+  } catch {
+    // the tab is gone, or has no URL yet
+  }
+  await sessionPut('shown', tabId, { name, subs, origin });
   return paint(tabId, name, subs);
 }
 
@@ -263,7 +271,18 @@ chrome.tabs.onRemoved.addListener((tabId) => {
 // A navigation resets the tab's button: paint the state of its page again.
 chrome.tabs.onUpdated.addListener((tabId, change) => {
   if (change.status !== 'loading' && change.status !== 'complete') return;
-  session('shown').then((shown) => { if (shown[tabId]) paint(tabId, shown[tabId].name, shown[tabId].subs); });
+  session('shown').then(async (shown) => {
+    const st = shown[tabId];
+    if (!st) return;
+    if (change.url && st.origin && new URL(change.url).origin !== st.origin) {
+      // another site now: its state is not this one's
+      await sessionPut('shown', tabId, undefined);
+      await chrome.action.setBadgeText({ tabId, text: '' }).catch(() => {});
+      await chrome.action.setTitle({ tabId, title: msg('extName') }).catch(() => {});
+      return;
+    }
+    paint(tabId, st.name, st.subs);
+  });
 });
 
 // ---- the wallet: providers, enrolment, refills -----------------------------
@@ -335,7 +354,8 @@ async function onAlarm() {
         }
       }
     }
-    for (const plan of await W.refillPlan(state, t)) {
+    for (const plan of (await W.refillPlan(state, t)).map((x) => ({ ...x,
+      expiresAt: state.grants[x.issuerUrl] ? state.grants[x.issuerUrl].expiresAt : null }))) {
       try {
         const key = await importTokenKey(plan.key.tokenKey);
         const tokens = await fetchTokens(issuerFetch, { requestUri: plan.requestUri, grant: plan.grant, key,
@@ -350,7 +370,7 @@ async function onAlarm() {
           // try again later, at another random moment
           const p = state.providers[plan.issuerUrl];
           state = { ...state, providers: { ...state.providers,
-            [plan.issuerUrl]: { ...p, refillAt: W.nextRefillAt(now(), Math.random, null) } } };
+            [plan.issuerUrl]: { ...p, refillAt: W.nextRefillAt(now(), Math.random, plan.expiresAt ?? null) } } };
         }
         console.warn(`agepass: refill failed (${e.code || e.name})`);
       }

@@ -196,6 +196,12 @@ async function run(which, s) {
     check(`${P} a second page opens with the session cookie`, await opened(page));
     check(`${P} ... no token spent`, (await tokens()) === 29 && (await accepted()) === accBefore + 1);
 
+    const elsewhere = s.otherSiteUrl.replace(/adult\/$/, '');
+    await page.goto(elsewhere);
+    await sleep(300);
+    check(`${P} on another site afterwards, the button no longer says answered`,
+      !(await tabState(elsewhere)).includes('answered'), await tabState(elsewhere));
+
     // 6. a site whose provider is not the person's stays closed
     const other = await b.browser.newPage();
     const u3 = visitUrl(s.otherSiteUrl);
@@ -254,16 +260,25 @@ async function run(which, s) {
       for (const p of Object.values(wallet.providers)) p.tokens = p.tokens.slice(0, 10);
       await chrome.storage.local.set({ wallet });
     });
+    await page.goto(`${s.siteOrigin}/`); // the site's public page: its cookies are the page's
     await page.deleteCookie(...(await page.cookies()));
     const low = s.issuerRequests().length;
     const u5 = visitUrl(s.siteUrl);
     await page.goto(u5);
     await until('the page opens', () => opened(page), 8000).catch(() => {});
     check(`${P} low wallet: a visit (the site is remembered: no question) opens the page`, await opened(page));
+    check(`${P} ... spending a token (9 left)`, (await tokens()) === 9, String(await tokens()));
     check(`${P} ... without any request to the issuer at that moment`, s.issuerRequests().length === low);
     await until('the wallet refills', async () => (await tokens()) === 30, 20000)
       .then(() => check(`${P} ... then the wallet refills by itself to 30`, true))
-      .catch((e) => check(`${P} ... then the wallet refills by itself to 30`, false, e.message));
+      .catch(async (e) => check(`${P} ... then the wallet refills by itself to 30`, false, `${e.message} ${await ext.evaluate(async () => {
+        const { wallet } = await chrome.storage.local.get('wallet');
+        const { grants } = await chrome.storage.session.get('grants');
+        const p = Object.values(wallet.providers)[0];
+        const g = Object.values(grants || {})[0];
+        return JSON.stringify({ now: Math.floor(Date.now() / 1000), refillAt: p.refillAt, held: p.tokens.length,
+          grant: g && { tokensLeft: g.tokensLeft, expiresAt: g.expiresAt }, alarms: await chrome.alarms.getAll() });
+      })}`));
 
     // 10. forget everything, then OpenID Connect
     if (shots && which === 'chromium') {
@@ -298,6 +313,7 @@ async function run(which, s) {
     await until('the wallet fills', async () => (await tokens()) === 30, 20000)
       .then(() => check(`${P} OIDC: the grant is taken and the wallet fills by itself`, true))
       .catch((e) => check(`${P} OIDC: the grant is taken and the wallet fills by itself`, false, e.message));
+    await page.goto(`${s.siteOrigin}/`);
     await page.deleteCookie(...(await page.cookies()));
     const u6 = visitUrl(s.siteUrl);
     await page.goto(u6);
