@@ -95,6 +95,8 @@ static bool start(const char *log, unsigned short port, char *const args[])
         if (up) return true;
         usleep(50000);
     }
+    fprintf(stderr, "agepass demo: %s: nothing listens on port %u after 5 s (see %s)\n", args[1],
+            port, path);
     return false;
 }
 
@@ -281,10 +283,18 @@ int cmd_demo(int argc, char **argv)
         char *serve_v[] = {"agepass", "verifier", "serve", "--state",  vst,         "--listen",
                            vl,        "--trust",  trust,   "--origin", "localhost", NULL};
         ok = ok && start("verifier.log", pv, serve_v);
-        site_port = free_port();
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, site_port, NULL, NULL,
-                             site, NULL, MHD_OPTION_END);
-        ok = ok && d != NULL;
+        /* The site binds port 0 and asks which port it got: a port picked
+         * beforehand could be taken meanwhile by any other program's
+         * outgoing connection on a busy machine. */
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, site,
+                             NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+        const union MHD_DaemonInfo *di =
+            d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+        site_port = di ? di->port : 0;
+        if (site_port == 0)
+            fprintf(stderr, "agepass demo: the site could not listen on loopback\n");
+        ok = ok && site_port != 0;
         snprintf(site_url, sizeof site_url, "http://127.0.0.1:%u/", site_port);
         say("age provider:", "keys for \"over 18\", published in its directory");
         say("site verifier:", "trusts the age provider's directory; never calls it again");
