@@ -51,13 +51,17 @@ for f in /etc/agepass/issuer.conf /etc/agepass/verifier.conf /etc/nginx/snippets
     /etc/nginx/snippets/agepass/agepass-protect.conf /etc/nginx/snippets/agepass/agepass-upstream.conf; do
     check "conffile $f" grep -qx " *$f [0-9a-f]*" <(dpkg-query -W -f='${Conffiles}\n' agepass)
 done
-for unit in agepass-issuer.service agepass-verifier.service; do
-    out=$(systemd-analyze verify "/lib/systemd/system/$unit" 2>&1)
+# The template unit through an instance of it, as a file of that name.
+mkdir -p "$work/units"
+cp /lib/systemd/system/agepass-verifier@.service "$work/units/agepass-verifier@shop.service"
+for unit in /lib/systemd/system/agepass-issuer.service /lib/systemd/system/agepass-verifier.service \
+    "$work/units/agepass-verifier@shop.service"; do
+    out=$(systemd-analyze verify "$unit" 2>&1)
     check "systemd-analyze verify $unit${out:+: $out}" [ -z "$out" ]
-    score=$(systemd-analyze security --offline=yes "/lib/systemd/system/$unit" 2>&1 |
+    score=$(systemd-analyze security --offline=yes "$unit" 2>&1 |
         sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
-    echo "systemd-analyze security $unit: ${score:-none}"
-    check "$unit exposure ${score:-none} is at most 2.0" awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }'
+    echo "systemd-analyze security $(basename "$unit"): ${score:-none}"
+    check "$(basename "$unit") exposure ${score:-none} is at most 2.0" awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }'
 done
 check "the services are not enabled before they are configured" \
     bash -c '! ls /etc/systemd/system/multi-user.target.wants/agepass-* 2>/dev/null'
