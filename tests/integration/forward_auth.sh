@@ -13,6 +13,7 @@ fa_setup() {
     start_redis "$redis_port" || exit 2
     "$agepass" keygen --out "$work/issuer" >/dev/null || exit 2
     "$agepass" keygen --out "$work/rogue" >/dev/null || exit 2
+    "$agepass" keygen --out "$work/young" >/dev/null || exit 2 # a key of class 16
     mkdir -p "$work/site/adult"
     echo "public page" >"$work/site/index.html"
     echo "ADULT CONTENT 7f3a" >"$work/site/adult/index.html"
@@ -21,7 +22,8 @@ fa_setup() {
 
 fa_start_verifier() {
     "$agepass" verifier serve --state "$work/vstate" --listen "127.0.0.1:$verifier_port" \
-        --trust "$work/issuer/issuer-public.der,name=issuer.example" --origin localhost \
+        --trust "$work/issuer/issuer-public.der,name=issuer.example" \
+        --trust "$work/young/issuer-public.der,name=issuer.example,age=16" --origin localhost \
         --redis "redis://127.0.0.1:$redis_port" 2>"$work/verifier.log" &
     verifier_pid=$!
     pids+=($verifier_pid)
@@ -79,6 +81,13 @@ fa_checks() {
     check "a token from an untrusted issuer is made" fa_token t2 rogue
     s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t2.authz")")
     check "untrusted issuer: 401 ($s)" [ "$s" = 401 ]
+
+    # The proxy alone may ask for another age class (X-Agepass-Min-Age): a
+    # client that sends the header must not lower the class to 16.
+    check "a token of the class-16 key is made" fa_token t5 young
+    s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t5.authz")" -H "X-Agepass-Min-Age: 16")
+    check "a class-16 token with the client's own X-Agepass-Min-Age: 16 is refused ($s)" [ "$s" = 401 ]
+    check "... without the content" fa_no_content
 
     check "a token is made before Redis stops" fa_token t3 issuer
     kill "$redis_pid"
