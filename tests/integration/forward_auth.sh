@@ -34,7 +34,7 @@ fa_start_verifier() {
 fa_status() {
     local url=$1
     shift
-    curl -s -m 10 -o "$work/body.txt" -D "$work/headers.txt" -w '%{http_code}' "$@" "$url"
+    curl -s -m 15 -o "$work/body.txt" -D "$work/headers.txt" -w '%{http_code}' "$@" "$url"
 }
 fa_header() { grep -i "^$1:" "$work/headers.txt" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 fa_no_content() { ! grep -q "ADULT CONTENT" "$work/body.txt"; }
@@ -98,6 +98,15 @@ fa_checks() {
     start_redis "$redis_port"
     s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t3.authz")")
     check "Redis back: the same token opens the page ($s)" [ "$s" = 200 ]
+
+    # A verifier that hangs (stopped, its socket still open): 503 after the
+    # proxy's timeout (5 s), nothing shown.
+    check "a token is made before the verifier hangs" fa_token t6 issuer
+    kill -STOP "$verifier_pid"
+    s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t6.authz")")
+    kill -CONT "$verifier_pid"
+    check "the verifier hung: 503 ($s)" [ "$s" = 503 ]
+    check "... and nothing shown" fa_no_content
 
     check "a token is made before the verifier stops" fa_token t4 issuer
     kill "$verifier_pid"

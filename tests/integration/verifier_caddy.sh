@@ -15,7 +15,8 @@ fa_setup
 # site, on loopback and this test's folders.
 mkdir -p "$work/caddy"
 sed "s/127.0.0.1:8081/127.0.0.1:$verifier_port/" "$repo/deploy/caddy/agepass.caddy" >"$work/caddy/agepass.caddy"
-sed -e "s#/etc/caddy/agepass.caddy#$work/caddy/agepass.caddy#" -e "s#^shop.example {#http://127.0.0.1:$proxy_port {#" \
+sed -e "s#/etc/caddy/agepass.caddy#$work/caddy/agepass.caddy#" \
+    -e "s#^shop.example {#http://127.0.0.1:$proxy_port {\n\tbind 127.0.0.1#" \
     -e "s#/var/www/shop#$work/site#" "$repo/deploy/caddy/Caddyfile" >"$work/caddy/Caddyfile"
 printf '{\n\tadmin off\n\tauto_https off\n}\n' | cat - "$work/caddy/Caddyfile" >"$work/caddy/Caddyfile.test"
 check "the shipped Caddyfile and snippets are valid" \
@@ -23,8 +24,15 @@ check "the shipped Caddyfile and snippets are valid" \
     caddy validate --adapter caddyfile --config "$work/caddy/Caddyfile.test" >"$work/caddy/validate.log" 2>&1
 HOME="$work/caddy" XDG_DATA_HOME="$work/caddy" XDG_CONFIG_HOME="$work/caddy" \
     caddy run --adapter caddyfile --config "$work/caddy/Caddyfile.test" >"$work/caddy/log" 2>&1 &
-pids+=($!)
-wait_port "$proxy_port" || { tail -5 "$work/caddy/log"; exit 2; }
+caddy_pid=$!
+pids+=($caddy_pid)
+# Up when it says so (another program may hold a port free_port gave).
+for i in $(seq 1 100); do
+    grep -q '"serving initial configuration"' "$work/caddy/log" && break
+    kill -0 "$caddy_pid" 2>/dev/null || break
+    sleep 0.05
+done
+grep -q '"serving initial configuration"' "$work/caddy/log" || { tail -5 "$work/caddy/log"; exit 2; }
 fa_start_verifier
 fa_checks "http://127.0.0.1:$proxy_port"
 [ "$fail" -eq 0 ] || { echo "--- caddy log"; tail -5 "$work/caddy/log"; echo "--- verifier log"; tail -5 "$work/verifier.log"; }
