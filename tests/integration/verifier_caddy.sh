@@ -22,6 +22,12 @@ printf '{\n\tadmin off\n\tauto_https off\n}\n' | cat - "$work/caddy/Caddyfile" >
 check "the shipped Caddyfile and snippets are valid" \
     env HOME="$work/caddy" XDG_DATA_HOME="$work/caddy" XDG_CONFIG_HOME="$work/caddy" \
     caddy validate --adapter caddyfile --config "$work/caddy/Caddyfile.test" >"$work/caddy/validate.log" 2>&1
+# The README's Caddyfile, pasted as it is (with this test's snippets), is valid too.
+awk '/^```caddy/{f=1;next} f&&/^```/{exit} f' "$repo/README.md" |
+    sed "s#/etc/caddy/agepass.caddy#$work/caddy/agepass.caddy#" >"$work/caddy/Caddyfile.readme"
+check "the README's Caddyfile is valid" bash -c "[ -s '$work/caddy/Caddyfile.readme' ] &&
+    HOME='$work/caddy' XDG_DATA_HOME='$work/caddy' XDG_CONFIG_HOME='$work/caddy' \
+    caddy validate --adapter caddyfile --config '$work/caddy/Caddyfile.readme' >'$work/caddy/validate-readme.log' 2>&1"
 HOME="$work/caddy" XDG_DATA_HOME="$work/caddy" XDG_CONFIG_HOME="$work/caddy" \
     caddy run --adapter caddyfile --config "$work/caddy/Caddyfile.test" >"$work/caddy/log" 2>&1 &
 caddy_pid=$!

@@ -22,9 +22,15 @@ sed -e "s#/etc/haproxy/#$work/haproxy/#g" -e "s#127.0.0.1:8080#127.0.0.1:$proxy_
     -e "s#lua.agepass 127.0.0.1:8081#lua.agepass 127.0.0.1:$verifier_port#" \
     -e "s#127.0.0.1:8000#127.0.0.1:$site_port#" "$repo/deploy/haproxy/haproxy.cfg" >"$work/haproxy/haproxy.cfg"
 check "the shipped haproxy.cfg is valid" haproxy -c -q -f "$work/haproxy/haproxy.cfg"
+# The README's lines for the frontend are those of the shipped file.
+missing=$(awk '/^```haproxy/{f=1;next} f&&/^```/{exit} f' "$repo/README.md" | while read -r line; do
+    grep -qF -- "$line" "$repo/deploy/haproxy/haproxy.cfg" || echo "$line"
+done)
+check "the README's HAProxy lines are in deploy/haproxy/haproxy.cfg${missing:+ (not: $missing)}" [ -z "$missing" ]
 haproxy -db -f "$work/haproxy/haproxy.cfg" >"$work/haproxy/log" 2>&1 &
-pids+=($!)
-wait_port "$proxy_port" || { tail -5 "$work/haproxy/log"; exit 2; }
+haproxy_pid=$!
+pids+=($haproxy_pid)
+wait_port "$proxy_port" && kill -0 "$haproxy_pid" 2>/dev/null || { tail -5 "$work/haproxy/log"; exit 2; }
 fa_start_verifier
 fa_checks "http://127.0.0.1:$proxy_port"
 [ "$fail" -eq 0 ] || { echo "--- haproxy log"; tail -5 "$work/haproxy/log"; echo "--- verifier log"; tail -5 "$work/verifier.log"; }
