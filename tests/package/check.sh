@@ -24,7 +24,9 @@ if [ -z "$deb" ]; then
     (cd "$repo" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$work/src/agepass"
     (cd "$work/src/agepass" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
         >"$work/build.log" 2>&1
-    check "dpkg-buildpackage -us -uc -b builds the package" [ $? -eq 0 ] || { tail -30 "$work/build.log"; finish; exit; }
+    rc=$?
+    check "dpkg-buildpackage -us -uc -b builds the package" [ $rc -eq 0 ]
+    [ $rc -eq 0 ] || { tail -30 "$work/build.log"; finish; exit; }
     deb=$(ls "$work"/src/agepass_*_"$(dpkg --print-architecture)".deb)
 fi
 deb=$(realpath "$deb")
@@ -36,11 +38,15 @@ check "lintian reports no error" bash -c "! grep -q '^E:' '$work/lintian.txt'"
 
 chmod 755 "$work" "$(dirname "$deb")" # apt reads the file as _apt
 apt-get install -y -qq "$deb" >"$work/install.log" 2>&1
-check "apt-get install ./agepass_*.deb" [ $? -eq 0 ] || cat "$work/install.log"
+rc=$?
+check "apt-get install ./agepass_*.deb" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || cat "$work/install.log"
 dpkg -L agepass | sort >"$work/files.txt"
 check "/usr/bin/agepass --version: $(/usr/bin/agepass --version | head -1)" /usr/bin/agepass --version
 (cd "$work" && timeout 120 /usr/bin/agepass demo >"$work/demo.log" 2>&1)
-check "agepass demo from /usr/bin/agepass" [ $? -eq 0 ] || tail -20 "$work/demo.log"
+rc=$?
+check "agepass demo from /usr/bin/agepass (exit $rc)" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || tail -20 "$work/demo.log"
 for page in agepass.1 agepass-issuer.8 agepass-verifier.8; do
     f=$(grep "/$page.gz\$" "$work/files.txt")
     check "man -l $f" bash -c "MANWIDTH=80 man -l '$f' | grep -q '^NAME'"
@@ -92,7 +98,9 @@ for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 pids=()
 
 apt-get purge -y -qq agepass >"$work/purge.log" 2>&1
-check "apt-get purge -y agepass" [ $? -eq 0 ] || cat "$work/purge.log"
+rc=$?
+check "apt-get purge -y agepass" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || cat "$work/purge.log"
 check "dpkg knows no agepass any more" bash -c "! dpkg-query -W -f='\${Status}' agepass 2>/dev/null | grep -q ."
 left=""
 while read -r f; do
