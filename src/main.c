@@ -5,7 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "cli.h"
+
+/* AGP_VERSION comes from project(VERSION) in CMakeLists.txt, the one place it is written. */
+#ifndef AGP_VERSION
+#error "AGP_VERSION is set by CMakeLists.txt"
+#endif
 
 static const char usage[] =
     "usage: agepass COMMAND [OPTIONS]\n"
@@ -21,7 +28,8 @@ static const char usage[] =
     "  issuer   init, serve, rotate: the age provider's token service\n"
     "  verifier serve   the site's verifier for nginx auth_request\n"
     "\n"
-    "Run 'agepass COMMAND --help' for the options of a command.\n"
+    "Run 'agepass COMMAND --help' for the options of a command,\n"
+    "'agepass --version' (or -V) for the version and the OpenSSL in use.\n"
     "Exit status: 0 success, 1 input rejected (reason on stderr), 2 usage error.\n";
 
 int main(int argc, char **argv)
@@ -41,6 +49,11 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        /* the OpenSSL that is loaded, which may be newer than the one built against */
+        printf("agepass %s\n%s\n", AGP_VERSION, OpenSSL_version(OPENSSL_VERSION));
         return CLI_OK;
     }
     fprintf(stderr, "agepass: unknown command '%s'\n%s", argv[1], usage);
