@@ -3,7 +3,11 @@
  * src/verifier.c: `agepass verifier serve`, the site's verifier as an HTTP
  * service for nginx auth_request (libmicrohttpd, a thread per core).
  *
- * Every request that is not GET /metrics is an access check:
+ * GET /page/required and /page/unavailable give the age-check pages nginx
+ * shows instead of a protected page (pages.c); POST /redeem takes a token
+ * from a form (the web wallet's answer) and, like an Authorization token,
+ * opens a session, then sends the browser back to the path it wanted.
+ * Every other request that is not GET /metrics is an access check:
  *   - a valid session cookie: 200 (with a refreshed cookie now and then);
  *   - `Authorization: PrivateToken token=...`: redeemed; 200 with a new
  *     session cookie, 401 with fresh challenges, or 503 when the replay
@@ -32,16 +36,19 @@
 
 #include "agepass/authhdr.h"
 #include "agepass/directory.h"
+#include "agepass/page.h"
 #include "agepass/replay.h"
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "agepass/verifier.h"
 #include "cli.h"
+#include "pages.h"
 
 static const char usage[] =
     "usage: agepass verifier serve --state DIR --listen HOST:PORT --trust SOURCE...\n"
     "           [--origin NAME] [--min-age 18] [--redis URL] [--cross-origin]\n"
     "           [--window SECONDS] [--session-idle SECONDS] [--sync-ms MS]\n"
+    "           [--page-template DIR] [--redeem-url URL]\n"
     "\n"
     "Answers nginx auth_request subrequests: 200 for an open session or a good\n"
     "token, 401 with PrivateToken challenges otherwise, 503 if the replay store\n"
@@ -64,6 +71,10 @@ static const char usage[] =
     "  --session-idle S    session ends after S idle seconds (default 1800)\n"
     "  --sync-ms MS        embedded store: flush to disk within MS ms (default 100; 0: always)\n"
     "  --refresh SECONDS   how often directories are fetched again (default 600)\n"
+    "  --page-template DIR the age-check pages: templates, style.css, logo.svg,\n"
+    "                      i18n/LANG.txt (default: the shipped deploy/pages)\n"
+    "  --redeem-url URL    where web wallets post tokens back to this site\n"
+    "                      (default https://ORIGIN/_agepass/redeem)\n"
     "  --config FILE       options as `name value` lines (e.g. `trust URL`);\n"
     "                      the command line wins over the file\n";
 
@@ -76,7 +87,18 @@ static struct {
 struct service {
     struct agp_verifier *v;
     unsigned min_age;
+    struct pages *pages;
+    const char *redeem_url;
+    char site[AGP_URI_MAX + 1]; /* scheme://host[:port] of redeem_url */
 };
+
+/* The body of POST /redeem, gathered across calls (con_cls). */
+struct upload {
+    char body[AGP_FORM_MAX_BYTES];
+    size_t len;
+    bool too_big;
+};
+static char is_plain_request; /* con_cls of every other request */
 
 static const char denied_body[] = "age check required\n";
 
@@ -167,23 +189,245 @@ static enum MHD_Result challenge(struct service *s, struct MHD_Connection *conn,
     return reply(conn, MHD_HTTP_UNAUTHORIZED, denied_body, "text/plain", www, NULL);
 }
 
+/*
+ * The web wallets of the trusted directories that publish one, by trust
+ * source: written by the directory refresh, read by the page.
+ */
+static struct {
+    pthread_mutex_t mu;
+    char provider[CLI_MAX_REPEAT][AGP_ISSUER_NAME_MAX + 1];
+    char url[CLI_MAX_REPEAT][AGP_URI_MAX + 1];
+} wallets = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void set_wallet(size_t index, const char *provider, const char *url)
+{
+    if (index >= CLI_MAX_REPEAT) return;
+    pthread_mutex_lock(&wallets.mu);
+    snprintf(wallets.provider[index], sizeof wallets.provider[index], "%s", provider);
+    snprintf(wallets.url[index], sizeof wallets.url[index], "%s", url);
+    pthread_mutex_unlock(&wallets.mu);
+}
+
+/* An age-check page (malloc'd body, taken) with its status and headers. */
+static enum MHD_Result reply_page(struct service *s, struct MHD_Connection *conn, unsigned status,
+                                  char *body, size_t len, const char *www)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Content-Security-Policy", pages_csp(s->pages));
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Vary", "Accept-Language");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, "Retry-After", "5");
+    if (www) MHD_add_response_header(r, "WWW-Authenticate", www);
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result unavailable_page(struct service *s, struct MHD_Connection *conn)
+{
+    char *body;
+    size_t len;
+    const char *lang = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language");
+    if (pages_unavailable(s->pages, &body, &len, lang) != AGP_OK)
+        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n", "text/plain",
+                     NULL, NULL);
+    return reply_page(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, body, len, NULL);
+}
+
+/* A challenge header value nginx passes on: printable ASCII, bounded. */
+static bool plain_header(const char *h)
+{
+    size_t i, n = strnlen(h, AGP_HEADER_MAX + 1);
+    if (n == 0 || n > AGP_HEADER_MAX) return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)h[i] < 0x20 || (unsigned char)h[i] > 0x7e) return false;
+    return true;
+}
+
+/*
+ * The 401 page with status (401, or 400 for a bad redemption form): the
+ * challenge is the one nginx got from the check (X-Agepass-Challenge) or,
+ * when there is none, a fresh one; add_www sends it too (nginx adds its own
+ * on the pages it fetches, so they must not carry a second one).
+ */
+static enum MHD_Result required_page(struct service *s, struct MHD_Connection *conn,
+                                     unsigned status, unsigned age, const char *ret, bool add_www)
+{
+    static _Thread_local char www[AGP_HEADER_MAX + 1];
+    struct page_wallet list[CLI_MAX_REPEAT];
+    const char *lang = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language");
+    const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Challenge");
+    size_t n = 0, i, len;
+    char *body = NULL;
+    agp_err err;
+
+    if (given != NULL && plain_header(given) && !add_www) {
+        memcpy(www, given, strlen(given) + 1);
+    } else if (agp_verifier_challenge(s->v, www, sizeof www, &len, age, (int64_t)time(NULL)) !=
+               AGP_OK) {
+        return unavailable_page(s, conn);
+    } else {
+        atomic_fetch_add(&stats.challenges, 1);
+    }
+    if (ret == NULL || !agp_return_path_ok(ret, strlen(ret))) ret = "/";
+    pthread_mutex_lock(&wallets.mu);
+    for (i = 0; i < CLI_MAX_REPEAT; i++)
+        if (wallets.url[i][0] != '\0')
+            list[n++] = (struct page_wallet){wallets.provider[i], wallets.url[i]};
+    err = pages_required(s->pages, &body, &len, lang, www, s->redeem_url, s->site, ret, list, n);
+    pthread_mutex_unlock(&wallets.mu);
+    if (err != AGP_OK) {
+        fprintf(stderr, "agepass verifier: cannot fill the age-check page: %s\n", agp_err_str(err));
+        return unavailable_page(s, conn);
+    }
+    return reply_page(s, conn, status, body, len, add_www ? www : NULL);
+}
+
+/* The age class asked: nginx's X-Agepass-Min-Age, else --min-age; false if it is bad. */
+static bool asked_age(struct service *s, struct MHD_Connection *conn, unsigned *age)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Min-Age");
+    uint64_t v;
+    *age = s->min_age;
+    if (h == NULL || h[0] == '\0') return true; /* the proxy set nothing */
+    if (!cli_parse_uint(h, 255, &v) || v == 0) {
+        fprintf(stderr, "agepass verifier: bad X-Agepass-Min-Age from the proxy\n");
+        return false;
+    }
+    *age = (unsigned)v;
+    return true;
+}
+
+/*
+ * Redeems an Authorization value (from the header, or made from the
+ * redemption form): the one path for both, with the same refusals and
+ * counters. Returns 200 (set_cookie filled), 401 or 503.
+ */
+static unsigned redeem_authz(struct service *s, char set_cookie[AGP_COOKIE_MAX], const char *authz,
+                             bool duplicated, unsigned age, int64_t now)
+{
+    enum agp_refusal why;
+    agp_err err;
+    if (duplicated) {
+        why = AGP_REFUSED_MALFORMED;
+        err = AGP_ERR_SYNTAX;
+    } else {
+        err = agp_verifier_redeem(s->v, &why, set_cookie, AGP_COOKIE_MAX, authz, strlen(authz), age,
+                                  now);
+    }
+    if (err == AGP_OK) {
+        atomic_fetch_add(&stats.accepted, 1);
+        atomic_fetch_add(&stats.sessions_opened, 1);
+        return MHD_HTTP_OK;
+    }
+    if (err == AGP_ERR_IO) {
+        atomic_fetch_add(&stats.store_errors, 1);
+        fprintf(stderr, "agepass verifier: replay store unavailable: token refused (503)\n");
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
+    atomic_fetch_add(&stats.refused[why], 1);
+    fprintf(stderr, "agepass verifier: token refused: %s (%s)\n", agp_refusal_name(why),
+            agp_err_str(err));
+    return MHD_HTTP_UNAUTHORIZED;
+}
+
+/*
+ * POST /redeem: token=B64URL&return=/PATH from the web wallet. The return
+ * path is checked before the token is spent (a bad form costs no token);
+ * then the token is redeemed as an Authorization token would be, and the
+ * answer is 303 to that path with the session cookie (SameSite=Lax cookies
+ * may be set by a cross-site top-level navigation, and are sent on the
+ * GET it is redirected to).
+ */
+static enum MHD_Result redeem_form(struct service *s, struct MHD_Connection *conn,
+                                   const struct upload *up)
+{
+    static _Thread_local char token[AGP_FORM_MAX_BYTES], ret[AGP_FORM_MAX_BYTES],
+        authz[AGP_FORM_MAX_BYTES + 32];
+    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    char set_cookie[AGP_COOKIE_MAX];
+    unsigned age, status;
+    int w;
+    struct MHD_Response *r;
+    enum MHD_Result result;
+
+    if (!asked_age(s, conn, &age))
+        return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
+    if (up->too_big || ctype == NULL ||
+        strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0 ||
+        (ctype[33] != '\0' && ctype[33] != ';') ||
+        agp_redeem_form_parse(token, sizeof token, ret, sizeof ret, up->body, up->len) != AGP_OK ||
+        !agp_return_path_ok(ret, strlen(ret))) {
+        atomic_fetch_add(&stats.refused[AGP_REFUSED_MALFORMED], 1);
+        fprintf(stderr, "agepass verifier: redemption form refused: malformed, or a return path "
+                        "off this site\n");
+        return required_page(s, conn, MHD_HTTP_BAD_REQUEST, age, "/", true);
+    }
+    w = snprintf(authz, sizeof authz, "PrivateToken token=\"%s\"", token);
+    if (w < 0 || (size_t)w >= sizeof authz) return MHD_NO; /* the form reader bounds token */
+    status = redeem_authz(s, set_cookie, authz, false, age, (int64_t)time(NULL));
+    agp_wipe(token, sizeof token);
+    agp_wipe(authz, sizeof authz);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) return unavailable_page(s, conn);
+    if (status != MHD_HTTP_OK) return required_page(s, conn, MHD_HTTP_UNAUTHORIZED, age, ret, true);
+    r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) return MHD_NO;
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Location", ret);
+    MHD_add_response_header(r, "Set-Cookie", set_cookie);
+    result = MHD_queue_response(conn, MHD_HTTP_SEE_OTHER, r);
+    MHD_destroy_response(r);
+    return result;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    if (*con_cls != NULL && *con_cls != &is_plain_request) free(*con_cls);
+    *con_cls = NULL;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_size, void **con_cls)
 {
     struct service *s = cls;
-    const char *authz, *cookie, *age_h;
+    const char *authz, *cookie;
     char set_cookie[AGP_COOKIE_MAX];
-    unsigned age = s->min_age;
-    uint64_t age64;
+    unsigned age, status;
     int64_t now = (int64_t)time(NULL);
-    enum agp_refusal why;
-    agp_err err;
-    (void)version, (void)upload_data;
+    (void)version;
 
     if (*con_cls == NULL) { /* first call: headers only */
-        *con_cls = (void *)1;
+        if (strcmp(method, "POST") == 0 && strcmp(url, "/redeem") == 0) {
+            if ((*con_cls = calloc(1, sizeof(struct upload))) == NULL) return MHD_NO;
+        } else {
+            *con_cls = &is_plain_request;
+        }
         return MHD_YES;
+    }
+    if (*con_cls != &is_plain_request) { /* POST /redeem */
+        struct upload *up = *con_cls;
+        if (*upload_size != 0) {
+            if (*upload_size > sizeof up->body - up->len)
+                up->too_big = true;
+            else
+                memcpy(up->body + up->len, upload_data, *upload_size);
+            if (!up->too_big) up->len += *upload_size;
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return redeem_form(s, conn, up);
     }
     if (*upload_size != 0) { /* an access check carries no body */
         *upload_size = 0;
@@ -193,14 +437,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain", NULL,
                      NULL);
     if (strcmp(url, "/metrics") == 0) return metrics(conn);
-
-    age_h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Min-Age");
-    if (age_h != NULL && age_h[0] == '\0') age_h = NULL; /* the proxy set nothing */
-    if (age_h != NULL && (!cli_parse_uint(age_h, 255, &age64) || age64 == 0)) {
-        fprintf(stderr, "agepass verifier: bad X-Agepass-Min-Age from the proxy\n");
+    if (!asked_age(s, conn, &age))
         return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
-    }
-    if (age_h != NULL) age = (unsigned)age64;
+    if (strcmp(url, "/page/required") == 0)
+        return required_page(s, conn, MHD_HTTP_UNAUTHORIZED, age,
+                             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Return"),
+                             false);
+    if (strcmp(url, "/page/unavailable") == 0) return unavailable_page(s, conn);
 
     cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
     if (cookie != NULL && agp_verifier_session(s->v, set_cookie, sizeof set_cookie, cookie,
@@ -211,27 +454,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
     authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     if (authz == NULL) return challenge(s, conn, age);
-    if (header_count(conn, "Authorization") > 1) {
-        why = AGP_REFUSED_MALFORMED;
-        err = AGP_ERR_SYNTAX;
-    } else {
-        err = agp_verifier_redeem(s->v, &why, set_cookie, sizeof set_cookie, authz, strlen(authz),
-                                  age, now);
-    }
-    if (err == AGP_OK) {
-        atomic_fetch_add(&stats.accepted, 1);
-        atomic_fetch_add(&stats.sessions_opened, 1);
-        return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
-    }
-    if (err == AGP_ERR_IO) {
-        atomic_fetch_add(&stats.store_errors, 1);
-        fprintf(stderr, "agepass verifier: replay store unavailable: token refused (503)\n");
+    status = redeem_authz(s, set_cookie, authz, header_count(conn, "Authorization") > 1, age, now);
+    if (status == MHD_HTTP_OK) return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n", "text/plain",
                      NULL, NULL);
-    }
-    atomic_fetch_add(&stats.refused[why], 1);
-    fprintf(stderr, "agepass verifier: token refused: %s (%s)\n", agp_refusal_name(why),
-            agp_err_str(err));
     return challenge(s, conn, age);
 }
 
@@ -350,6 +577,7 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
     }
     if ((err = agp_verifier_replace_keys(v, (unsigned)index + 1, keys, n, &dropped)) != AGP_OK)
         return err;
+    set_wallet(index, t->name, d.wallet_url);
     fprintf(stderr, "agepass verifier: %s: %zu keys of %s trusted, %zu ignored\n", t->where,
             n - dropped, t->name, dropped + bad);
     return AGP_OK;
@@ -438,6 +666,23 @@ static int load_trusts(struct agp_verifier *v, const struct cli_opt *opt, unsign
     return CLI_OK;
 }
 
+/* scheme://host[:port] of an http(s) URL with a path, into out. */
+static bool site_of(char *out, size_t cap, const char *url)
+{
+    size_t start, end;
+    if (!cli_url_safe(url, AGP_URI_MAX)) return false; /* https, or http to loopback */
+    start = strncmp(url, "https://", 8) == 0 ? 8 : strncmp(url, "http://", 7) == 0 ? 7 : 0;
+    if (start == 0) return false;
+    for (end = start; url[end] != '\0' && url[end] != '/'; end++)
+        if ((unsigned char)url[end] <= 0x20 || url[end] == '#' || url[end] == '?' ||
+            url[end] == '"' || url[end] == '<' || url[end] == '>')
+            return false;
+    if (end == start || end >= cap || strlen(url) > AGP_URI_MAX) return false;
+    memcpy(out, url, end);
+    out[end] = '\0';
+    return true;
+}
+
 static int serve(int argc, char **argv)
 {
     struct cli_opt o[] = {
@@ -453,6 +698,8 @@ static int serve(int argc, char **argv)
         {.name = "--sync-ms"},
         {.name = "--refresh"},
         {.name = "--config"},
+        {.name = "--page-template"},
+        {.name = "--redeem-url"},
     };
     size_t n = sizeof o / sizeof o[0];
     const char *dir;
@@ -466,7 +713,8 @@ static int serve(int argc, char **argv)
     struct sockaddr_storage addr;
     socklen_t addr_len;
     struct MHD_Daemon *d = NULL;
-    struct service svc;
+    struct service svc = {0};
+    char redeem_default[AGP_URI_MAX + 1];
     char path[4096];
     sigset_t sigs;
     agp_err err;
@@ -540,6 +788,18 @@ static int serve(int argc, char **argv)
 
     svc.v = v;
     svc.min_age = (unsigned)min_age;
+    rc = CLI_REJECTED;
+    if (pages_load(&svc.pages, cli_get(o, n, "--page-template") ? cli_get(o, n, "--page-template")
+                                                                : AGP_PAGES_DIR) != CLI_OK)
+        goto out;
+    snprintf(redeem_default, sizeof redeem_default, "https://%s/_agepass/redeem", cfg.origin);
+    svc.redeem_url = cli_get(o, n, "--redeem-url") ? cli_get(o, n, "--redeem-url") : redeem_default;
+    if (!site_of(svc.site, sizeof svc.site, svc.redeem_url)) {
+        fprintf(stderr, "agepass: --redeem-url takes an http(s) URL, e.g. "
+                        "https://shop.example/_agepass/redeem\n");
+        rc = CLI_USAGE;
+        goto out;
+    }
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
@@ -553,10 +813,11 @@ static int serve(int argc, char **argv)
     if (cli_get(o, n, "--redis") != NULL) threads = threads * 4 > 8 ? 8 : threads * 4;
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
                              (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle, &svc, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+                         0, NULL, NULL, handle, &svc, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                         MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)32768, MHD_OPTION_END);
     rc = CLI_REJECTED;
     if (d == NULL) {
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
@@ -579,6 +840,7 @@ out:
     if (d != NULL) MHD_stop_daemon(d);
     agp_verifier_free(v);
     agp_replay_free(store);
+    pages_free(svc.pages);
     AGP_WIPE(secret);
     return rc;
 }
