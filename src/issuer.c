@@ -16,6 +16,7 @@
  *                            arbitrary-batch-request, 1..30 tokens at once
  *                            (draft-ietf-privacypass-batched-tokens-06 §6)
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
+ *   GET  /enroll/dev         its form for browsers (posts age=N)
  *   GET  /enroll/mdoc/request, GET /enroll/mdoc/qr, POST /enroll/mdoc/response
  *                            EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c),
  *                            with --mdoc-trust or --mdoc-trusted-list
@@ -727,12 +728,27 @@ static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigne
     return err;
 }
 
+static bool wants_json(struct MHD_Connection *conn)
+{
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    return accept == NULL || strstr(accept, "application/json") != NULL ||
+           strstr(accept, "text/html") == NULL;
+}
+
 enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
                                     unsigned status)
 {
-    char body[128];
+    char body[256];
     atomic_fetch_add(&stats.enrol_refused[why], 1);
     fprintf(stderr, "agepass issuer: enrolment refused: %s\n", enrol_refusal_names[why]);
+    if (!wants_json(conn)) {
+        /* a browser: the reason, also in an element the extension reads */
+        snprintf(body, sizeof body,
+                 "<!doctype html><meta charset=utf-8><title>agepass: not enrolled</title>\n"
+                 "<p id=\"agepass-refused\" data-reason=\"%s\">Enrolment refused: %s.</p>\n",
+                 enrol_refusal_names[why], enrol_refusal_names[why]);
+        return issuer_send(conn, status, body, strlen(body), "text/html; charset=utf-8");
+    }
     snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", enrol_refusal_names[why]);
     return issuer_send(conn, status, body, strlen(body), "application/json");
 }
@@ -755,11 +771,32 @@ static agp_err pseudonym_of(const struct service *s, const char *source, const c
     return err;
 }
 
-static bool wants_json(struct MHD_Connection *conn)
+/*
+ * The page a browser gets with its grant, built here only: the grant for a
+ * person to read and copy into a client, and the same in the element
+ * id="agepass-grant" (its text, with data-age, data-tokens and
+ * data-expires-in) that the agepass browser extension's content script,
+ * registered for this issuer's origin alone, reads. Wipes grant.
+ */
+static enum MHD_Result grant_page(struct MHD_Connection *conn, char *grant, unsigned age,
+                                  unsigned tokens)
 {
-    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
-    return accept == NULL || strstr(accept, "application/json") != NULL ||
-           strstr(accept, "text/html") == NULL;
+    char body[1536];
+    enum MHD_Result ret;
+    snprintf(
+        body, sizeof body,
+        "<!doctype html><meta charset=utf-8><title>agepass: enrolled</title>\n"
+        "<p>You proved you are at least %u. Your issuance grant, good for %u tokens in the "
+        "next %d minutes:</p>\n<pre id=\"agepass-grant\" data-age=\"%u\" data-tokens=\"%u\" "
+        "data-expires-in=\"%d\">%s</pre>\n<p>The agepass browser extension, if you added "
+        "this age provider to it, takes the grant from this page by itself: its button then "
+        "says so. Otherwise give it to your agepass client (<code>agepass enroll --grant</code>); "
+        "the issuer does not keep your age evidence.</p>\n",
+        age, tokens, GRANT_TTL_S / 60, age, tokens, GRANT_TTL_S, grant);
+    AGP_WIPE(grant);
+    ret = issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "text/html; charset=utf-8");
+    AGP_WIPE(body);
+    return ret;
 }
 
 enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
@@ -815,19 +852,43 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         AGP_WIPE(grant);
         return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
     }
-    snprintf(body, sizeof body,
-             "<!doctype html><meta charset=utf-8><title>agepass: enrolled</title>\n"
-             "<p>You proved you are at least %u. Your issuance grant, good for %u tokens in the "
-             "next %d minutes:</p>\n<pre>%s</pre>\n<p>Give it to your agepass client; the issuer "
-             "does not keep your age evidence.</p>\n",
-             best, tokens, GRANT_TTL_S / 60, grant);
-    AGP_WIPE(grant);
-    return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "text/html; charset=utf-8");
+    return grant_page(conn, grant, best, tokens);
+}
+
+/* GET /enroll/dev: the development attester's form, for browsers. */
+static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
+{
+    static const char page[] =
+        "<!doctype html><meta charset=utf-8><title>agepass: development enrolment</title>\n"
+        "<h1>Development enrolment</h1>\n"
+        "<p><strong>Warning: this issuer runs with --insecure-dev-attester. It takes the age "
+        "typed here at its word: for demos and tests only, never for real people.</strong></p>\n"
+        "<form method=\"post\" action=\"/enroll/dev\">\n<label>Age <input id=\"age\" "
+        "name=\"age\" type=\"number\" min=\"0\" max=\"150\" value=\"25\" required></label>\n"
+        "<button id=\"enrol\" type=\"submit\">Enrol</button>\n</form>\n";
+    return issuer_send(conn, MHD_HTTP_OK, page, sizeof page - 1, "text/html; charset=utf-8");
 }
 
 /*
- * POST /enroll/dev {"age": N}: a self-declared age, for demos and tests
- * only. Every dev enrolment is a new pseudonym: it proves nothing.
+ * The form's body, exactly `age=N` (N: 1 to 3 decimal digits, at most 150);
+ * -1 for anything else.
+ */
+static int dev_form_age(const char *body, size_t len)
+{
+    int age = 0;
+    size_t i;
+    if (len < 5 || len > 7 || memcmp(body, "age=", 4) != 0) return -1;
+    for (i = 4; i < len; i++) {
+        if (body[i] < '0' || body[i] > '9') return -1;
+        age = age * 10 + (body[i] - '0');
+    }
+    return age <= 150 ? age : -1;
+}
+
+/*
+ * POST /enroll/dev {"age": N}, or the form's `age=N`: a self-declared age,
+ * for demos and tests only. Every dev enrolment is a new pseudonym: it
+ * proves nothing.
  */
 static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn,
                                   const struct upload *up)
@@ -835,8 +896,13 @@ static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn
     struct issuer_evidence ev = {0};
     json_error_t jerr;
     json_t *root, *age_j;
+    int form_age;
 
     if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    if ((form_age = dev_form_age(up->buf, up->len)) >= 0) {
+        ev.age = (unsigned)form_age;
+        return issuer_grant(s, conn, &ev);
+    }
     root = json_loadb(up->buf, up->len, JSON_REJECT_DUPLICATES, &jerr);
     age_j = root ? json_object_get(root, "age") : NULL;
     if (!json_is_integer(age_j) || json_integer_value(age_j) < 0 ||
@@ -886,6 +952,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "POST") == 0 && s->dev)
         return enroll_dev(s, conn, up);
+    if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "GET") == 0 && s->dev)
+        return enroll_dev_form(conn);
     if (s->mdoc && strcmp(url, "/enroll/mdoc/request") == 0 && strcmp(method, "GET") == 0)
         return mdoc_enrol_request(s->mdoc, conn);
     if (s->mdoc && strcmp(url, "/enroll/mdoc/qr") == 0 && strcmp(method, "GET") == 0)
