@@ -92,7 +92,8 @@ static const char usage[] =
     "--wallet-url URL names the provider's web wallet in the directory\n"
     "(agepass-wallet-url: age-check pages link to it); an enrolment begun with\n"
     "?wallet=1 then sends the grant back to that URL, in its fragment.\n"
-    "--wallet-dir DIR serves the built wallet (browser/wallet/dist) at /wallet/.\n";
+    "--wallet-dir DIR serves the built wallet (browser/wallet/dist) at /wallet/\n"
+    "(then --wallet-url defaults to PUBLIC_URL/wallet/).\n";
 
 /* --wallet-url, or "": the directory names it; grant pages may go back to it. */
 static char wallet_url[AGP_URI_MAX + 1];
@@ -1235,9 +1236,12 @@ static int cmd_serve(int argc, char **argv)
         }
         snprintf(wallet_url, sizeof wallet_url, "%s", u);
     }
-    if (cli_get(o, n, "--wallet-dir") != NULL &&
-        wallet_files_load(&svc.wallet, cli_get(o, n, "--wallet-dir")) != CLI_OK)
-        goto out;
+    if (cli_get(o, n, "--wallet-dir") != NULL) {
+        if (wallet_files_load(&svc.wallet, cli_get(o, n, "--wallet-dir")) != CLI_OK) goto out;
+        /* the wallet it serves itself, unless another URL was given */
+        if (wallet_url[0] == '\0' && svc.public_url[0] != '\0')
+            snprintf(wallet_url, sizeof wallet_url, "%s/wallet/", svc.public_url);
+    }
     if ((rc = oidc_setup(&svc, o, n)) != CLI_OK) goto out;
     rc = CLI_REJECTED;
     svc.day_cap = (unsigned)day_cap;

@@ -74,7 +74,8 @@ static const char usage[] =
     "  --page-template DIR the age-check pages: templates, style.css, logo.svg,\n"
     "                      i18n/LANG.txt (default: the shipped deploy/pages)\n"
     "  --redeem-url URL    where web wallets post tokens back to this site\n"
-    "                      (default https://ORIGIN/_agepass/redeem)\n"
+    "                      (default: /_agepass/redeem on the site nginx names in\n"
+    "                      X-Agepass-Site, else https://ORIGIN/_agepass/redeem)\n"
     "  --config FILE       options as `name value` lines (e.g. `trust URL`);\n"
     "                      the command line wins over the file\n";
 
@@ -88,8 +89,8 @@ struct service {
     struct agp_verifier *v;
     unsigned min_age;
     struct pages *pages;
-    const char *redeem_url;
-    char site[AGP_URI_MAX + 1]; /* scheme://host[:port] of redeem_url */
+    const char *redeem_url;     /* --redeem-url, or NULL */
+    char site[AGP_URI_MAX + 1]; /* scheme://host[:port] of the default redeem URL */
 };
 
 /* The body of POST /redeem, gathered across calls (con_cls). */
@@ -242,6 +243,33 @@ static enum MHD_Result unavailable_page(struct service *s, struct MHD_Connection
     return reply_page(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, body, len, NULL);
 }
 
+static bool site_of(char *out, size_t cap, const char *url);
+
+/*
+ * This site (for the CLI line) and its redemption URL: --redeem-url, else
+ * the site nginx names (X-Agepass-Site: $scheme://$http_host, which the
+ * browser itself sent, so it can only point a person back where they are),
+ * else https://ORIGIN.
+ */
+static void site_and_redeem(const struct service *s, struct MHD_Connection *conn,
+                            char site[AGP_URI_MAX + 1], char redeem[AGP_URI_MAX + 32])
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Site");
+    char given[AGP_URI_MAX + 1];
+    if (s->redeem_url != NULL) {
+        snprintf(site, AGP_URI_MAX + 1, "%s", s->site);
+        snprintf(redeem, AGP_URI_MAX + 32, "%s", s->redeem_url);
+        return;
+    }
+    if (h != NULL && strlen(h) <= AGP_URI_MAX && site_of(given, sizeof given, h) &&
+        strcmp(given, h) == 0) {
+        snprintf(site, AGP_URI_MAX + 1, "%s", h);
+    } else {
+        snprintf(site, AGP_URI_MAX + 1, "%s", s->site);
+    }
+    snprintf(redeem, AGP_URI_MAX + 32, "%s/_agepass/redeem", site);
+}
+
 /* A challenge header value nginx passes on: printable ASCII, bounded. */
 static bool plain_header(const char *h)
 {
@@ -262,6 +290,7 @@ static enum MHD_Result required_page(struct service *s, struct MHD_Connection *c
                                      unsigned status, unsigned age, const char *ret, bool add_www)
 {
     static _Thread_local char www[AGP_HEADER_MAX + 1];
+    char site[AGP_URI_MAX + 1], redeem[AGP_URI_MAX + 32];
     struct page_wallet list[CLI_MAX_REPEAT];
     const char *lang = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language");
     const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Challenge");
@@ -278,11 +307,12 @@ static enum MHD_Result required_page(struct service *s, struct MHD_Connection *c
         atomic_fetch_add(&stats.challenges, 1);
     }
     if (ret == NULL || !agp_return_path_ok(ret, strlen(ret))) ret = "/";
+    site_and_redeem(s, conn, site, redeem);
     pthread_mutex_lock(&wallets.mu);
     for (i = 0; i < CLI_MAX_REPEAT; i++)
         if (wallets.url[i][0] != '\0')
             list[n++] = (struct page_wallet){wallets.provider[i], wallets.url[i]};
-    err = pages_required(s->pages, &body, &len, lang, www, s->redeem_url, s->site, ret, list, n);
+    err = pages_required(s->pages, &body, &len, lang, www, redeem, site, ret, list, n);
     pthread_mutex_unlock(&wallets.mu);
     if (err != AGP_OK) {
         fprintf(stderr, "agepass verifier: cannot fill the age-check page: %s\n", agp_err_str(err));
@@ -793,8 +823,8 @@ static int serve(int argc, char **argv)
                                                                 : AGP_PAGES_DIR) != CLI_OK)
         goto out;
     snprintf(redeem_default, sizeof redeem_default, "https://%s/_agepass/redeem", cfg.origin);
-    svc.redeem_url = cli_get(o, n, "--redeem-url") ? cli_get(o, n, "--redeem-url") : redeem_default;
-    if (!site_of(svc.site, sizeof svc.site, svc.redeem_url)) {
+    svc.redeem_url = cli_get(o, n, "--redeem-url");
+    if (!site_of(svc.site, sizeof svc.site, svc.redeem_url ? svc.redeem_url : redeem_default)) {
         fprintf(stderr, "agepass: --redeem-url takes an http(s) URL, e.g. "
                         "https://shop.example/_agepass/redeem\n");
         rc = CLI_USAGE;

@@ -194,8 +194,13 @@ enum MHD_Result wallet_files_serve(const struct wallet_files *w, struct MHD_Conn
     MHD_add_response_header(r, "Content-Security-Policy", csp);
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    /* the service worker decides what is cached; the browser revalidates */
-    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    /*
+     * A day in the HTTP cache: the service worker's update check on each
+     * visit (registered with updateViaCache 'all') is then answered from
+     * it, so that opening the wallet to answer a site sends no request.
+     * A new wallet reaches people within a day.
+     */
+    MHD_add_response_header(r, "Cache-Control", "max-age=86400");
     ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
