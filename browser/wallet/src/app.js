@@ -104,7 +104,7 @@ async function ask(req) {
     return;
   }
   const state = store.load(localStorage);
-  const choice = store.choose(state, parseWwwAuthenticate(req.challenge), site.hostname);
+  const choice = store.choose(state, parseWwwAuthenticate(req.challenge), site.hostname, now());
   if (choice.action === 'none') {
     $('ask').textContent = t('no_match');
     $('yes').hidden = $('no').hidden = true;
@@ -242,4 +242,6 @@ async function main() {
   return home(cfg, grant);
 }
 
+// a new fragment on the open page (a link to the wallet from the wallet): read it afresh
+window.addEventListener('hashchange', () => location.reload());
 main();

@@ -91,11 +91,11 @@ export function refillPlan(state, now) {
  * counts; the class asked is that key's. A cross-origin challenge is
  * answered with a wallet token of the lowest class at least the one asked;
  * a site-bound one (its origin_info naming the site, if it names any) would
- * need a token minted now.
+ * need a token minted now, with a grant of that class still good.
  *   {action: 'spend', age, index} | {action: 'mint', age, key, challenge}
  *   | {action: 'none', age}
  */
-export function choose(state, challenges, siteHost) {
+export function choose(state, challenges, siteHost, now) {
   const p = state.provider;
   let asked = null;
   let mint = null;
@@ -116,7 +116,9 @@ export function choose(state, challenges, siteHost) {
       if (best >= 0 && spend === null) spend = { action: 'spend', age: key.age, index: best };
     } else {
       const names = originNames(c.parsed);
-      if (names.length === 0 || names.includes(siteHost)) {
+      const g = state.grant;
+      const canMint = g && g.expiresAt > now && g.tokensLeft > 0 && g.age >= key.age;
+      if (canMint && (names.length === 0 || names.includes(siteHost))) {
         if (mint === null) mint = { action: 'mint', age: key.age, key, challenge: c.challenge };
       }
     }
