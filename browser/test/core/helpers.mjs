@@ -3,7 +3,8 @@
 // RFCs, see tests/vectors/README.md), the C CLI, and the negative-case
 // generators STYLE.md asks of every parser.
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,4 +59,33 @@ export function withByte(bytes, b = 0) {
   out.set(bytes);
   out[bytes.length] = b;
   return out;
+}
+
+// A free TCP port on loopback.
+export const freePort = () => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => res(p));
+  });
+});
+
+// `agepass issuer serve --insecure-dev-attester` on loopback, over a new
+// state folder in dir; resolves when it answers. Stop it with child.kill().
+export async function startIssuer(dir, { name = 'ap.example', classes = '18,16', dayCap = 40 } = {}) {
+  agepass(['issuer', 'init', '--state', `${dir}/ist`, '--name', name, '--age-classes', classes]);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(AGEPASS, ['issuer', 'serve', '--state', `${dir}/ist`, '--listen',
+    `127.0.0.1:${port}`, '--insecure-dev-attester', '--day-cap', String(dayCap)],
+  { stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(`${base}/metrics`);
+      return { base, child };
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill();
+  throw new Error('the issuer did not start');
 }

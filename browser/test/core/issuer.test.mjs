@@ -7,9 +7,7 @@
 // 503, redirects, or sends too much, which the real one does not do on cue.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 
 import { hexEncode, randomBytes, b64urlEncode } from '../../core/bytes.js';
 import { importTokenKey } from '../../core/rsabssa.js';
@@ -18,14 +16,7 @@ import { currentKey } from '../../core/directory.js';
 import {
   fetchDirectory, enrolDev, fetchTokens, parseGrant, normaliseIssuerUrl, oidcStart,
 } from '../../core/issuer.js';
-import { AGEPASS, agepass, agepassStatus, code, tempDir, write } from './helpers.mjs';
-
-const freePort = () => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => res(p));
-  });
-});
+import { agepass, agepassStatus, code, startIssuer, tempDir, write } from './helpers.mjs';
 
 let dir;
 let base;
@@ -38,23 +29,11 @@ const spyFetch = (url, init) => {
   return fetch(url, init);
 };
 
-before(async (t) => {
+before(async () => {
   dir = tempDir({ after: (fn) => after(fn) });
-  agepass(['issuer', 'init', '--state', `${dir}/ist`, '--name', 'ap.example', '--age-classes',
-    '18,16']);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(AGEPASS, ['issuer', 'serve', '--state', `${dir}/ist`, '--listen',
-    `127.0.0.1:${port}`, '--insecure-dev-attester', '--day-cap', '40'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`${base}/metrics`);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error('the issuer did not start');
+  const started = await startIssuer(dir);
+  base = started.base;
+  server = started.child;
 });
 
 after(() => server?.kill('SIGTERM'));
