@@ -58,18 +58,40 @@ async function request(fetch, url, { method = 'GET', headers = {}, body } = {}) 
   }
 }
 
-// The body, at most max bytes (the header first, then what actually arrives).
+// The body, at most max bytes: a declared length over max is refused before
+// reading, and a body that grows past max is cut off as it arrives.
 async function readBody(res, max) {
   const declared = Number(res.headers.get('content-length'));
-  ensure(!(declared > max), 'too_big', 'the answer is too large');
-  let bytes;
+  if (declared > max) {
+    await res.body?.cancel?.();
+    throw new AgepassError('too_big', 'the answer is too large');
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const chunks = [];
+  let len = 0;
   try {
-    bytes = new Uint8Array(await res.arrayBuffer());
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      len += value.length;
+      if (len > max) {
+        await reader.cancel();
+        break;
+      }
+      chunks.push(value);
+    }
   } catch {
     throw new AgepassError('network', 'the answer was cut');
   }
-  ensure(bytes.length <= max, 'too_big', 'the answer is too large');
-  return bytes;
+  ensure(len <= max, 'too_big', 'the answer is too large');
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
 }
 
 const mediaType = (res) => (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();

@@ -167,12 +167,12 @@ async function pssEncode(msg, modBits, k, salt) {
 // random_integer_uniform(1, n) of RFC 9474 §4.1: draw bit_len(n) random bits
 // and try again while the value is outside [1, n); each try succeeds with
 // probability > 1/2, so 256 tries fail with probability < 2^-256.
-function randomBelow(n) {
+function randomBelow(n, source = randomBytes) {
   const bits = bitLength(n);
   const len = Math.ceil(bits / 8);
   const topMask = 0xff >> (8 * len - bits);
   for (let tries = 0; tries < 256; tries++) {
-    const b = randomBytes(len);
+    const b = source(len);
     b[0] &= topMask;
     const r = bytesToInt(b);
     b.fill(0);
@@ -227,4 +227,4 @@ export async function finalize(pk, inputMsg, blindSig, inv) {
   return sig;
 }
 
-export { modInverse as _modInverse };
+export { modInverse as _modInverse, randomBelow as _randomBelow };

@@ -132,6 +132,23 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
       res.writeHead(503).end('later');
     } else if (req.url.startsWith('/moved')) {
       res.writeHead(302, { Location: `${base}/.well-known/private-token-issuer-directory` }).end();
+    } else if (req.url.startsWith('/wrongtype')) {
+      // a well-formed batch response of two absent tokens, or 256 bytes, as text/plain
+      const batch = req.headers['content-type'] === 'application/private-token-arbitrary-batch-request';
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(batch ? Buffer.from([2, 0, 0]) : Buffer.alloc(256, 1));
+    } else if (req.url.startsWith('/endless')) {
+      // no Content-Length, and more than any answer we take, in chunks
+      res.writeHead(200, { 'Content-Type': 'application/private-token-issuer-directory' });
+      const chunk = 'x'.repeat(8192);
+      let sent = 0;
+      const more = () => {
+        while (sent < 200 && res.write(chunk)) sent++;
+        if (sent < 200) res.once('drain', more);
+        else res.end();
+      };
+      res.on('error', () => {});
+      more();
     } else if (req.url.startsWith('/big')) {
       res.writeHead(200, { 'Content-Type': 'application/private-token-issuer-directory' });
       res.end('x'.repeat(70000));
@@ -145,6 +162,12 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
   await assert.rejects(fetchDirectory(spyFetch, at('/busy')), code('unavailable'));
   await assert.rejects(fetchDirectory(spyFetch, at('/moved')), code('network'));
   await assert.rejects(fetchDirectory(spyFetch, at('/big')), code('too_big'));
+  await assert.rejects(fetchDirectory(spyFetch, at('/endless')), code('too_big'));
+  const someKey = await importTokenKey((await directory()).directory.keys[0].tokenKey);
+  for (const count of [1, 2]) {
+    await assert.rejects(fetchTokens(spyFetch, { requestUri: at('/wrongtype'), grant: 'A'.repeat(43),
+      key: someKey, challenge: crossOriginChallenge('x'), count }), code('content_type'));
+  }
   await assert.rejects(fetchTokens(spyFetch, { requestUri: at('/busy'),
     grant: 'A'.repeat(43), key: await importTokenKey((await directory()).directory.keys[0].tokenKey),
     challenge: crossOriginChallenge('x') }), code('unavailable'));

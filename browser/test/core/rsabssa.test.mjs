@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 
 import { hexDecode, hexEncode } from '../../core/bytes.js';
 import {
-  importRawKey, importTokenKey, prepare, blind, finalize, verify, bytesToInt, _modInverse,
+  importRawKey, importTokenKey, prepare, blind, finalize, verify, bytesToInt, intToBytes, _modInverse,
+  _randomBelow,
 } from '../../core/rsabssa.js';
 
 const VECTORS = new URL('../../../tests/vectors/', import.meta.url);
@@ -98,4 +99,30 @@ test('RFC 9578 key import: the 342-byte PSS SPKI only', async () => {
   big.set(spki, 17);
   assert.equal(hexEncode((await importTokenKey(big.subarray(17, 17 + 342))).keyId),
     v.derived.token_key_id);
+});
+
+test('r = random_integer_uniform(1, n): values outside [1, n) are drawn again, not reduced', () => {
+  const v = rfc9474.vectors[0];
+  const n = bytesToInt(hexDecode(pad(v.n)));
+  const k = 512;
+  const want = n - 12345n;
+  // draws: all ones (≥ n once the top bits are masked), zero, n itself, then a value in range
+  const draws = [new Uint8Array(k).fill(0xff), new Uint8Array(k), intToBytes(n, k), intToBytes(want, k)];
+  let calls = 0;
+  const got = _randomBelow(n, (len) => {
+    assert.equal(len, k);
+    return draws[calls++].slice();
+  });
+  assert.equal(got, want);
+  assert.equal(calls, 4);
+  // a source that never gives a value in range: refused after a bounded number of tries
+  assert.throws(() => _randomBelow(n, (len) => new Uint8Array(len)), code('random'));
+  // uniform draws are below n and spread over the top bits
+  const tops = new Set();
+  for (let i = 0; i < 64; i++) {
+    const r = _randomBelow(n);
+    assert.ok(r >= 1n && r < n);
+    tops.add(Number(r >> BigInt(4096 - 4)));
+  }
+  assert.ok(tops.size >= 4);
 });
