@@ -9,11 +9,11 @@
 //   no fragment: the wallet's state, enrolment links, refills at
 //       randomised moments while the page is open.
 // The fragment is read once and removed from the address bar and history.
-import { b64urlDecode, b64urlEncode, sha256 } from './core/bytes.js';
+import { b64urlDecode, b64urlEncode } from './core/bytes.js';
 import { parseWwwAuthenticate } from './core/authhdr.js';
-import { fetchDirectory, fetchTokens, parseGrant } from './core/issuer.js';
+import { fetchDirectory, fetchTokens, normaliseIssuerUrl, parseGrant } from './core/issuer.js';
 import { importTokenKey } from './core/rsabssa.js';
-import { crossOriginChallenge } from './core/token.js';
+import * as W from './core/wallet.js';
 import * as store from './store.js';
 
 const $ = (id) => document.getElementById(id);
@@ -44,7 +44,7 @@ function status(text) {
 async function config() {
   const res = await fetch('config.json');
   const c = await res.json();
-  return { provider: c.provider || location.origin, enrol: c.enrol ?? ['dev', 'oidc', 'mdoc'] };
+  return { provider: normaliseIssuerUrl(c.provider || location.origin), enrol: c.enrol ?? ['dev', 'oidc', 'mdoc'] };
 }
 
 // The fragment's parameters, read strictly: each name once; null without
@@ -93,23 +93,20 @@ function post(redeem, ret, token) {
   f.submit();
 }
 
+// Answers a site. No network here unless the person agrees to mint a token now.
 async function ask(req) {
   clearFragment();
   const site = siteOf(req.redeem, req.return);
   const view = $('ask-view');
   view.hidden = false;
-  if (site === null) {
-    $('ask').textContent = t('bad_request');
+  const refuse = (key) => {
+    $('ask').textContent = t(key);
     $('yes').hidden = $('no').hidden = true;
-    return;
-  }
-  const state = store.load(localStorage);
-  const choice = store.choose(state, parseWwwAuthenticate(req.challenge), site.hostname, now());
-  if (choice.action === 'none') {
-    $('ask').textContent = t('no_match');
-    $('yes').hidden = $('no').hidden = true;
-    return;
-  }
+  };
+  if (site === null) return refuse('bad_request');
+  let state = W.expireGrants(store.load(), now());
+  const choice = W.chooseToken(state, parseWwwAuthenticate(req.challenge), { pageHost: site.hostname, now: now() });
+  if (choice.action === 'none') return refuse('no_match');
   // the site as the person reads it: the host of the redemption URL (never stored)
   $('ask').textContent = t('ask', { site: site.host, age: choice.age });
   $('ask-detail').textContent = choice.action === 'spend' ? t('ask_detail', { age: choice.age }) : t('mint_ask');
@@ -122,17 +119,17 @@ async function ask(req) {
     $('yes').disabled = $('no').disabled = true;
     status(t('sending', { site: site.host }));
     if (choice.action === 'spend') {
-      const { state: next, token } = store.take(store.load(localStorage), choice.index);
-      store.save(localStorage, next); // spent before it leaves: never offered twice
-      post(site.href, req.return, token);
+      state = W.spendToken(store.load(), choice, now(), Math.random);
+      store.save(state); // spent before it leaves: never offered twice
+      post(site.href, req.return, choice.token);
       return;
     }
     // minted now, for this site: the provider sees when (the person agreed)
     try {
-      const s = store.load(localStorage);
-      const key = await importTokenKey(b64urlDecode(choice.key.tokenKey));
-      const [token] = await fetchTokens(fetch, { requestUri: s.provider.requestUri, grant: s.grant?.grant,
-        key, challenge: choice.challenge, count: 1 });
+      const g = store.load().grants[choice.issuerUrl];
+      const key = await importTokenKey(choice.tokenKey);
+      const [token] = await fetchTokens(fetch, { requestUri: choice.requestUri, grant: g?.grant, key,
+        challenge: choice.challenge, count: 1 });
       post(site.href, req.return, token);
     } catch (e) {
       status(t('fetch_failed', { code: e.code ?? 'error' }));
@@ -141,88 +138,95 @@ async function ask(req) {
   $('yes').focus();
 }
 
-/* ---- enrolment and refills ---------------------------------------------- */
+/* ---- enrolment and refills (never while answering a site) --------------- */
 
-async function refreshDirectory(state, cfg) {
-  const r = await fetchDirectory(fetch, cfg.provider);
-  if (r.notModified) return state;
-  return store.withDirectory(state, cfg.provider, r.directory, now(), sha256);
+async function refreshDirectory(state, url) {
+  const p = state.providers[url];
+  const r = await fetchDirectory(fetch, url, { etag: p ? p.etag : null });
+  if (r.notModified) return W.directoryChecked(state, url, now(), Math.random);
+  return W.addProvider(state, url, r.directory, r.etag, now(), Math.random);
 }
 
 async function refill(state) {
-  const plan = store.refillPlan(state, now());
-  if (!plan) return state;
-  const key = await importTokenKey(b64urlDecode(plan.key.tokenKey));
-  const challenge = crossOriginChallenge(state.provider.name);
-  try {
-    const tokens = await fetchTokens(fetch, { requestUri: state.provider.requestUri, grant: state.grant.grant,
-      key, challenge, count: plan.count });
-    state = store.withTokens(state, plan.key.age, plan.key.keyId, tokens, now(), Math.random);
-    status(t('fetched', { count: state.tokens.length }));
-  } catch (e) {
-    if (e.tokens) state = store.withTokens(state, plan.key.age, plan.key.keyId, e.tokens, now(), Math.random);
-    else state = { ...state, refillAt: store.nextRefillAt(now(), Math.random, null) };
-    if (e.code === 'grant') state = { ...state, grant: null };
-    status(t('fetch_failed', { code: e.code ?? 'error' }));
+  for (const plan of W.refillPlan(state, now())) {
+    try {
+      const key = await importTokenKey(plan.key.tokenKey);
+      const tokens = await fetchTokens(fetch, { requestUri: plan.requestUri, grant: plan.grant, key,
+        challenge: plan.challenge, count: plan.count });
+      state = W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, tokens, now(), Math.random);
+      status(t('fetched', { count: state.providers[plan.issuerUrl].tokens.length }));
+    } catch (e) {
+      if (e.tokens) state = W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, e.tokens, now(), Math.random);
+      if (e.code === 'grant') state = W.dropGrant(state, plan.issuerUrl);
+      status(t('fetch_failed', { code: e.code ?? 'error' }));
+    }
   }
-  store.save(localStorage, state);
+  store.save(state);
   return state;
 }
 
 function render(state, cfg) {
-  const p = state.provider;
-  $('provider-name').textContent = p ? p.name : new URL(cfg.provider).host;
-  const ages = [...new Set(state.tokens.map((x) => x.age))].sort((a, b) => a - b);
-  $('provider-age').textContent = state.grant ? t('over', { age: state.grant.age })
-    : ages.length ? ages.map((a) => t('over', { age: a })).join(', ') : '—';
-  $('provider-tokens').textContent = String(state.tokens.length);
-  $('provider-grant').textContent = state.grant && state.grant.expiresAt > now()
-    ? new Date(state.grant.expiresAt * 1000).toLocaleTimeString() : t('no_grant');
+  const sum = W.summary(state, now()).find((x) => x.issuerUrl === cfg.provider);
+  const g = state.grants[cfg.provider];
+  $('provider-name').textContent = sum ? sum.name : new URL(cfg.provider).host;
+  const held = sum ? Object.keys(sum.tokens).map(Number).sort((a, b) => a - b) : [];
+  $('provider-age').textContent = g ? t('over', { age: g.age })
+    : held.length ? held.map((a) => t('over', { age: a })).join(', ') : '—';
+  $('provider-tokens').textContent = String(sum ? Object.values(sum.tokens).reduce((a, b) => a + b, 0) : 0);
+  $('provider-grant').textContent = sum && sum.grantExpiresAt
+    ? new Date(sum.grantExpiresAt * 1000).toLocaleTimeString() : t('no_grant');
 }
 
 async function home(cfg, grantFragment) {
   $('home-view').hidden = false;
-  const base = cfg.provider.replace(/\/$/, '');
+  const base = cfg.provider;
   $('enrol-dev').href = `${base}/enroll/dev?wallet=1`;
   $('enrol-dev').hidden = !cfg.enrol.includes('dev');
-  $('enrol-oidc').href = `${base}/enroll/oidc/start?wallet=1`;
+  $('enrol-oidc').href = `${base}/enroll/oidc/start`;
   $('enrol-oidc').hidden = !cfg.enrol.includes('oidc');
   $('enrol-eu').href = `${base}/enroll/mdoc/qr`;
   $('enrol-eu').hidden = !cfg.enrol.includes('mdoc');
-  let state = store.load(localStorage);
+  let state = W.expireGrants(store.load(), now());
   $('forget').onclick = () => {
-    store.forget(localStorage);
-    state = store.emptyState();
+    store.forget();
+    state = W.emptyWallet();
     render(state, cfg);
     status(t('forgotten'));
   };
   render(state, cfg);
   try {
+    const p = state.providers[cfg.provider];
+    if (!p || grantFragment || p.directoryDue <= now()) {
+      state = await refreshDirectory(state, cfg.provider);
+      store.save(state);
+    }
     if (grantFragment) {
       const g = parseGrant({ grant: grantFragment.grant, age: Number(grantFragment.age),
         tokens: Number(grantFragment.tokens), expires_in: Number(grantFragment.expires_in) }, now());
-      state = store.withGrant(state, g, now(), Math.random);
-      store.save(localStorage, state);
+      state = W.setGrant(state, cfg.provider, g, now());
+      store.save(state);
       status(t('enrolled', { age: g.age }));
-    }
-    if (!state.provider || grantFragment || now() - state.provider.directoryAt > 86400) {
-      state = await refreshDirectory(state, cfg);
-      store.save(localStorage, state);
     }
     state = await refill(state);
   } catch (e) {
     status(t('fetch_failed', { code: e.code ?? 'error' }));
   }
   render(state, cfg);
-  // while the page stays open: the next refill at its randomised moment
-  const tick = async () => {
-    state = await refill(store.load(localStorage));
-    render(state, cfg);
-    schedule();
-  };
+  // while the page stays open: the next refill or directory check at its randomised moment
   const schedule = () => {
-    const at = store.load(localStorage).refillAt;
-    if (at !== null) setTimeout(tick, Math.max(1000, (at - now()) * 1000));
+    const at = W.nextEvent(store.load());
+    if (at === null) return;
+    setTimeout(async () => {
+      state = store.load();
+      try {
+        if (state.providers[cfg.provider] && state.providers[cfg.provider].directoryDue <= now()) {
+          state = await refreshDirectory(state, cfg.provider);
+        }
+      } catch { /* tried again at the next moment */ }
+      state = await refill(state);
+      render(state, cfg);
+      schedule();
+    }, Math.min(2 ** 31 - 1, Math.max(1000, (at - now()) * 1000)));
   };
   schedule();
 }
