@@ -25,7 +25,7 @@ sed 's|}$|,"agepass-wallet-url":"https://wallet.example/app/"}|' dir.json >site/
 start_verifier() {
     "$agepass" verifier serve --state vstate --listen "127.0.0.1:$verifier_port" \
         --trust "$base/.well-known/private-token-issuer-directory,name=issuer.example" \
-        --origin 127.0.0.1 --cross-origin --redeem-url "$base/_agepass/redeem" "$@" 2>>verifier.log &
+        --origin 127.0.0.1 --cross-origin "$@" 2>>verifier.log &
     verifier_pid=$!
     pids+=($verifier_pid)
     wait_port "$verifier_port"
@@ -134,8 +134,10 @@ sed -i 's/#1f3a5f/#5a1f3a/g' mypages/style.css
 echo '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" role="img" aria-label="Shop"><rect width="10" height="10" fill="#ffffff"/></svg>' >mypages/logo.svg
 kill "$verifier_pid"
 wait "$verifier_pid" 2>/dev/null
-start_verifier --page-template mypages || exit 2
+start_verifier --page-template mypages --redeem-url https://shop.example/_agepass/redeem || exit 2
 status "$base/adult/" >/dev/null
+check "--redeem-url: the wallet button names it" grep -q 'redeem=https%3A%2F%2Fshop.example%2F_agepass%2Fredeem&amp;' body.txt
+check "... and the CLI line its site" grep -q 'agepass get https://shop.example/adult/' body.txt
 check "an operator template: its colours" grep -q '#5a1f3a' body.txt
 check "... and its logo" grep -q 'aria-label="Shop"' body.txt
 check "... the CSP names the new stylesheet" \
