@@ -96,9 +96,8 @@ static agp_err read_range(const char *h, size_t len, size_t *i, size_t *start, s
     return AGP_OK;
 }
 
-/* see agepass/page.h */
-agp_err agp_accept_language_pick(size_t *pick, const char *header, size_t len,
-                                 const char *const *langs, size_t n)
+static agp_err pick_language(size_t *pick, const char *header, size_t len, const char *const *langs,
+                             size_t n)
 {
     size_t i = 0, ranges = 0, k;
     unsigned best_q = 0;
@@ -140,8 +139,16 @@ agp_err agp_accept_language_pick(size_t *pick, const char *header, size_t len,
             }
         }
     }
-    if (!found) *pick = 0;
     return found ? AGP_OK : AGP_ERR_NOT_FOUND;
+}
+
+/* see agepass/page.h */
+agp_err agp_accept_language_pick(size_t *pick, const char *header, size_t len,
+                                 const char *const *langs, size_t n)
+{
+    agp_err err = pick_language(pick, header, len, langs, n);
+    if (err != AGP_OK) *pick = 0; /* a range read before the error does not count */
+    return err;
 }
 
 /* Length of the UTF-8 character at p[0..n) in shortest form, 0 if none. */

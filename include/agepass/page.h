@@ -37,7 +37,7 @@
  * Picks from langs[0..n) (lower-case primary tags such as "fr") the one the
  * Accept-Language value header[0..len) prefers: the highest q above 0 whose
  * primary subtag matches, the first listed on a tie; "*" stands for
- * langs[0]. Writes its index to *pick.
+ * langs[0]. Writes its index to *pick (0 on any error).
  *
  *= https://www.rfc-editor.org/rfc/rfc9110#section-12.5.4
  *#   Accept-Language = #( language-range [ weight ] )

@@ -65,6 +65,9 @@ int main(void)
     EXPECT_ERR(pick("pt, ja", &i), AGP_ERR_NOT_FOUND);
     EXPECT_ERR(pick("fr;q=0", &i), AGP_ERR_NOT_FOUND);
     EXPECT_ERR(pick("fr;q=1.001", &i), AGP_ERR_SYNTAX);
+    i = 99;
+    EXPECT_ERR(pick("de, fr;q=2", &i), AGP_ERR_SYNTAX); /* found by fuzz_accept_language */
+    EXPECT(i == 0);
     EXPECT_ERR(pick("fr;q=1.5", &i), AGP_ERR_SYNTAX);
     EXPECT_ERR(pick("fr;q=0.1234", &i), AGP_ERR_SYNTAX);
     EXPECT_ERR(pick("fr;q=2", &i), AGP_ERR_SYNTAX);
