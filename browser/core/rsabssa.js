@@ -100,9 +100,13 @@ export async function importTokenKey(spki) {
   }
   const n = b64ToInt(jwk.n);
   ensure(bitLength(n) === 2048, 'key', 'not a 2048-bit key');
-  // the 270 bytes must be exactly the DER of (n, e), as agepass writes it
-  ensure(ctEqual(plain, new Uint8Array(await subtle().exportKey('spki', cryptoKey))), 'key',
-    'not the canonical encoding');
+  // the 270 bytes must be exactly the DER of (n, e) as the browser writes it
+  // back (its SPKI ends with them, whichever algorithm identifier it puts first)
+  const rsaKey = plain.subarray(RSA_SPKI_PREFIX.length);
+  const exported = new Uint8Array(await subtle().exportKey('spki', cryptoKey));
+  ensure(exported.length >= rsaKey.length &&
+    ctEqual(exported.subarray(exported.length - rsaKey.length), rsaKey), 'key',
+  'not the canonical encoding');
   return makeKey(n, b64ToInt(jwk.e), spki.slice(), await sha256(spki), cryptoKey);
 }
 
