@@ -53,6 +53,7 @@
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "cli.h"
+#include "http.h"
 #include "issuer.h"
 #include "wallet_files.h"
 
@@ -560,12 +561,22 @@ static void give_back(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], uns
         fprintf(stderr, "agepass issuer: could not give %u tokens back to their grant\n", n);
 }
 
+/* Takes back the n tokens counted for a request that then issued nothing. */
+static void uncount(struct service *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,
+                    uint32_t epoch, int64_t now)
+{
+    if (agp_istore_uncount(s->store, pseudonym, n, epoch, now) != AGP_OK)
+        fprintf(stderr, "agepass issuer: could not take back %u tokens counted for nothing\n", n);
+}
+
 /*
  * Signs the b->count TokenRequests of one HTTP request (a single one is a
  * batch of one) for the grant in its Authorization header, all or nothing.
  * Every element must name a current key whose age class the grant covers;
  * the n tokens are taken from the grant and counted for the person at
- * once, all n are signed, and on any failure the n go back to the grant.
+ * once, all n are signed, and on any failure the n go back to the grant
+ * and the count is taken back. What can be checked of each element before
+ * counting (its key, its blinded message below the modulus) is.
  * Returns true with sigs[0..n) filled and counted in the metrics; false
  * once the refusal is answered, its result in *ret.
  */
@@ -595,6 +606,12 @@ static bool issue(struct service *s, struct MHD_Connection *conn, const struct a
             return false;
         }
         if (s->st.classes[cls[i]] > need_age) need_age = s->st.classes[cls[i]];
+        /* what can be checked before counting is (a message not below n is refused here) */
+        if (agp_token_request_check(keys[i], b->raw[i].ptr, b->raw[i].len) != AGP_OK) {
+            *ret = refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                                  "the blinded message is not valid for this key\n");
+            return false;
+        }
     }
     if (!grant_id(conn, id)) {
         *ret = refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
@@ -638,6 +655,7 @@ static bool issue(struct service *s, struct MHD_Connection *conn, const struct a
             fprintf(stderr, "agepass issuer: blind signature %zu of %u failed: %s\n", i + 1, n,
                     agp_err_str(err));
             give_back(s, id, n);
+            uncount(s, pseudonym, n, s->st.epochs[e].id, now);
             *ret = refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
                                   "the blinded message is not valid for this key\n");
             return false;
@@ -1172,7 +1190,7 @@ static int cmd_serve(int argc, char **argv)
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    struct MHD_Daemon *d = NULL;
+    struct http_server *d = NULL;
     const char *dir;
     char path[4096], uri[AGP_URI_MAX + 1];
     uint64_t day_cap = 30, epoch_cap = 300, enrol_cap = 10;
@@ -1186,6 +1204,7 @@ static int cmd_serve(int argc, char **argv)
     if (cli_get(o, n, "--config") != NULL &&
         (rc = cli_merge_config(o, n, cli_get(o, n, "--config"), usage)) != CLI_OK)
         return rc;
+    signal(SIGXFSZ, SIG_IGN); /* a full disk or file limit is an error (503), not a death */
     if ((cli_get(o, n, "--day-cap") &&
          (!cli_parse_uint(cli_get(o, n, "--day-cap"), 100000, &day_cap) || day_cap == 0)) ||
         (cli_get(o, n, "--epoch-cap") &&
@@ -1284,13 +1303,14 @@ static int cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-                             (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle_locked, &svc, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 1 ? cpus : 1),
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+    {
+        struct http_config hc = {.addr = (struct sockaddr *)&addr,
+                                 .threads = (unsigned)(cpus > 1 ? cpus : 1),
+                                 .handler = handle_locked,
+                                 .handler_cls = &svc,
+                                 .completed = request_done};
+        if (http_start(&d, &hc) != 0) d = NULL;
+    }
     if (d == NULL) {
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
         goto out;
@@ -1306,7 +1326,7 @@ static int cmd_serve(int argc, char **argv)
     fprintf(stderr, "agepass issuer: stopping\n");
     rc = CLI_OK;
 out:
-    if (d != NULL) MHD_stop_daemon(d);
+    http_stop(d);
     oidc_enrol_free(svc.oidc);
     if (locks) {
         pthread_mutex_destroy(&svc.turn);

@@ -5,7 +5,7 @@
 // It answers a 401 `WWW-Authenticate: PrivateToken` on a top-level GET
 // navigation with a wallet token (pre-fetched, cross-origin: the issuer
 // learns nothing at visit time) through a one-shot declarativeNetRequest
-// session rule anchored to that URL and that tab, then reloads the tab;
+// session rule anchored to that URL and that tab, then loads that URL again;
 // the verifier's session cookie does the rest. It asks the person first
 // the first time a site asks (a hostile site must not drain the wallet),
 // and before minting a site-bound token (the issuer would see the time of
@@ -19,11 +19,11 @@
 //                    remember it (never from a private window)
 //   storage.session  (memory only) grants; per tab while a check is under way:
 //                    asking {tabId: origin}, once {tabId: origin},
-//                    sent {tabId: url}; declined {origin: true}; enrolment
-//                    refusals {issuerUrl: reason}
+//                    sent {tabId: url}; shown {tabId: the button's state and
+//                    the origin it is about}; declined {origin: true};
+//                    enrolment refusals {issuerUrl: reason}
 // Nothing per visit is written to disk: no URL, site, time or count.
 import { formatAuthorization, parseWwwAuthenticate } from './core/authhdr.js';
-import { b64urlDecode } from './core/bytes.js';
 import { fetchDirectory, fetchTokens, normaliseIssuerUrl, parseGrant } from './core/issuer.js';
 import { importTokenKey } from './core/rsabssa.js';
 import * as W from './core/wallet.js';
@@ -47,19 +47,21 @@ function serial(fn) {
 async function loadWallet() {
   const [{ wallet }, { grants }] = await Promise.all([
     chrome.storage.local.get('wallet'), chrome.storage.session.get('grants')]);
-  const state = wallet && wallet.version === 1 ? wallet : W.emptyWallet();
-  return W.expireGrants({ ...state, grants: grants || {} }, now());
+  // the wallet's grants live in storage.session, the rest in storage.local
+  const state = W.openWallet(wallet ? { ...wallet, grants: grants || {} } : null);
+  return await W.expireGrants(state, now());
 }
 
-// Test builds only (CONFIG.scheduleScale < 1): brings every scheduled
-// moment closer, so a test sees the randomised refills in seconds.
+// Test builds only (CONFIG.scheduleScale < 1): brings the randomised refill
+// moments closer, so a test sees them in seconds (directory refreshes keep
+// their hours).
 function scaled(state) {
   if (CONFIG.scheduleScale === 1) return state;
   const t = now();
   const providers = {};
   for (const [url, p] of Object.entries(state.providers)) {
     const near = (at) => (at == null || at <= t ? at : t + Math.max(1, Math.ceil((at - t) * CONFIG.scheduleScale)));
-    providers[url] = { ...p, refillAt: near(p.refillAt), directoryDue: near(p.directoryDue) };
+    providers[url] = { ...p, refillAt: near(p.refillAt) };
   }
   return { ...state, providers };
 }
@@ -98,6 +100,18 @@ const STATES = {
 };
 
 async function show(tabId, name, ...subs) {
+  let origin = null;
+  try {
+    const tab = await chrome.tabs.get(tabId);
+    origin = new URL(tab.pendingUrl || tab.url).origin;
+  } catch {
+    // the tab is gone, or has no URL yet
+  }
+  await sessionPut('shown', tabId, { name, subs, origin });
+  return paint(tabId, name, subs);
+}
+
+async function paint(tabId, name, subs) {
   const st = STATES[name];
   const title = `${msg('extName')}: ${msg(st.title, ...subs)}`;
   try {
@@ -143,28 +157,27 @@ async function onChallenge(d) {
   const challenges = parseWwwAuthenticate(wwwAuthenticate(d.responseHeaders));
   if (challenges.length === 0) return undefined; // not an agepass check
   return serial(async () => {
-    let state = await loadWallet();
-    const choice = W.chooseToken(state, challenges, { pageHost: new URL(url).hostname, now: now() });
+    const [loaded, declined, { sites = {} }, once] = await Promise.all([loadWallet(), session('declined'),
+      chrome.storage.local.get('sites'), session('once')]);
+    let state = loaded;
+    const choice = await W.chooseToken(state, challenges, { pageHost: new URL(url).hostname, now: now() });
     if (choice.action === 'none') {
       if (choice.reason === 'not_agepass') return undefined;
       return show(d.tabId, choice.reason === 'no_token' ? 'noToken' : 'notYours');
     }
     // consent: a site answered only once the person said so
-    const declined = await session('declined');
     if (declined[origin]) return show(d.tabId, 'declined');
-    const { sites = {} } = await chrome.storage.local.get('sites');
-    const once = await session('once');
     const kind = choice.action === 'mint' ? 'mint' : 'spend';
     const allowed = sites[origin] === 'always' && kind === 'spend' ? true
       : sites[origin] === 'always-mint' || once[d.tabId] === `${kind} ${origin}`;
     if (!allowed) return ask(d.tabId, origin, kind);
-    await sessionPut('once', d.tabId, undefined);
+    if (once[d.tabId]) await sessionPut('once', d.tabId, undefined);
 
     let token;
     if (choice.action === 'spend') {
       token = choice.token;
       // spent before it leaves: a token is never offered twice
-      state = await saveWallet(W.spendToken(state, choice, now(), Math.random), { rescale: true });
+      state = await saveWallet(await W.spendToken(state, choice, now(), Math.random), { rescale: true });
     } else {
       const grant = state.grants[choice.issuerUrl];
       if (!grant) return show(d.tabId, 'noToken');
@@ -176,7 +189,7 @@ async function onChallenge(d) {
         return show(d.tabId, 'noToken');
       }
     }
-    await chrome.declarativeNetRequest.updateSessionRules({
+    await Promise.all([sessionPut('sent', d.tabId, url), chrome.declarativeNetRequest.updateSessionRules({
       removeRuleIds: [ruleId(d.tabId)],
       addRules: [{
         id: ruleId(d.tabId),
@@ -188,9 +201,10 @@ async function onChallenge(d) {
         condition: { regexFilter: `^${escapeRegex(url)}$`, tabIds: [d.tabId], resourceTypes: ['main_frame'],
           requestMethods: ['get'] },
       }],
-    });
-    await sessionPut('sent', d.tabId, url);
-    await chrome.tabs.reload(d.tabId);
+    })]);
+    // load exactly that URL again (a reload could reload the page before it,
+    // when the 401 has not been committed yet)
+    await chrome.tabs.update(d.tabId, { url });
     return undefined;
   });
 }
@@ -228,13 +242,13 @@ async function onConsent({ tabId, site, kind, answer }) {
   } else {
     await sessionPut('once', tabId, `${kind} ${site}`);
   }
-  await chrome.tabs.reload(tabId);
+  await chrome.tabs.update(tabId, { url: tab.url });
 }
 
 function onResponse(d) {
   if (d.tabId < 0 || d.method !== 'GET') return;
   if (d.statusCode === 401) {
-    onChallenge(d).catch((e) => console.warn(`agepass: cannot answer the age check (${e.code || e.name})`));
+    onChallenge(d).catch((e) => console.warn(`agepass: cannot answer the age check (${e.code || e.name}: ${e.message})`));
     return;
   }
   session('sent').then(async (sent) => {
@@ -252,7 +266,23 @@ chrome.webRequest.onSendHeaders.addListener((d) => {
 }, { urls: ['<all_urls>'], types: ['main_frame'] });
 chrome.tabs.onRemoved.addListener((tabId) => {
   dropRule(tabId).catch(() => {});
-  for (const k of ['asking', 'once', 'sent']) sessionPut(k, tabId, undefined).catch(() => {});
+  for (const k of ['asking', 'once', 'sent', 'shown']) sessionPut(k, tabId, undefined).catch(() => {});
+});
+// A navigation resets the tab's button: paint the state of its page again.
+chrome.tabs.onUpdated.addListener((tabId, change) => {
+  if (change.status !== 'loading' && change.status !== 'complete') return;
+  session('shown').then(async (shown) => {
+    const st = shown[tabId];
+    if (!st) return;
+    if (change.url && st.origin && new URL(change.url).origin !== st.origin) {
+      // another site now: its state is not this one's
+      await sessionPut('shown', tabId, undefined);
+      await chrome.action.setBadgeText({ tabId, text: '' }).catch(() => {});
+      await chrome.action.setTitle({ tabId, title: msg('extName') }).catch(() => {});
+      return;
+    }
+    paint(tabId, st.name, st.subs);
+  });
 });
 
 // ---- the wallet: providers, enrolment, refills -----------------------------
@@ -274,7 +304,7 @@ async function enrolmentRoutes(issuerUrl) {
   const probe = async (path) => {
     try {
       const r = await issuerFetch(`${issuerUrl}${path}`, { headers: { accept: 'text/html' }, redirect: 'manual' });
-      return r.status === 200;
+      return r.status === 200 || r.type === 'opaqueredirect'; // one OIDC provider: straight to it
     } catch {
       return false;
     }
@@ -290,7 +320,7 @@ async function addProvider(url) {
   await registerGrantReader(issuerUrl);
   await serial(async () => {
     const state = await loadWallet();
-    await saveWallet(W.addProvider(state, issuerUrl, got.directory, got.etag, now(), Math.random), { rescale: true });
+    await saveWallet(await W.addProvider(state, issuerUrl, got.directory, got.etag, now(), Math.random), { rescale: true });
     const { routes: all = {} } = await chrome.storage.local.get('routes');
     await chrome.storage.local.set({ routes: { ...all, [issuerUrl]: routes } });
   });
@@ -302,7 +332,7 @@ async function takeGrant(issuerUrl, g, tabId) {
     const state = await loadWallet();
     if (!state.providers[issuerUrl]) return;
     const grant = parseGrant({ grant: g.grant, age: g.age, tokens: g.tokens, expires_in: g.expiresIn }, now());
-    await saveWallet(W.setGrant(state, issuerUrl, grant, now(), Math.random), { rescale: true });
+    await saveWallet(await W.setGrant(state, issuerUrl, grant, now(), Math.random), { rescale: true });
     await sessionPut('refusals', issuerUrl, undefined);
   });
   if (tabId >= 0) await show(tabId, 'enrolled', g.age);
@@ -317,29 +347,30 @@ async function onAlarm() {
       if (p.directoryDue != null && p.directoryDue <= t) {
         try {
           const got = await fetchDirectory(issuerFetch, issuerUrl);
-          state = W.addProvider(state, issuerUrl, got.directory, got.etag, t, Math.random);
+          state = await W.addProvider(state, issuerUrl, got.directory, got.etag, t, Math.random);
         } catch {
           state = { ...state, providers: { ...state.providers,
             [issuerUrl]: { ...p, directoryDue: t + 600 + Math.floor(Math.random() * 600) } } };
         }
       }
     }
-    for (const plan of W.refillPlan(state, t)) {
+    for (const plan of (await W.refillPlan(state, t)).map((x) => ({ ...x,
+      expiresAt: state.grants[x.issuerUrl] ? state.grants[x.issuerUrl].expiresAt : null }))) {
       try {
-        const key = await importTokenKey(b64urlDecode(plan.key.tokenKey));
+        const key = await importTokenKey(plan.key.tokenKey);
         const tokens = await fetchTokens(issuerFetch, { requestUri: plan.requestUri, grant: plan.grant, key,
-          challenge: W.crossChallengeFor(state, plan.issuerUrl), count: plan.count });
-        state = W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, tokens, now(), Math.random);
+          challenge: plan.challenge, count: plan.count });
+        state = await W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, tokens, now(), Math.random);
       } catch (e) {
         if (e.tokens && e.tokens.length) {
-          state = W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, e.tokens, now(), Math.random);
+          state = await W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, e.tokens, now(), Math.random);
         }
-        if (e.code === 'grant' || e.code === 'over_quota') state = W.dropGrant(state, plan.issuerUrl);
+        if (e.code === 'grant' || e.code === 'over_quota') state = await W.dropGrant(state, plan.issuerUrl);
         else {
           // try again later, at another random moment
           const p = state.providers[plan.issuerUrl];
           state = { ...state, providers: { ...state.providers,
-            [plan.issuerUrl]: { ...p, refillAt: W.nextRefillAt(now(), Math.random, null) } } };
+            [plan.issuerUrl]: { ...p, refillAt: W.nextRefillAt(now(), Math.random, plan.expiresAt ?? null) } } };
         }
         console.warn(`agepass: refill failed (${e.code || e.name})`);
       }
@@ -356,7 +387,7 @@ async function summary() {
   const { routes = {}, sites = {} } = await chrome.storage.local.get(['routes', 'sites']);
   const refusals = await session('refusals');
   return {
-    providers: W.summary(state, now()).map((p) => ({ ...p, routes: routes[p.issuerUrl] || {},
+    providers: (await W.summary(state, now())).map((p) => ({ ...p, routes: routes[p.issuerUrl] || {},
       refused: refusals[p.issuerUrl] || null })),
     sites: Object.keys(sites).sort(),
   };
@@ -396,7 +427,7 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
       case 'summary': return summary();
       case 'addProvider': return { issuerUrl: await addProvider(m.url) };
       case 'removeProvider':
-        await serial(async () => saveWallet(W.removeProvider(await loadWallet(), m.issuerUrl)));
+        await serial(async () => saveWallet(await W.removeProvider(await loadWallet(), m.issuerUrl)));
         return { ok: true };
       case 'consent': await onConsent(m); return { ok: true };
       case 'forget': await forgetEverything(); return { ok: true };
@@ -404,7 +435,10 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
       default: return { ok: false };
     }
   };
-  run().then(reply, (e) => reply({ error: e.code || e.name || 'error' }));
+  run().then(reply, (e) => {
+    console.warn(`agepass: ${m.type}: ${e.code || e.name}: ${e.message}`);
+    reply({ error: e.code || e.name || 'error' });
+  });
   return true; // async reply
 });
 

@@ -12,6 +12,8 @@
 //                      issuer, --cross-origin) behind nginx with the shipped
 //                      deploy/nginx snippets: `${s.siteUrl}` is /adult/
 //   s.otherSiteUrl     a guarded page of a site that trusts another issuer only
+//   s.aliasSiteUrl     s.siteUrl's page under another origin (127.0.0.4)
+//   s.refusingUrl      a page of that site whose check never sees the token
 //   s.oidc             {issuer, accounts} of the npm oidc-provider (when oidc)
 //   await s.verifierMetrics() / s.issuerMetrics()   Prometheus text as a Map
 //   await s.stop()     kills everything it started, removes its folder
@@ -103,10 +105,29 @@ http {
     include ${dir}/agepass-upstream.conf;
     server {
         listen ${host}:${port};
-        root ${site};
+${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site under another origin (consent tests)
+` : ''}        root ${site};
         include ${repo}/deploy/nginx/agepass.conf;
         location /adult/ {
             include ${repo}/deploy/nginx/agepass-protect.conf;
+            try_files $uri $uri/index.html =404;
+        }
+        # a site that never takes a token (its check drops the Authorization
+        # header): the client must stop after the second 401
+        location = /_agepass/check-refusing {
+            internal;
+            proxy_pass http://agepass_verifier/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Authorization "";
+            proxy_set_header Cookie "";
+        }
+        location /refusing/ {
+            auth_request /_agepass/check-refusing;
+            auth_request_set $agepass_challenge $upstream_http_www_authenticate;
+            error_page 401 = @agepass_required;
             try_files $uri $uri/index.html =404;
         }
     }
@@ -190,6 +211,8 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
     writeFileSync(path.join(site, 'index.html'), '<!doctype html><title>public</title><p>public page</p>\n');
     writeFileSync(path.join(site, 'adult/index.html'),
       `<!doctype html><meta charset=utf-8><title>Adults only</title><h1>Adults only</h1><p id="content">${SITE_CONTENT}</p>\n`);
+    mkdirSync(path.join(site, 'refusing'));
+    writeFileSync(path.join(site, 'refusing/index.html'), `<!doctype html><p id="content">${SITE_CONTENT}</p>\n`);
     writeFileSync(path.join(site, 'adult/second.html'),
       `<!doctype html><meta charset=utf-8><title>Second page</title><p id="content">${SITE_CONTENT} (second page)</p>\n`);
     const accessLog = path.join(work, 'issuer-access.log');
@@ -218,6 +241,10 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       siteUrl: `http://127.0.0.1:${sitePort}/adult/`,
       siteOrigin: `http://127.0.0.1:${sitePort}`,
       otherSiteUrl: `http://127.0.0.2:${otherSitePort}/adult/`,
+      // a page of the same site whose check never takes a token
+      refusingUrl: `http://127.0.0.1:${sitePort}/refusing/`,
+      // the same pages and verifier, under another origin
+      aliasSiteUrl: `http://127.0.0.4:${sitePort}/adult/`,
       oidc: op,
       // every request any client made to the issuer (its front's access log)
       issuerRequests() {
