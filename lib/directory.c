@@ -58,11 +58,33 @@ static agp_err parse_key(struct agp_dir_key *k, json_t *obj)
     return AGP_OK;
 }
 
+/*
+ * agepass-wallet-url: pages put it in an href, so it is held to plain
+ * printable ASCII, http(s), and no fragment (the page adds its own).
+ */
+static agp_err parse_wallet_url(char out[AGP_URI_MAX + 1], const char *s, size_t n)
+{
+    size_t i;
+    AGP_ENSURE(n > 0 && n <= AGP_URI_MAX, AGP_ERR_LENGTH);
+    AGP_ENSURE((n > 8 && memcmp(s, "https://", 8) == 0) || (n > 7 && memcmp(s, "http://", 7) == 0),
+               AGP_ERR_ENCODING);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        AGP_ENSURE(c > 0x20 && c < 0x7f && c != '#' && c != '"' && c != '\'' && c != '<' &&
+                       c != '>' && c != '`' && c != '\\',
+                   AGP_ERR_ENCODING);
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return AGP_OK;
+}
+
 static agp_err parse_root(struct agp_directory *d, json_t *root)
 {
     json_t *uri = json_object_get(root, "issuer-request-uri");
     json_t *keys = json_object_get(root, "token-keys");
     json_t *name = json_object_get(root, "agepass-issuer-name");
+    json_t *wallet = json_object_get(root, "agepass-wallet-url");
     size_t i, n;
 
     AGP_ENSURE(json_is_object(root), AGP_ERR_SYNTAX);
@@ -82,6 +104,11 @@ static agp_err parse_root(struct agp_directory *d, json_t *root)
         AGP_ENSURE(n > 0 && n <= AGP_ISSUER_NAME_MAX, AGP_ERR_LENGTH);
         AGP_ENSURE(strlen(json_string_value(name)) == n, AGP_ERR_SYNTAX); /* no NUL inside */
         memcpy(d->issuer_name, json_string_value(name), n + 1);
+    }
+    if (wallet != NULL) {
+        AGP_ENSURE(json_is_string(wallet), AGP_ERR_SYNTAX);
+        AGP_TRY(
+            parse_wallet_url(d->wallet_url, json_string_value(wallet), json_string_length(wallet)));
     }
     for (i = 0; i < json_array_size(keys); i++) {
         agp_err err;
@@ -194,6 +221,11 @@ agp_err agp_directory_write(const struct agp_directory *d, char **out, size_t *l
         json_object_set_new(
             root, "agepass-issuer-name",
             json_stringn(d->issuer_name, strnlen(d->issuer_name, sizeof d->issuer_name))))
+        goto out;
+    if (d->wallet_url[0] != '\0' &&
+        json_object_set_new(
+            root, "agepass-wallet-url",
+            json_stringn(d->wallet_url, strnlen(d->wallet_url, sizeof d->wallet_url))))
         goto out;
     if ((*out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) goto out;
     *len = strlen(*out);

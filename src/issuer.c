@@ -55,6 +55,7 @@
 #include "cli.h"
 #include "http.h"
 #include "issuer.h"
+#include "wallet_files.h"
 
 #define MAX_CLASSES    8
 #define MAX_EPOCHS     4 /* current, next, and room to rotate */
@@ -75,6 +76,7 @@ static const char usage[] =
     "                            [--mdoc-trusted-list FILE]\n"
     "                            [--oidc-provider ISSUER_URL,client_id=ID,secret_file=FILE\n"
     "                             [,scope=openid birthdate][,name=NAME]]...\n"
+    "                            [--wallet-url URL] [--wallet-dir DIR]\n"
     "       agepass issuer rotate --state DIR [--now]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
@@ -87,7 +89,15 @@ static const char usage[] =
     "person: --day-cap tokens a rolling day, --epoch-cap tokens a key epoch,\n"
     "--enrol-cap enrolments a rolling day (sources with a stable subject).\n"
     "--oidc-provider (up to 8, each with its own name, default the URL's host)\n"
-    "enrols with OpenID Connect at GET /enroll/oidc/start?provider=NAME.\n";
+    "enrols with OpenID Connect at GET /enroll/oidc/start?provider=NAME.\n"
+    "--wallet-url URL names the provider's web wallet in the directory\n"
+    "(agepass-wallet-url: age-check pages link to it); an enrolment begun with\n"
+    "?wallet=1 then sends the grant back to that URL, in its fragment.\n"
+    "--wallet-dir DIR serves the built wallet (browser/wallet/dist) at /wallet/\n"
+    "(then --wallet-url defaults to PUBLIC_URL/wallet/).\n";
+
+/* --wallet-url, or "": the directory names it; grant pages may go back to it. */
+static char wallet_url[AGP_URI_MAX + 1];
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -404,6 +414,7 @@ struct service {
     struct mdoc_enrol *mdoc;             /* NULL unless trust anchors are configured */
     struct oidc_enrol *oidc;             /* NULL unless an OpenID Connect provider is configured */
     char public_url[PUBLIC_URL_MAX + 1]; /* --public-url without a final '/'; "" if not given */
+    struct wallet_files *wallet;         /* --wallet-dir, or NULL */
 };
 
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
@@ -443,6 +454,7 @@ static int build_directory(struct service *s, const char *request_uri)
     if (d == NULL) return cli_fail("directory", AGP_ERR_NOMEM);
     snprintf(d->issuer_request_uri, sizeof d->issuer_request_uri, "%s", request_uri);
     snprintf(d->issuer_name, sizeof d->issuer_name, "%s", s->st.name);
+    snprintf(d->wallet_url, sizeof d->wallet_url, "%s", wallet_url);
     for (e = 0; e < s->st.nepochs; e++)
         for (c = 0; c < s->st.nclasses && d->count < AGP_DIR_MAX_KEYS; c++) {
             struct agp_dir_key *k = &d->keys[d->count++];
@@ -797,21 +809,36 @@ static agp_err pseudonym_of(const struct service *s, const char *source, const c
  * registered for this issuer's origin alone, reads. Wipes grant.
  */
 static enum MHD_Result grant_page(struct MHD_Connection *conn, char *grant, unsigned age,
-                                  unsigned tokens)
+                                  unsigned tokens, bool to_wallet)
 {
-    char body[1536];
+    char body[2 * AGP_URI_MAX + 2048], back[AGP_URI_MAX + 128];
     enum MHD_Result ret;
+    /*
+     * An enrolment the web wallet began (?wallet=1) goes back to the
+     * configured --wallet-url only (never a URL from the request), with the
+     * grant in the fragment, which the browser sends to no server.
+     */
+    back[0] = '\0';
+    if (to_wallet)
+        snprintf(back, sizeof back, "%s#grant=%s&age=%u&tokens=%u&expires_in=%d", wallet_url, grant,
+                 age, tokens, GRANT_TTL_S);
     snprintf(
         body, sizeof body,
-        "<!doctype html><meta charset=utf-8><title>agepass: enrolled</title>\n"
+        "<!doctype html><meta charset=utf-8><title>agepass: enrolled</title>\n%s%s%s"
         "<p>You proved you are at least %u. Your issuance grant, good for %u tokens in the "
         "next %d minutes:</p>\n<pre id=\"agepass-grant\" data-age=\"%u\" data-tokens=\"%u\" "
         "data-expires-in=\"%d\">%s</pre>\n<p>The agepass browser extension, if you added "
         "this age provider to it, takes the grant from this page by itself: its button then "
         "says so. Otherwise give it to your agepass client (<code>agepass enroll --grant</code>); "
-        "the issuer does not keep your age evidence.</p>\n",
-        age, tokens, GRANT_TTL_S / 60, age, tokens, GRANT_TTL_S, grant);
+        "the issuer does not keep your age evidence.</p>\n%s%s%s",
+        back[0] ? "<meta name=\"referrer\" content=\"no-referrer\">"
+                  "<meta http-equiv=\"refresh\" content=\"0;url="
+                : "",
+        back, back[0] ? "\">\n" : "", age, tokens, GRANT_TTL_S / 60, age, tokens, GRANT_TTL_S,
+        grant, back[0] ? "<p><a id=\"agepass-wallet\" rel=\"noreferrer\" href=\"" : "", back,
+        back[0] ? "\">Back to the web wallet</a></p>\n" : "");
     AGP_WIPE(grant);
+    AGP_WIPE(back);
     ret = issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "text/html; charset=utf-8");
     AGP_WIPE(body);
     return ret;
@@ -870,12 +897,25 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         AGP_WIPE(grant);
         return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
     }
-    return grant_page(conn, grant, best, tokens);
+    {
+        const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
+        return grant_page(conn, grant, best, tokens,
+                          w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0');
+    }
 }
 
 /* GET /enroll/dev: the development attester's form, for browsers. */
 static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
 {
+    const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
+    static const char for_wallet[] =
+        "<!doctype html><meta charset=utf-8><title>agepass: development enrolment</title>\n"
+        "<h1>Development enrolment</h1>\n"
+        "<p><strong>Warning: this issuer runs with --insecure-dev-attester. It takes the age "
+        "typed here at its word: for demos and tests only, never for real people.</strong></p>\n"
+        "<form method=\"post\" action=\"/enroll/dev?wallet=1\">\n<label>Age <input id=\"age\" "
+        "name=\"age\" type=\"number\" min=\"0\" max=\"150\" value=\"25\" required></label>\n"
+        "<button id=\"enrol\" type=\"submit\">Enrol</button>\n</form>\n";
     static const char page[] =
         "<!doctype html><meta charset=utf-8><title>agepass: development enrolment</title>\n"
         "<h1>Development enrolment</h1>\n"
@@ -884,6 +924,9 @@ static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
         "<form method=\"post\" action=\"/enroll/dev\">\n<label>Age <input id=\"age\" "
         "name=\"age\" type=\"number\" min=\"0\" max=\"150\" value=\"25\" required></label>\n"
         "<button id=\"enrol\" type=\"submit\">Enrol</button>\n</form>\n";
+    if (w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0')
+        return issuer_send(conn, MHD_HTTP_OK, for_wallet, sizeof for_wallet - 1,
+                           "text/html; charset=utf-8");
     return issuer_send(conn, MHD_HTTP_OK, page, sizeof page - 1, "text/html; charset=utf-8");
 }
 
@@ -958,6 +1001,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         strcmp(method, "GET") == 0)
         return directory(s, conn);
     if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0) return metrics(s, conn);
+    if (s->wallet != NULL && strncmp(url, "/wallet/", 8) == 0 && strcmp(method, "GET") == 0)
+        return wallet_files_serve(s->wallet, conn, url + 8);
     if (strcmp(url, "/token-request") == 0 && strcmp(method, "POST") == 0) {
         const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
         if (ct != NULL && strcasecmp(ct, AGP_BATCH_REQUEST_TYPE) == 0)
@@ -1138,7 +1183,9 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--public-url"},
                           {.name = "--mdoc-trust", .kind = CLI_REPEAT},
                           {.name = "--mdoc-trusted-list"},
-                          {.name = "--oidc-provider", .kind = CLI_REPEAT}};
+                          {.name = "--oidc-provider", .kind = CLI_REPEAT},
+                          {.name = "--wallet-url"},
+                          {.name = "--wallet-dir"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
@@ -1196,6 +1243,23 @@ static int cmd_serve(int argc, char **argv)
         }
         snprintf(svc.public_url, sizeof svc.public_url, "%.*s",
                  (int)(len > 0 && u[len - 1] == '/' ? len - 1 : len), u);
+    }
+    if (cli_get(o, n, "--wallet-url") != NULL) {
+        const char *u = cli_get(o, n, "--wallet-url");
+        if (!cli_url_safe(u, AGP_URI_MAX) || strpbrk(u, "#\"'<>`\\ ") != NULL) {
+            fprintf(stderr,
+                    "agepass: --wallet-url takes the web wallet's https URL (plain http "
+                    "only on loopback), without fragment, e.g. https://ap.example/wallet/\n");
+            rc = CLI_USAGE;
+            goto out;
+        }
+        snprintf(wallet_url, sizeof wallet_url, "%s", u);
+    }
+    if (cli_get(o, n, "--wallet-dir") != NULL) {
+        if (wallet_files_load(&svc.wallet, cli_get(o, n, "--wallet-dir")) != CLI_OK) goto out;
+        /* the wallet it serves itself, unless another URL was given */
+        if (wallet_url[0] == '\0' && svc.public_url[0] != '\0')
+            snprintf(wallet_url, sizeof wallet_url, "%s/wallet/", svc.public_url);
     }
     if ((rc = oidc_setup(&svc, o, n)) != CLI_OK) goto out;
     rc = CLI_REJECTED;
@@ -1270,6 +1334,7 @@ out:
     }
     agp_istore_free(svc.store);
     mdoc_enrol_free(svc.mdoc);
+    wallet_files_free(svc.wallet);
     free(svc.directory);
     AGP_WIPE(svc.secret);
     state_free(&svc.st);

@@ -3,7 +3,11 @@
  * src/verifier.c: `agepass verifier serve`, the site's verifier as an HTTP
  * service for nginx auth_request (libmicrohttpd, a thread per core).
  *
- * Every request that is not GET /metrics is an access check:
+ * GET /page/required and /page/unavailable give the age-check pages nginx
+ * shows instead of a protected page (pages.c); POST /redeem takes a token
+ * from a form (the web wallet's answer) and, like an Authorization token,
+ * opens a session, then sends the browser back to the path it wanted.
+ * Every other request that is not GET /metrics is an access check:
  *   - a valid session cookie: 200 (with a refreshed cookie now and then);
  *   - `Authorization: PrivateToken token=...`: redeemed; 200 with a new
  *     session cookie, 401 with fresh challenges, or 503 when the replay
@@ -39,12 +43,14 @@
 
 #include "agepass/authhdr.h"
 #include "agepass/directory.h"
+#include "agepass/page.h"
 #include "agepass/replay.h"
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "agepass/verifier.h"
 #include "cli.h"
 #include "http.h"
+#include "pages.h"
 #include "verifier_class.h"
 
 static const char usage[] =
@@ -52,6 +58,7 @@ static const char usage[] =
     "           [--origin NAME] [--min-age 18] [--front ADDR]... [--redis URL]\n"
     "           [--site-bound] [--window SECONDS] [--session-idle SECONDS] [--sync-ms MS]\n"
     "           [--allow-volatile-replay-store]\n"
+    "           [--page-template DIR] [--redeem-url URL]\n"
     "\n"
     "Answers nginx auth_request subrequests: 200 for an open session or a good\n"
     "token, 401 with PrivateToken challenges otherwise, 503 if the replay store\n"
@@ -87,6 +94,11 @@ static const char usage[] =
     "  --session-idle S    session ends after S idle seconds (default 1800)\n"
     "  --sync-ms MS        embedded store: flush to disk within MS ms (default 100; 0: always)\n"
     "  --refresh SECONDS   how often directories are fetched again (default 600)\n"
+    "  --page-template DIR the age-check pages: templates, style.css, logo.svg,\n"
+    "                      i18n/LANG.txt (default: the shipped deploy/pages)\n"
+    "  --redeem-url URL    where web wallets post tokens back to this site\n"
+    "                      (default: /_agepass/redeem on the site nginx names in\n"
+    "                      X-Agepass-Site, else https://ORIGIN/_agepass/redeem)\n"
     "  --config FILE       options as `name value` lines (e.g. `trust URL`);\n"
     "                      the command line wins over the file\n";
 
@@ -103,6 +115,9 @@ struct service {
     struct agp_replay *store;
     unsigned min_age;
     struct front_list front;
+    struct pages *pages;
+    const char *redeem_url;     /* --redeem-url, or NULL */
+    char site[AGP_URI_MAX + 1]; /* scheme://host[:port] of the default redeem URL */
 };
 
 /* What a failed check of the Redis store means for the operator. */
@@ -118,6 +133,14 @@ static const char *store_why(agp_err err)
     default: return "";
     }
 }
+
+/* The body of POST /redeem, gathered across calls (con_cls). */
+struct upload {
+    char body[AGP_FORM_MAX_BYTES];
+    size_t len;
+    bool too_big;
+};
+static char is_plain_request; /* con_cls of every other request */
 
 static const char denied_body[] = "age check required\n";
 
@@ -246,6 +269,229 @@ static bool needed_class(struct service *s, struct MHD_Connection *conn, unsigne
     return false;
 }
 
+/*
+ * The web wallets of the trusted directories that publish one, by trust
+ * source: written by the directory refresh, read by the page.
+ */
+static struct {
+    pthread_mutex_t mu;
+    char provider[CLI_MAX_REPEAT][AGP_ISSUER_NAME_MAX + 1];
+    char url[CLI_MAX_REPEAT][AGP_URI_MAX + 1];
+} wallets = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void set_wallet(size_t index, const char *provider, const char *url)
+{
+    if (index >= CLI_MAX_REPEAT) return;
+    pthread_mutex_lock(&wallets.mu);
+    snprintf(wallets.provider[index], sizeof wallets.provider[index], "%s", provider);
+    snprintf(wallets.url[index], sizeof wallets.url[index], "%s", url);
+    pthread_mutex_unlock(&wallets.mu);
+}
+
+/* An age-check page (malloc'd body, taken) with its status and headers. */
+static enum MHD_Result reply_page(struct service *s, struct MHD_Connection *conn, unsigned status,
+                                  char *body, size_t len, const char *www)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Content-Security-Policy", pages_csp(s->pages));
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Vary", "Accept-Language");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, "Retry-After", "5");
+    if (www) MHD_add_response_header(r, "WWW-Authenticate", www);
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result unavailable_page(struct service *s, struct MHD_Connection *conn)
+{
+    char *body;
+    size_t len;
+    const char *lang = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language");
+    if (pages_unavailable(s->pages, &body, &len, lang) != AGP_OK)
+        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n", "text/plain",
+                     NULL, NULL);
+    return reply_page(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, body, len, NULL);
+}
+
+static bool site_of(char *out, size_t cap, const char *url);
+
+/*
+ * This site (for the CLI line) and its redemption URL: --redeem-url, else
+ * the site nginx names (X-Agepass-Site: $scheme://$http_host, which the
+ * browser itself sent, so it can only point a person back where they are),
+ * else https://ORIGIN.
+ */
+static void site_and_redeem(const struct service *s, struct MHD_Connection *conn,
+                            char site[AGP_URI_MAX + 1], char redeem[AGP_URI_MAX + 32])
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Site");
+    char given[AGP_URI_MAX + 1];
+    if (s->redeem_url != NULL) {
+        snprintf(site, AGP_URI_MAX + 1, "%s", s->site);
+        snprintf(redeem, AGP_URI_MAX + 32, "%s", s->redeem_url);
+        return;
+    }
+    if (h != NULL && strlen(h) <= AGP_URI_MAX && site_of(given, sizeof given, h) &&
+        strcmp(given, h) == 0) {
+        snprintf(site, AGP_URI_MAX + 1, "%s", h);
+    } else {
+        snprintf(site, AGP_URI_MAX + 1, "%s", s->site);
+    }
+    snprintf(redeem, AGP_URI_MAX + 32, "%s/_agepass/redeem", site);
+}
+
+/* A challenge header value nginx passes on: printable ASCII, bounded. */
+static bool plain_header(const char *h)
+{
+    size_t i, n = strnlen(h, AGP_HEADER_MAX + 1);
+    if (n == 0 || n > AGP_HEADER_MAX) return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)h[i] < 0x20 || (unsigned char)h[i] > 0x7e) return false;
+    return true;
+}
+
+/*
+ * The 401 page with status (401, or 400 for a bad redemption form): the
+ * challenge is the one nginx got from the check (X-Agepass-Challenge) or,
+ * when there is none, a fresh one; add_www sends it too (nginx adds its own
+ * on the pages it fetches, so they must not carry a second one).
+ */
+static enum MHD_Result required_page(struct service *s, struct MHD_Connection *conn,
+                                     unsigned status, unsigned age, const char *ret, bool add_www)
+{
+    static _Thread_local char www[AGP_HEADER_MAX + 1];
+    char site[AGP_URI_MAX + 1], redeem[AGP_URI_MAX + 32];
+    struct page_wallet list[CLI_MAX_REPEAT];
+    const char *lang = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language");
+    const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Challenge");
+    size_t n = 0, i, len;
+    char *body = NULL;
+    agp_err err;
+
+    if (given != NULL && plain_header(given) && !add_www) {
+        memcpy(www, given, strlen(given) + 1);
+    } else if (agp_verifier_challenge(s->v, www, sizeof www, &len, age, (int64_t)time(NULL)) !=
+               AGP_OK) {
+        return unavailable_page(s, conn);
+    } else {
+        atomic_fetch_add(&stats.challenges, 1);
+    }
+    if (ret == NULL || !agp_return_path_ok(ret, strlen(ret))) ret = "/";
+    site_and_redeem(s, conn, site, redeem);
+    pthread_mutex_lock(&wallets.mu);
+    for (i = 0; i < CLI_MAX_REPEAT; i++)
+        if (wallets.url[i][0] != '\0')
+            list[n++] = (struct page_wallet){wallets.provider[i], wallets.url[i]};
+    err = pages_required(s->pages, &body, &len, lang, www, redeem, site, ret, list, n);
+    pthread_mutex_unlock(&wallets.mu);
+    if (err != AGP_OK) {
+        fprintf(stderr, "agepass verifier: cannot fill the age-check page: %s\n", agp_err_str(err));
+        return unavailable_page(s, conn);
+    }
+    return reply_page(s, conn, status, body, len, add_www ? www : NULL);
+}
+
+/*
+ * Redeems an Authorization value (from the header, or made from the
+ * redemption form): the one path for both, with the same refusals and
+ * counters. Returns 200 (set_cookie filled), 401 or 503.
+ */
+static unsigned redeem_authz(struct service *s, char set_cookie[AGP_COOKIE_MAX], const char *authz,
+                             bool duplicated, unsigned age, int64_t now)
+{
+    enum agp_refusal why;
+    agp_err err;
+    if (duplicated) {
+        why = AGP_REFUSED_MALFORMED;
+        err = AGP_ERR_SYNTAX;
+    } else {
+        err = agp_verifier_redeem(s->v, &why, set_cookie, AGP_COOKIE_MAX, authz, strlen(authz), age,
+                                  now);
+    }
+    if (err == AGP_OK) {
+        atomic_fetch_add(&stats.accepted, 1);
+        atomic_fetch_add(&stats.sessions_opened, 1);
+        return MHD_HTTP_OK;
+    }
+    if (err == AGP_ERR_IO) {
+        atomic_fetch_add(&stats.store_errors, 1);
+        fprintf(stderr, "agepass verifier: replay store unavailable: token refused (503)%s\n",
+                store_why(agp_replay_health(s->store)));
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
+    atomic_fetch_add(&stats.refused[why], 1);
+    fprintf(stderr, "agepass verifier: token refused: %s (%s)\n", agp_refusal_name(why),
+            agp_err_str(err));
+    return MHD_HTTP_UNAUTHORIZED;
+}
+
+/*
+ * POST /redeem: token=B64URL&return=/PATH from the web wallet. The return
+ * path is checked before the token is spent (a bad form costs no token);
+ * then the token is redeemed as an Authorization token would be, and the
+ * answer is 303 to that path with the session cookie (SameSite=Lax cookies
+ * may be set by a cross-site top-level navigation, and are sent on the
+ * GET it is redirected to).
+ */
+static enum MHD_Result redeem_form(struct service *s, struct MHD_Connection *conn,
+                                   const struct upload *up)
+{
+    static _Thread_local char token[AGP_FORM_MAX_BYTES], ret[AGP_FORM_MAX_BYTES],
+        authz[AGP_FORM_MAX_BYTES + 32];
+    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    char set_cookie[AGP_COOKIE_MAX];
+    unsigned age, status;
+    int w;
+    struct MHD_Response *r;
+    enum MHD_Result result;
+
+    if (!needed_class(s, conn, &age))
+        return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
+    if (up->too_big || ctype == NULL ||
+        strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0 ||
+        (ctype[33] != '\0' && ctype[33] != ';') ||
+        agp_redeem_form_parse(token, sizeof token, ret, sizeof ret, up->body, up->len) != AGP_OK ||
+        !agp_return_path_ok(ret, strlen(ret))) {
+        atomic_fetch_add(&stats.refused[AGP_REFUSED_MALFORMED], 1);
+        fprintf(stderr, "agepass verifier: redemption form refused: malformed, or a return path "
+                        "off this site\n");
+        return required_page(s, conn, MHD_HTTP_BAD_REQUEST, age, "/", true);
+    }
+    w = snprintf(authz, sizeof authz, "PrivateToken token=\"%s\"", token);
+    if (w < 0 || (size_t)w >= sizeof authz) return MHD_NO; /* the form reader bounds token */
+    status = redeem_authz(s, set_cookie, authz, false, age, (int64_t)time(NULL));
+    agp_wipe(token, sizeof token);
+    agp_wipe(authz, sizeof authz);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) return unavailable_page(s, conn);
+    if (status != MHD_HTTP_OK) return required_page(s, conn, MHD_HTTP_UNAUTHORIZED, age, ret, true);
+    r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) return MHD_NO;
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Location", ret);
+    MHD_add_response_header(r, "Set-Cookie", set_cookie);
+    result = MHD_queue_response(conn, MHD_HTTP_SEE_OTHER, r);
+    MHD_destroy_response(r);
+    return result;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    if (*con_cls != NULL && *con_cls != &is_plain_request) free(*con_cls);
+    *con_cls = NULL;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_size, void **con_cls)
@@ -253,15 +499,31 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     struct service *s = cls;
     const char *authz, *cookie;
     char set_cookie[AGP_COOKIE_MAX];
-    unsigned age = s->min_age;
-    int64_t now = (int64_t)time(NULL);
-    enum agp_refusal why;
+    unsigned age = s->min_age, status;
     agp_err err;
-    (void)version, (void)upload_data;
+    int64_t now = (int64_t)time(NULL);
+    (void)version;
 
     if (*con_cls == NULL) { /* first call: headers only */
-        *con_cls = (void *)1;
+        if (strcmp(method, "POST") == 0 && strcmp(url, "/redeem") == 0) {
+            if ((*con_cls = calloc(1, sizeof(struct upload))) == NULL) return MHD_NO;
+        } else {
+            *con_cls = &is_plain_request;
+        }
         return MHD_YES;
+    }
+    if (*con_cls != &is_plain_request) { /* POST /redeem */
+        struct upload *up = *con_cls;
+        if (*upload_size != 0) {
+            if (*upload_size > sizeof up->body - up->len)
+                up->too_big = true;
+            else
+                memcpy(up->body + up->len, upload_data, *upload_size);
+            if (!up->too_big) up->len += *upload_size;
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return redeem_form(s, conn, up);
     }
     if (*upload_size != 0) { /* an access check carries no body */
         *upload_size = 0;
@@ -274,6 +536,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
     if (!needed_class(s, conn, &age))
         return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
+    if (strcmp(url, "/page/required") == 0)
+        return required_page(s, conn, MHD_HTTP_UNAUTHORIZED, age,
+                             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Return"),
+                             false);
+    if (strcmp(url, "/page/unavailable") == 0) return unavailable_page(s, conn);
 
     cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
     err = cookie == NULL ? AGP_ERR_NOT_FOUND
@@ -290,28 +557,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
     authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     if (authz == NULL) return challenge(s, conn, age);
-    if (header_count(conn, "Authorization") > 1) {
-        why = AGP_REFUSED_MALFORMED;
-        err = AGP_ERR_SYNTAX;
-    } else {
-        err = agp_verifier_redeem(s->v, &why, set_cookie, sizeof set_cookie, authz, strlen(authz),
-                                  age, now);
-    }
-    if (err == AGP_OK) {
-        atomic_fetch_add(&stats.accepted, 1);
-        atomic_fetch_add(&stats.sessions_opened, 1);
-        return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
-    }
-    if (err == AGP_ERR_IO) {
-        atomic_fetch_add(&stats.store_errors, 1);
-        fprintf(stderr, "agepass verifier: replay store unavailable: token refused (503)%s\n",
-                store_why(agp_replay_health(s->store)));
+    status = redeem_authz(s, set_cookie, authz, header_count(conn, "Authorization") > 1, age, now);
+    if (status == MHD_HTTP_OK) return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n", "text/plain",
                      NULL, NULL);
-    }
-    atomic_fetch_add(&stats.refused[why], 1);
-    fprintf(stderr, "agepass verifier: token refused: %s (%s)\n", agp_refusal_name(why),
-            agp_err_str(err));
     return challenge(s, conn, age);
 }
 
@@ -460,6 +710,7 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
     }
     if ((err = agp_verifier_replace_keys(v, (unsigned)index + 1, keys, n, &dropped)) != AGP_OK)
         return err;
+    set_wallet(index, t->name, d.wallet_url);
     fprintf(stderr, "agepass verifier: %s: %zu keys of %s trusted, %zu ignored\n", t->where,
             n - dropped, t->name, dropped + bad);
     return AGP_OK;
@@ -555,6 +806,23 @@ static int load_trusts(struct agp_verifier *v, const struct cli_opt *opt, unsign
     return CLI_OK;
 }
 
+/* scheme://host[:port] of an http(s) URL with a path, into out. */
+static bool site_of(char *out, size_t cap, const char *url)
+{
+    size_t start, end;
+    if (!cli_url_safe(url, AGP_URI_MAX)) return false; /* https, or http to loopback */
+    start = strncmp(url, "https://", 8) == 0 ? 8 : strncmp(url, "http://", 7) == 0 ? 7 : 0;
+    if (start == 0) return false;
+    for (end = start; url[end] != '\0' && url[end] != '/'; end++)
+        if ((unsigned char)url[end] <= 0x20 || url[end] == '#' || url[end] == '?' ||
+            url[end] == '"' || url[end] == '<' || url[end] == '>')
+            return false;
+    if (end == start || end >= cap || strlen(url) > AGP_URI_MAX) return false;
+    memcpy(out, url, end);
+    out[end] = '\0';
+    return true;
+}
+
 static int serve(int argc, char **argv)
 {
     struct cli_opt o[] = {
@@ -573,6 +841,8 @@ static int serve(int argc, char **argv)
         {.name = "--refresh"},
         {.name = "--config"},
         {.name = "--allow-volatile-replay-store", .kind = CLI_FLAG},
+        {.name = "--page-template"},
+        {.name = "--redeem-url"},
     };
     size_t n = sizeof o / sizeof o[0];
     const char *dir;
@@ -586,7 +856,8 @@ static int serve(int argc, char **argv)
     struct sockaddr_storage addr;
     socklen_t addr_len;
     struct http_server *d = NULL;
-    struct service svc;
+    struct service svc = {0};
+    char redeem_default[AGP_URI_MAX + 1];
     char path[4096];
     sigset_t sigs;
     agp_err err;
@@ -688,6 +959,18 @@ static int serve(int argc, char **argv)
     svc.v = v;
     svc.store = store;
     svc.min_age = (unsigned)min_age;
+    rc = CLI_REJECTED;
+    if (pages_load(&svc.pages, cli_get(o, n, "--page-template") ? cli_get(o, n, "--page-template")
+                                                                : AGP_PAGES_DIR) != CLI_OK)
+        goto out;
+    snprintf(redeem_default, sizeof redeem_default, "https://%s/_agepass/redeem", cfg.origin);
+    svc.redeem_url = cli_get(o, n, "--redeem-url");
+    if (!site_of(svc.site, sizeof svc.site, svc.redeem_url ? svc.redeem_url : redeem_default)) {
+        fprintf(stderr, "agepass: --redeem-url takes an http(s) URL, e.g. "
+                        "https://shop.example/_agepass/redeem\n");
+        rc = CLI_USAGE;
+        goto out;
+    }
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
@@ -703,7 +986,8 @@ static int serve(int argc, char **argv)
         struct http_config hc = {.addr = (struct sockaddr *)&addr,
                                  .threads = threads,
                                  .handler = handle,
-                                 .handler_cls = &svc};
+                                 .handler_cls = &svc,
+                                 .completed = completed};
         if (http_start(&d, &hc) != 0) d = NULL;
     }
     rc = CLI_REJECTED;
@@ -730,6 +1014,7 @@ out:
     http_stop(d);
     agp_verifier_free(v);
     agp_replay_free(store);
+    pages_free(svc.pages);
     AGP_WIPE(secret);
     return rc;
 }

@@ -14,7 +14,9 @@
  * agepass adds members that RFC clients ignore: per key "agepass-age", the
  * age class the key proves (an integer 1..255: 18 means "over 18"), and at
  * the top "agepass-issuer-name", the issuer_name its tokens' challenges
- * carry (so that verifiers and clients agree on it).
+ * carry (so that verifiers and clients agree on it), and
+ * "agepass-wallet-url", where the issuer's web wallet is served (an http or
+ * https URL without fragment: age-check pages link to it).
  * Unknown members are ignored (the format is extensible); keys of token
  * types other than 1 and 2 are skipped. Duplicate member names are refused.
  * Thread safety: reentrant.
@@ -45,6 +47,7 @@ struct agp_dir_key {
 struct agp_directory {
     char issuer_request_uri[AGP_URI_MAX + 1];
     char issuer_name[AGP_ISSUER_NAME_MAX + 1]; /* "agepass-issuer-name", "" when absent */
+    char wallet_url[AGP_URI_MAX + 1];          /* "agepass-wallet-url", "" when absent */
     size_t count;
     struct agp_dir_key keys[AGP_DIR_MAX_KEYS];
 };
@@ -53,7 +56,8 @@ struct agp_directory {
  * Parses the JSON text json[0..len) into d (caller-allocated, ~10 KiB).
  * Errors: AGP_ERR_TOO_BIG, AGP_ERR_SYNTAX (not JSON, a required member
  * missing or of the wrong type, duplicate names), AGP_ERR_ENCODING (token-key
- * not base64url), AGP_ERR_LENGTH (uri or key too long, more than
+ * not base64url, wallet URL not http(s) or with a fragment, quote, angle
+ * bracket or space), AGP_ERR_LENGTH (uri or key too long, more than
  * AGP_DIR_MAX_KEYS keys), AGP_ERR_RANGE (token-type, not-before or
  * agepass-age out of range).
  */

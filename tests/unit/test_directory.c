@@ -145,6 +145,36 @@ int main(int argc, char **argv)
     }
     free(out);
 
+    /* agepass-wallet-url: read, written back, and held to a plain http(s) URL */
+    {
+        static const char *const bad[] = {"\"\"",
+                                          "12",
+                                          "\"ftp://w.example/\"",
+                                          "\"javascript:alert(1)\"",
+                                          "\"https://w.example/#x\"",
+                                          "\"https://w.example/\\\"x\"",
+                                          "\"https://w.example/ x\"",
+                                          "\"https://w.example/<x\"",
+                                          "\"https://\""};
+        char *w = NULL;
+        size_t k;
+        EXPECT_OK(parse("{\"issuer-request-uri\": \"/r\", \"token-keys\": [], "
+                        "\"agepass-wallet-url\": \"https://wallet.example/app/\"}"));
+        EXPECT(strcmp(d.wallet_url, "https://wallet.example/app/") == 0);
+        EXPECT_OK(agp_directory_write(&d, &w, &len));
+        EXPECT(w != NULL &&
+               strstr(w, "\"agepass-wallet-url\":\"https://wallet.example/app/\"") != NULL);
+        free(w);
+        for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            snprintf(doc, sizeof doc,
+                     "{\"issuer-request-uri\": \"/r\", \"token-keys\": [], "
+                     "\"agepass-wallet-url\": %s}",
+                     bad[k]);
+            EXPECT_FAIL(parse(doc));
+            EXPECT(d.wallet_url[0] == '\0');
+        }
+    }
+
     /* refusals */
     EXPECT_ERR(parse("not json"), AGP_ERR_SYNTAX);
     EXPECT_ERR(parse("[]"), AGP_ERR_SYNTAX);

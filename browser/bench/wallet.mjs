@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// browser/bench/wallet.mjs: the web wallet's figures (issue 12), printed,
+// not asserted. Per browser (Chromium with phone emulation, Firefox), on
+// loopback inside a private network namespace, with the real issuer
+// (serving the wallet), verifier and nginx: the time from the tap (click)
+// on the age-check page's wallet button to the protected page's load
+// event, the wallet answering with a token fetched in advance and the
+// "yes" pressed at once, p50/p95 over --runs visits (default 100); and
+// the bytes of the wallet's first visit (every file its service worker
+// caches, gzip -9 each, as a static host serving compressed files sends
+// them).
+//
+//   node browser/bench/wallet.mjs [--runs 100] [--browser chromium|firefox] [--agepass PATH]
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { KnownDevices } from 'puppeteer-core';
+import { BROWSERS, inNetns, launch, reexec } from '../test/lib/browsers.mjs';
+import { startServers } from '../test/lib/servers.mjs';
+
+if (inNetns()) process.exit(reexec());
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const args = process.argv.slice(2);
+const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const runs = Math.min(1000, Math.max(1, Number(opt('--runs', '100'))));
+const only = opt('--browser', null);
+const agepass = path.resolve(opt('--agepass', path.join(repo, 'build/agepass')));
+const dist = path.join(repo, 'browser/wallet/dist');
+const built = execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', dist,
+  '--enrol', 'dev'], { encoding: 'utf8' });
+const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+async function enrol(page, walletUrl) {
+  await page.goto(walletUrl, { waitUntil: 'load' });
+  await page.click('#enrol-dev');
+  await page.waitForSelector('#age');
+  await page.$eval('#age', (e) => { e.value = '25'; });
+  await Promise.all([page.waitForNavigation(), page.click('#enrol')]);
+  await page.waitForFunction(() => document.getElementById('provider-tokens')?.textContent === '30', { timeout: 15000 });
+}
+
+async function bench(which, s) {
+  const b = await launch(which);
+  const times = [];
+  let skipped = 0;
+  try {
+    const page = await b.browser.newPage();
+    if (which === 'chromium') await page.emulate(KnownDevices['Pixel 5']);
+    const walletUrl = `${s.issuerUrl}/wallet/`;
+    await page.goto(walletUrl, { waitUntil: 'load' });
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    let left = 0;
+    const deadline = Date.now() + 120000;
+    for (let i = 0; i < runs && Date.now() < deadline; i++) {
+      if (left === 0) {
+        await enrol(page, walletUrl);
+        left = 30;
+      }
+      // a new visit: no session (Firefox's cookie removal over BiDi takes effect late: wait for it)
+      for (let k = 0; k < 20; k++) {
+        const jar = (await b.browser.cookies()).filter((c) => c.name === 'agepass_session');
+        if (jar.length === 0) break;
+        await b.browser.deleteCookie(...jar);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const res = await page.goto(s.siteUrl, { waitUntil: 'load' });
+      if (res.status() !== 401) {
+        skipped++;
+        continue;
+      }
+      const t0 = performance.now();
+      if (which === 'chromium') await Promise.all([page.waitForNavigation(), page.tap('ul.wallets a')]);
+      else await Promise.all([page.waitForNavigation(), page.click('ul.wallets a')]);
+      await page.waitForSelector('#ask-view:not([hidden])');
+      await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#yes')]);
+      times.push(performance.now() - t0);
+      left--;
+      if (page.url() !== s.siteUrl) throw new Error(`run ${i}: ended at ${page.url()}`);
+    }
+  } finally {
+    await b.close();
+  }
+  return { times, skipped };
+}
+
+const s = await startServers({ agepass, oidc: false, issuerArgs: ['--wallet-dir', dist] });
+try {
+  console.log(`# ${built.trim()}`);
+  console.log('| browser | visits | tap → protected page load, p50 | p95 |');
+  console.log('|---|---|---|---|');
+  for (const which of BROWSERS) {
+    if (only && only !== which) continue;
+    const { times, skipped } = await bench(which, s);
+    const label = which === 'chromium' ? 'Chromium (Pixel 5 emulation)' : 'Firefox ESR';
+    console.log(`| ${label} | ${times.length}${skipped ? ` (${skipped} skipped)` : ''} | ` +
+      `${pct(times, 0.5).toFixed(0)} ms | ${pct(times, 0.95).toFixed(0)} ms |`);
+  }
+} finally {
+  await s.stop();
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// browser/wallet/test/wallet.mjs: the web wallet and the age-check page in
+// real browsers (issue 12): Chromium with phone emulation (viewport and
+// touch) and Firefox, each in its own loopback-only network namespace,
+// against the real issuer (serving the built wallet, --wallet-dir), the
+// real verifier and nginx with the shipped snippets (browser/test/lib).
+//
+// Per browser: axe-core finds no WCAG 2.2 AA violation on the age-check
+// page in each of its languages, nor on the wallet; the wallet's button is
+// reached and used with the keyboard alone; a person enrols in the wallet
+// (dev attester) and the grant comes back without copy and paste; from the
+// age-check page the wallet answers and the person lands on the page wanted
+// with a session (Chromium by a tap, Firefox by the keyboard alone: Tab to
+// the button, Enter, Enter), while the wallet origin and the issuer (one nginx front,
+// its access log) receive NO request; the spent token replayed is refused;
+// a return path to another site is refused by the wallet and by the site;
+// a 15-year-old refused at enrolment cannot pass. Screenshots of the page
+// and of the wallet on a phone viewport go to docs/ (--screenshots).
+//
+//   node browser/wallet/test/wallet.mjs [--agepass PATH] [--browser chromium|firefox] [--screenshots]
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+
+import { KnownDevices } from 'puppeteer-core';
+import { BROWSERS, inNetns, launch, reexec } from '../../test/lib/browsers.mjs';
+import { SITE_CONTENT, startServers } from '../../test/lib/servers.mjs';
+
+if (inNetns()) process.exit(reexec());
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../../..');
+const args = process.argv.slice(2);
+const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const agepass = path.resolve(opt('--agepass', path.join(repo, 'build/agepass')));
+const only = opt('--browser', null);
+const shots = args.includes('--screenshots');
+const LANGS = { en: 'Age check required', fr: 'Vérification d’âge requise', de: 'Altersprüfung erforderlich',
+  es: 'Verificación de edad necesaria', it: 'Verifica dell’età richiesta' };
+const axeSource = readFileSync(path.join(here, '../node_modules/axe-core/axe.min.js'), 'utf8');
+const PHONE = KnownDevices['Pixel 5'];
+
+let passed = 0;
+let failed = 0;
+function check(what, cond, detail = '') {
+  if (cond) {
+    passed++;
+    console.log(`ok - ${what}`);
+  } else {
+    failed++;
+    console.log(`not ok - ${what}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+const wallet = path.join(repo, 'browser/wallet/dist');
+execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', wallet, '--enrol', 'dev,oidc'],
+  { stdio: 'inherit' });
+
+async function axe(page, what) {
+  await page.evaluate(axeSource); // evaluated by the driver, which the page's CSP does not govern
+  const r = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const res = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] });
+    return res.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.help}`);
+  });
+  check(`axe-core: ${what}: no violation`, r.length === 0, r.join('; '));
+}
+
+// The protected page's HTTP status as the browser got it, the age-check page open.
+async function openAgePage(page, url, lang) {
+  await page.setExtraHTTPHeaders({ 'Accept-Language': lang });
+  const res = await page.goto(url, { waitUntil: 'load' });
+  return res ? res.status() : 0;
+}
+
+// The wallet's tokens as it stored them (browser/wallet/src/store.js).
+async function walletState(page) {
+  const st = await page.evaluate(() => JSON.parse(localStorage.getItem('agepass-wallet-v1') ?? 'null'));
+  return { tokens: st ? Object.values(st.providers).flatMap((p) => p.tokens) : [] };
+}
+
+async function text(page, sel) {
+  return page.$eval(sel, (e) => e.textContent).catch(() => '');
+}
+
+async function run(which, s) {
+  const b = await launch(which);
+  try {
+    const page = await b.browser.newPage();
+    if (which === 'chromium') await page.emulate(PHONE);
+    else await page.setViewport({ width: PHONE.viewport.width, height: PHONE.viewport.height });
+    const walletUrl = `${s.issuerUrl}/wallet/`;
+    const tag = `${which}${which === 'chromium' ? ' (phone)' : ''}`;
+
+    // the age-check page, in each language, before anything
+    for (const [lang, heading] of Object.entries(LANGS)) {
+      const st = await openAgePage(page, s.siteUrl, `${lang},en;q=0.5`);
+      const h1 = await text(page, 'h1');
+      check(`${tag}: age-check page in ${lang}: 401 and "${heading}"`, st === 401 && h1 === heading, `${st} ${h1}`);
+      check(`${tag}: ... none of the protected content (${lang})`, !(await page.content()).includes(SITE_CONTENT));
+      await axe(page, `${tag}: age-check page (${lang})`);
+      if (lang === 'en' && shots && which === 'chromium') {
+        await page.screenshot({ path: path.join(repo, 'docs/wallet-age-page.png'), fullPage: true });
+      }
+    }
+    await page.setExtraHTTPHeaders({ 'Accept-Language': 'en' });
+
+    // the wallet, first visit: its service worker caches every file
+    await page.goto(walletUrl, { waitUntil: 'load' });
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await page.reload({ waitUntil: 'load' });
+    const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
+    check(`${tag}: the wallet runs under its service worker`, controlled);
+    await axe(page, `${tag}: wallet`);
+
+    // a minor first: refused at enrolment, nothing in the wallet, cannot pass
+    await page.click('#enrol-dev');
+    await page.waitForSelector('#age');
+    await page.$eval('#age', (e) => { e.value = '15'; });
+    await Promise.all([page.waitForNavigation(), page.click('#enrol')]);
+    check(`${tag}: a 15-year-old is refused at enrolment`, (await page.$('#agepass-refused')) !== null);
+    await page.goto(walletUrl, { waitUntil: 'load' });
+    const minor = await walletState(page);
+    check(`${tag}: ... the wallet holds no token`, minor.tokens.length === 0);
+    await openAgePage(page, s.siteUrl, 'en');
+    await Promise.all([page.waitForNavigation(), page.click('ul.wallets a')]);
+    await page.waitForSelector('#ask-view:not([hidden])');
+    check(`${tag}: ... the wallet cannot answer the site`, (await text(page, '#ask')).includes('not enrolled'),
+      await text(page, '#ask'));
+    check(`${tag}: ... and offers no button`, await page.$eval('#yes', (e) => e.hidden));
+
+    // an adult enrols: the grant comes back to the wallet by itself
+    await page.goto(walletUrl, { waitUntil: 'load' });
+    await page.click('#enrol-dev');
+    await page.waitForSelector('#age');
+    await page.$eval('#age', (e) => { e.value = '25'; });
+    await Promise.all([page.waitForNavigation(), page.click('#enrol')]);
+    const enrolled = await page.waitForFunction(() => location.pathname.endsWith('/wallet/') &&
+      document.getElementById('provider-tokens')?.textContent === '30', { timeout: 15000 }).then(() => true, () => false);
+    check(`${tag}: enrolled from the wallet: 30 tokens fetched`, enrolled,
+      `${page.url()} tokens ${await text(page, '#provider-tokens')}: ${await text(page, '#status')}`);
+    check(`${tag}: ... the grant left the address bar`, !(await page.evaluate(() => location.href)).includes('grant='));
+    if (shots && which === 'chromium') await page.screenshot({ path: path.join(repo, 'docs/wallet-home.png'), fullPage: true });
+    const before = await walletState(page);
+
+    // the age check, answered by the wallet: no request to the wallet origin or the issuer
+    await openAgePage(page, s.siteUrl, 'en');
+    const button = await page.$('ul.wallets a');
+    check(`${tag}: the age-check page offers the provider's web wallet`, button !== null);
+    // keyboard only: Tab reaches the button, with a visible focus
+    let focused = '';
+    for (let i = 0; i < 10 && !focused.startsWith(walletUrl); i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.getAttribute('href') ?? '');
+    }
+    check(`${tag}: keyboard: Tab reaches the wallet button`, focused.startsWith(walletUrl));
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    check(`${tag}: ... with a visible focus outline`, outline !== 'none', outline);
+    // Chromium: a tap on the phone; Firefox: the keyboard alone (Enter, then Enter on "yes")
+    const quiet = s.issuerRequests().length;
+    const t0 = Date.now();
+    if (which === 'chromium') await Promise.all([page.waitForNavigation(), page.tap('ul.wallets a')]);
+    else await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    await page.waitForSelector('#ask-view:not([hidden])');
+    const onYes = await page.evaluate(() => document.activeElement?.id);
+    check(`${tag}: the wallet opens with the focus on its yes button`, onYes === 'yes', onYes);
+    const asked = await text(page, '#ask');
+    const host = new URL(s.siteUrl).host;
+    check(`${tag}: the wallet asks "Prove to ${host} that you are over 18?"`, asked === `Prove to ${host} that you are over 18?`, asked);
+    check(`${tag}: ... the challenge left the address bar`, !(await page.evaluate(() => location.href)).includes('challenge='));
+    if (shots && which === 'chromium') await page.screenshot({ path: path.join(repo, 'docs/wallet-ask.png'), fullPage: true });
+    await Promise.all([page.waitForNavigation(), which === 'chromium' ? page.tap('#yes') : page.keyboard.press('Enter')]);
+    await page.waitForSelector('#content');
+    const ms = Date.now() - t0;
+    check(`${tag}: landed on the page wanted (${ms} ms)`, page.url() === s.siteUrl && (await text(page, '#content')) === SITE_CONTENT,
+      page.url());
+    check(`${tag}: the wallet origin and the issuer received no request during the redemption`,
+      s.issuerRequests().length === quiet, s.issuerRequests().slice(quiet).join(' | '));
+    const res2 = await page.goto(s.siteUrl.replace(/\/$/, '/second.html'), { waitUntil: 'load' });
+    check(`${tag}: the session cookie opens a second page`, res2.status() === 200);
+
+    // the spent token, replayed from outside the browser: refused
+    await page.goto(walletUrl, { waitUntil: 'load' });
+    const after = await walletState(page);
+    const spent = before.tokens.filter((x) => !after.tokens.some((y) => y.token === x.token));
+    check(`${tag}: exactly one token was spent`, spent.length === 1 && after.tokens.length === 29);
+    const redeem = `${s.siteOrigin}/_agepass/redeem`;
+    const form = (token, ret) => fetch(redeem, { method: 'POST', redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, return: ret }) });
+    const replay = await form(spent[0].token, '/adult/');
+    check(`${tag}: the redemption POST replayed: refused (${replay.status})`, replay.status === 401 && !replay.headers.get('set-cookie'));
+
+    // a return path to another site: the wallet refuses; the site too
+    const challenge = (await (await fetch(s.siteUrl)).headers.get('www-authenticate'));
+    const evil = `${walletUrl}#challenge=${encodeURIComponent(challenge)}&redeem=${encodeURIComponent(redeem)}&return=${encodeURIComponent('//evil.example/')}`;
+    await page.goto(evil, { waitUntil: 'load' });
+    await page.waitForSelector('#ask-view:not([hidden])');
+    check(`${tag}: the wallet refuses a return path to another site`, (await text(page, '#ask')).includes('not a valid'));
+    const left = (await walletState(page)).tokens;
+    const one = left[left.length - 1].token;
+    for (const ret of ['https://evil.example/', '//evil.example/', '/\\evil.example']) {
+      const r = await form(one, ret);
+      check(`${tag}: the site refuses return path ${ret} (${r.status})`, r.status === 400 && !r.headers.get('location'));
+    }
+    const good = await form(one, '/adult/');
+    check(`${tag}: ... the refused forms spent nothing: the same token then works (${good.status})`,
+      good.status === 303 && good.headers.get('location') === '/adult/');
+
+    return ms;
+  } finally {
+    await b.close();
+  }
+}
+
+const s = await startServers({ agepass, oidc: false, issuerArgs: ['--wallet-dir', wallet] });
+try {
+  for (const which of BROWSERS) {
+    if (only && only !== which) continue;
+    try {
+      await run(which, s);
+    } catch (e) {
+      check(`${which}: the run finished`, false, e.stack);
+    }
+  }
+} finally {
+  await s.stop();
+}
+console.log(`browser_wallet: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
