@@ -20,7 +20,7 @@ start_nginx "$verifier_port" "$nginx_port" || exit 2
 base="http://127.0.0.1:$nginx_port"
 # the issuer's directory, with the agepass-wallet-url member added
 "$agepass" token directory --request-uri "https://issuer.example/token-request" \
-    --pub issuer/issuer-public.der,age=18 --out dir.json || exit 2
+    --pub "issuer/issuer-public.der,age=18,not-before=$(date +%s)" --out dir.json || exit 2
 sed 's|}$|,"agepass-wallet-url":"https://wallet.example/app/"}|' dir.json >site/.well-known/private-token-issuer-directory
 start_verifier() {
     "$agepass" verifier serve --state vstate --listen "127.0.0.1:$verifier_port" \
@@ -151,7 +151,7 @@ bad_start() { # DESCRIPTION SETUP...: the verifier must refuse to start
     cp -r "$repo/deploy/pages" badpages
     "$@"
     if timeout 5 "$agepass" verifier serve --state vstate2 --listen "127.0.0.1:$(free_port)" \
-        --trust "issuer/issuer-public.der,name=issuer.example" --page-template badpages 2>bad.log; then
+        --trust "issuer/issuer-public.der,name=issuer.example,expires=$(date -u -d +30days +%F)" --page-template badpages 2>bad.log; then
         not_ok "$what: started"
     else
         check "$what: refused at start" grep -q "badpages" bad.log
