@@ -768,11 +768,8 @@ struct agp_istore *issuer_store(struct service *s)
     return s->store;
 }
 
-/*
- * The first hour boundary at or after t: what the store keeps of a grant's
- * or an evidence's expiry, so that it tells no enrolment's minute.
- */
-static int64_t hour_ceil(int64_t t)
+/* see issuer.h */
+int64_t issuer_hour_ceil(int64_t t)
 {
     return t >= INT64_MAX - HOUR_S ? t : (t + HOUR_S - 1) / HOUR_S * HOUR_S;
 }
@@ -793,7 +790,7 @@ static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigne
     if ((err = agp_sha256(id, raw, sizeof raw)) == AGP_OK &&
         (err = agp_b64url_encode_nopad(text, sizeof text, NULL, raw, sizeof raw)) == AGP_OK)
         err = agp_istore_grant_put(s->store, id, age, tokens,
-                                   *expires = hour_ceil(now + GRANT_TTL_S), pseudonym);
+                                   *expires = issuer_hour_ceil(now + GRANT_TTL_S), pseudonym);
     if (err == AGP_OK) memcpy(out, text, sizeof text);
     AGP_WIPE(raw);
     AGP_WIPE(text);
@@ -872,7 +869,8 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         err = agp_random(pseudonym, sizeof pseudonym);
         if (ev->digest != NULL && err == AGP_OK) {
             tokens = BATCH_TOKENS < s->day_cap ? BATCH_TOKENS : s->day_cap;
-            err = agp_istore_evidence_once(s->store, ev->digest, hour_ceil(ev->expires_at), now);
+            err = agp_istore_evidence_once(s->store, ev->digest, issuer_hour_ceil(ev->expires_at),
+                                           now);
             if (err == AGP_ERR_REPLAY)
                 return issuer_refuse_enrol(conn, ER_REUSED, MHD_HTTP_CONFLICT);
         }
