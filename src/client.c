@@ -262,22 +262,56 @@ static uint64_t random_upto(uint64_t n)
     return n == UINT64_MAX ? v : v % (n + 1); /* the bias is below 2^-20 for any n we use */
 }
 
+/* True if the entry pinned this key (its SPKI) at its last directory read. */
+static bool pinned(json_t *entry, const struct agp_dir_key *k)
+{
+    char b64[AGP_B64_ENC_LEN(AGP_TOKEN_KEY_MAX) + 1];
+    json_t *p;
+    size_t i;
+    if (entry == NULL ||
+        agp_b64url_encode(b64, sizeof b64, NULL, k->token_key, k->token_key_len) != AGP_OK)
+        return false;
+    json_array_foreach(json_object_get(entry, "keys"), i,
+                       p) if (strcmp(str_or_empty(json_string_value(json_object_get(p, "key"))),
+                                     b64) == 0) return true;
+    return false;
+}
+
 /*
  * Key consistency (docs/privacy.md): at most one current key (not-before
  * come) and one next key per age class. A provider that gave some people a
  * key of their own, or several current ones, could tell them apart by the
- * key of the tokens they spend. Prints why and returns false otherwise.
+ * key of the tokens they spend. One exception, the epoch change before the
+ * issuer's rotation: when the class's newest current key is one this wallet
+ * pinned before (as the next one), an older key it pinned too is the
+ * previous one, not a second current. Prints why and returns false
+ * otherwise.
  */
-static bool directory_consistent(const struct agp_directory *d, const char *url, int64_t now)
+static bool directory_consistent(const struct agp_directory *d, json_t *entry, const char *url,
+                                 int64_t now)
 {
-    unsigned current[256] = {0}, next[256] = {0}, a;
+    unsigned current[256] = {0}, next[256] = {0}, previous[256] = {0}, a;
+    int64_t newest[256];
+    bool newest_pinned[256] = {false};
     size_t i;
+    for (a = 0; a < 256; a++)
+        newest[a] = INT64_MIN;
+    for (i = 0; i < d->count; i++)
+        if (d->keys[i].not_before <= now && d->keys[i].not_before > newest[d->keys[i].age & 255])
+            newest[d->keys[i].age & 255] = d->keys[i].not_before;
+    for (i = 0; i < d->count; i++)
+        if (d->keys[i].not_before == newest[d->keys[i].age & 255])
+            newest_pinned[d->keys[i].age & 255] = pinned(entry, &d->keys[i]);
     for (i = 0; i < d->count; i++) {
+        unsigned c = d->keys[i].age & 255;
         if (d->keys[i].token_type != AGP_TOKEN_TYPE_BLIND_RSA || d->keys[i].age == 0) continue;
-        if (d->keys[i].not_before <= now)
-            current[d->keys[i].age & 255]++;
+        if (d->keys[i].not_before > now)
+            next[c]++;
+        else if (d->keys[i].not_before < newest[c] && newest_pinned[c] && previous[c] == 0 &&
+                 pinned(entry, &d->keys[i]))
+            previous[c]++;
         else
-            next[d->keys[i].age & 255]++;
+            current[c]++;
     }
     for (a = 1; a < 256; a++)
         if (current[a] > 1 || next[a] > 1) {
@@ -320,7 +354,7 @@ static int fetch_directory(json_t *entry, const char *base)
     err = agp_directory_parse(&d, (const char *)resp.body, resp.len);
     cli_http_resp_free(&resp);
     if (err != AGP_OK) return cli_fail("the issuer's directory", err);
-    if (!directory_consistent(&d, url, now)) return CLI_REJECTED;
+    if (!directory_consistent(&d, entry, url, now)) return CLI_REJECTED;
     keys = json_array();
     /* challenges name the issuer as it names itself, else by its host */
     if (d.issuer_name[0] != '\0') json_object_set_new(entry, "name", json_string(d.issuer_name));

@@ -152,6 +152,34 @@ k_before=$(keys_of "http://127.0.0.1:$bport")
 "$agepass" fetch --issuer "http://127.0.0.1:$bport" --count 1 >/dev/null 2>refresh.err
 check "... and at a refresh: refused, the pinned keys kept" bash -c "grep -q 'at most one of each' refresh.err && grep -q 'keeping the keys' refresh.err && [ '$k_before' = \"\$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[\"issuers\"][sys.argv[2]][\"keys\"]))' '$AGEPASS_WALLET' 'http://127.0.0.1:$bport')\" ]"
 
+# the epoch change before the issuer rotates: its next key (pinned) has come, the old one stays
+"$agepass" keygen --out kx >/dev/null
+python3 - <<'PY'
+import base64, json, time
+d = json.load(open("dir.json"))
+now = int(time.time())
+for k in d["token-keys"]:
+    if k["agepass-age"] == 18 and k["not-before"] > now: k["not-before"] = now - 1
+open("bad/.well-known/private-token-issuer-directory", "w").write(json.dumps(d))
+# and another provider's view: a current class-18 key never seen before (one made for someone)
+d = json.load(open("dir.json"))
+x = base64.urlsafe_b64encode(open("kx/issuer-public.der", "rb").read()).decode()
+d["token-keys"].append({"token-type": 2, "token-key": x, "not-before": now - 1, "agepass-age": 18})
+open("unknown.json", "w").write(json.dumps(d))
+PY
+set_due() { python3 -c '
+import json, sys
+w = json.load(open(sys.argv[1])); w["issuers"][sys.argv[2]]["directory-next"] = 0
+json.dump(w, open(sys.argv[1], "w"))' "$AGEPASS_WALLET" "http://127.0.0.1:$bport"; }
+set_due
+"$agepass" fetch --issuer "http://127.0.0.1:$bport" --count 1 >/dev/null 2>change.err
+check "the epoch change (the pinned next key current, the old one still listed): accepted" bash -c "! grep -q 'at most one' change.err && [ \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"issuers\"][sys.argv[2]][\"directory-next\"])' '$AGEPASS_WALLET' 'http://127.0.0.1:$bport') -gt \$(date +%s) ]"
+cp unknown.json bad/.well-known/private-token-issuer-directory
+set_due
+k_before=$(keys_of "http://127.0.0.1:$bport")
+"$agepass" fetch --issuer "http://127.0.0.1:$bport" --count 1 >/dev/null 2>unknown.err
+check "a current key never pinned beside the pinned one: refused, the pins kept" bash -c "grep -q 'at most one of each' unknown.err && [ '$k_before' = \"\$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[\"issuers\"][sys.argv[2]][\"keys\"]))' '$AGEPASS_WALLET' 'http://127.0.0.1:$bport')\" ]"
+
 # --proxy: through a loopback HTTP CONNECT proxy, and only through it
 start_helper connect proxy
 proxy="http://127.0.0.1:$helper_port"
