@@ -104,8 +104,17 @@ def requests(lines):
     return out
 
 
-db = sqlite3.connect("file:%s?mode=ro" % path("snap", "store.sqlite"), uri=True)
-taken = {row[0].hex(): row[1] for row in db.execute("SELECT id, remaining FROM grants")}
+redis = os.path.exists(path("snap", "dump.rdb"))
+if redis:
+    db = None
+    taken = {}
+    for line in read(path("snap", "grants.txt")).split("\n"):
+        if line:
+            g, left = line.split()
+            taken[g] = int(left)
+else:
+    db = sqlite3.connect("file:%s?mode=ro" % path("snap", "store.sqlite"), uri=True)
+    taken = {row[0].hex(): row[1] for row in db.execute("SELECT id, remaining FROM grants")}
 
 
 def attacks(mode, visits, reqs, grants):
@@ -196,13 +205,33 @@ for mode, files, reqs in (("default", ["site1.log", "site2.log"], requests(adv[:
 # ---- times finer than the boundaries ------------------------------------------
 for table, col, step in (("grants", "expires", 3600), ("evidence", "expires", 3600),
                          ("epochs", "expires", 86400)):
+    if db is None:
+        break
     bad = db.execute("SELECT COUNT(*) FROM %s WHERE %s %% %d != 0" % (table, col, step)).fetchone()[0]
     print("store: %s.%s not on a %d s boundary: %d" % (table, col, step, bad))
     if bad:
         failures.append("the store keeps %d %s.%s finer than %d s" % (bad, table, col, step))
+if redis:
+    import time
+    rdb = read(path("snap", "dump.rdb"), "rb")
+    now_ms = int(time.time() * 1000)
+    # RDB: a key's expiry is opcode 0xFC and 8 bytes of Unix milliseconds, little-endian
+    exp = [int.from_bytes(rdb[i + 1:i + 9], "little") for i in range(len(rdb) - 9) if rdb[i] == 0xFC]
+    exp = [e for e in exp if now_ms - 86400000 < e < now_ms + 400 * 86400000]
+    fine = sum(1 for e in exp if e % 3600000)
+    # the times the scripts keep in the records: 20 digits of t + 2^63
+    texts = [int(t) - 2 ** 63 for t in re.findall(rb"(?<!\d)\d{20}(?!\d)", rdb)]
+    texts = [t for t in texts if abs(t - now_ms // 1000) < 400 * 86400]
+    fine_t = sum(1 for t in texts if t % 3600)
+    print("store (Redis RDB): %d key expiries, %d off an hour boundary; %d stored times, %d off "
+          "an hour boundary" % (len(exp), fine, len(texts), fine_t))
+    if fine or fine_t or not exp:
+        failures.append("the RDB keeps %d expiries and %d times finer than an hour (of %d, %d)" % (
+            fine, fine_t, len(exp), len(texts)))
 wal = path("snap", "store.sqlite-wal")
 wal_size = os.path.getsize(wal) if os.path.exists(wal) else 0
-print("store: -wal %d bytes while the issuer runs" % wal_size)
+if not redis:
+    print("store: -wal %d bytes while the issuer runs" % wal_size)
 if wal_size:
     failures.append("the -wal file holds %d bytes of old page images" % wal_size)
 for f in sorted(os.listdir(path("logs"))):

@@ -27,7 +27,10 @@
 # against chance. It fails if any attack does better than chance in the
 # default mode, or if the order attack does not link the --mint-now visits
 # (so the test can fail); and if a stored or logged time is finer than an
-# hour (the stores) or a minute (the logs). Usage: privacy_linkability.sh AGEPASS
+# hour (the stores) or a minute (the logs). With AGP_LINK_REDIS=1 the issuer
+# keeps its store in a Redis of its own, whose RDB dump (redis-cli --rdb)
+# is joined and checked instead of the SQLite file.
+# Usage: privacy_linkability.sh AGEPASS
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 agepass=$(realpath "${1:?usage: privacy_linkability.sh AGEPASS}")
@@ -70,8 +73,14 @@ CONF
 iport=$(free_port)
 ifront=$(free_port)
 "$agepass" issuer init --state ist --name issuer.example >/dev/null || exit 2
+store=()
+if [ "${AGP_LINK_REDIS:-}" = 1 ]; then
+    rport=$(free_port)
+    start_redis "$rport" || exit 2
+    store=(--redis "redis://127.0.0.1:$rport")
+fi
 "$agepass" issuer serve --state ist --listen "127.0.0.1:$iport" --insecure-dev-attester \
-    --day-cap 10 2>logs/issuer.stderr &
+    --day-cap 10 "${store[@]}" 2>logs/issuer.stderr &
 pids+=($!)
 wait_port "$iport" || exit 2
 nginx_front issuer "$ifront" "
@@ -159,7 +168,14 @@ done <visits-mint.txt
 
 # the issuer's files as they are while it runs (the -wal too), then stop every server
 mkdir -p snap
-cp ist/store.sqlite* snap/
+if [ -n "${rport:-}" ]; then
+    redis-cli -p "$rport" --rdb snap/dump.rdb >/dev/null 2>&1 || not_ok "no RDB dump"
+    for k in $(redis-cli -p "$rport" --scan --pattern 'agepass:issuer:g:*'); do
+        echo "${k#agepass:issuer:g:} $(redis-cli -p "$rport" hget "$k" left)"
+    done >snap/grants.txt
+else
+    cp ist/store.sqlite* snap/
+fi
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 pids=()
