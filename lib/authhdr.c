@@ -283,11 +283,18 @@ static agp_err read_params(struct text *t, struct pt_params *pp)
 /* see agepass/authhdr.h */
 agp_err agp_www_auth_parse(struct agp_www_auth *out, const char *value, size_t len)
 {
+    out->count = 0;
+    return agp_www_auth_parse_more(out, value, len);
+}
+
+/* see agepass/authhdr.h */
+agp_err agp_www_auth_parse_more(struct agp_www_auth *out, const char *value, size_t len)
+{
     struct text t = {value, len, 0};
     struct pt_params pp;
     agp_err err = AGP_OK;
 
-    out->count = 0;
+    AGP_ENSURE(out->count <= AGP_AUTH_MAX_CHALLENGES, AGP_ERR_ARG);
     AGP_ENSURE(len <= AGP_HEADER_MAX, AGP_ERR_TOO_BIG);
     skip_list_sep(&t);
     while (!at_end(&t)) {

@@ -332,7 +332,8 @@ static agp_err challenge_locked(struct agp_verifier *v, char *out, size_t cap, s
     for (i = 0; i < v->nkeys; i++) {
         const struct vkey *k = &v->keys[i];
         const uint8_t *spki = agp_key_spki(k->key, &spki_len);
-        if (k->age != age || k->not_before > now) continue;
+        /* a key of a higher class proves this one too (an adult is over 16) */
+        if (k->age < age || k->not_before > now) continue;
         if (v->cfg.cross_origin) {
             AGP_TRY(make_challenge(v, k, true, 0, ch, sizeof ch, &ch_len));
             AGP_TRY(agp_www_auth_add(out, cap, len, ch, ch_len, spki, spki_len, max_age));
@@ -424,9 +425,12 @@ static agp_err session_cookie(const struct agp_verifier *v, char *out, size_t ca
     return AGP_OK;
 }
 
-/* The redemption steps; *why is set on every refusal. */
-static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char *authz,
-                      size_t authz_len, unsigned age, int64_t now)
+/*
+ * The redemption steps; *why is set on every refusal, *key_age (the class
+ * of the key that signed the token) on success.
+ */
+static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, unsigned *key_age,
+                      const char *authz, size_t authz_len, unsigned age, int64_t now)
 {
     uint8_t raw[AGP_TOKEN_LEN + 1], tag_in[2 * AGP_SHA256_LEN], tag[AGP_REPLAY_TAG_LEN];
     size_t raw_len, i;
@@ -463,6 +467,7 @@ static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, const char 
            : err == AGP_ERR_REPLAY ? AGP_REFUSED_REPLAY
                                    : AGP_REFUSED_STORE;
     if (err != AGP_OK && err != AGP_ERR_REPLAY) err = AGP_ERR_IO;
+    *key_age = k->age;
     return err;
 }
 
@@ -471,13 +476,15 @@ agp_err agp_verifier_redeem(struct agp_verifier *v, enum agp_refusal *why, char 
                             size_t cookie_cap, const char *authz, size_t authz_len, unsigned age,
                             int64_t now)
 {
+    unsigned key_age = 0;
     agp_err err;
     pthread_rwlock_rdlock(&v->lock);
-    err = redeem(v, why, authz, authz_len, age, now);
+    err = redeem(v, why, &key_age, authz, authz_len, age, now);
     pthread_rwlock_unlock(&v->lock);
     if (cookie_cap > 0) cookie[0] = '\0';
     if (err != AGP_OK) return err;
-    return session_cookie(v, cookie, cookie_cap, age, (uint32_t)now, (uint32_t)now);
+    /* the session proves what the key proves, not what this page asked */
+    return session_cookie(v, cookie, cookie_cap, key_age, (uint32_t)now, (uint32_t)now);
 }
 
 /* Finds `name=value` in a Cookie header ("a=b; c=d"); the first one wins. */

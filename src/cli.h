@@ -158,7 +158,8 @@ struct cli_http_resp {
     long status;
     uint8_t *body; /* NUL-terminated */
     size_t len;
-    char *www_authenticate, *set_cookie, *content_type; /* NULL when absent */
+    /* NULL when absent; several WWW-Authenticate fields are kept one per line ("\n") */
+    char *www_authenticate, *set_cookie, *content_type;
 };
 
 /*

@@ -1096,6 +1096,23 @@ static bool take_token(json_t *entry, const uint8_t *key_id, const uint8_t *dige
 }
 
 /*
+ * The PrivateToken challenges of a 401's WWW-Authenticate fields, one per
+ * line in www (see cli.h): each field is parsed on its own, and a field
+ * that cannot be read (another scheme's, broken) costs only its own.
+ */
+static void read_challenges(struct agp_www_auth *wa, const char *www)
+{
+    wa->count = 0;
+    while (*www != '\0') {
+        size_t n = strcspn(www, "\n");
+        if (agp_www_auth_parse_more(wa, www, n) != AGP_OK)
+            fprintf(stderr, "agepass: a WWW-Authenticate field of the site does not parse\n");
+        www += n;
+        if (*www == '\n') www++;
+    }
+}
+
+/*
  * Answers a 401's challenges: a wallet token for a cross-origin challenge,
  * of a key the challenge lists (token-key) and the wallet pinned from the
  * issuer's directory, whatever its class: a site asking for 16+ that lists
@@ -1113,7 +1130,8 @@ static int answer(struct wallet *w, const char *www, bool mint_now, char *authz,
     int pass, rc;
     bool bound_only = false, cross_seen = false;
 
-    if (agp_www_auth_parse(&wa, www, strlen(www)) != AGP_OK || wa.count == 0) {
+    read_challenges(&wa, www);
+    if (wa.count == 0) {
         fprintf(stderr, "agepass: the site asks for an age check this client cannot read\n");
         return CLI_REJECTED;
     }

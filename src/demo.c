@@ -148,8 +148,13 @@ static enum MHD_Result site(void *cls, struct MHD_Connection *conn, const char *
         cli_http_resp_free(&resp);
         return MHD_NO;
     }
-    if (resp.www_authenticate)
-        MHD_add_response_header(r, "WWW-Authenticate", resp.www_authenticate);
+    if (resp.www_authenticate) { /* one field per line */
+        char *field = resp.www_authenticate, *nl;
+        for (; field != NULL; field = nl ? nl + 1 : NULL) {
+            if ((nl = strchr(field, '\n')) != NULL) *nl = '\0';
+            MHD_add_response_header(r, "WWW-Authenticate", field);
+        }
+    }
     if (resp.set_cookie) MHD_add_response_header(r, "Set-Cookie", resp.set_cookie);
     ret = MHD_queue_response(conn, resp.status == 200 ? 200 : resp.status == 401 ? 401 : 503, r);
     MHD_destroy_response(r);
@@ -273,9 +278,8 @@ int cmd_demo(int argc, char **argv)
         pv = free_port();
         verifier_port = pv;
         snprintf(vl, sizeof vl, "127.0.0.1:%u", pv);
-        char *serve_v[] = {
-            "agepass", "verifier", "serve",     "--state",        vst, "--listen", vl, "--trust",
-            trust,     "--origin", "localhost", "--cross-origin", NULL};
+        char *serve_v[] = {"agepass", "verifier", "serve", "--state",  vst,         "--listen",
+                           vl,        "--trust",  trust,   "--origin", "localhost", NULL};
         ok = ok && start("verifier.log", pv, serve_v);
         site_port = free_port();
         d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, site_port, NULL, NULL,

@@ -33,14 +33,17 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* Keeps the response headers the client needs; repeated ones are joined with ", ". */
-static void keep_header(char **slot, const char *value, size_t len)
+/*
+ * Keeps the response headers the client needs; repeated ones are joined
+ * with sep (", ", or "\n" for fields that are parsed one by one).
+ */
+static void keep_header(char **slot, const char *sep, const char *value, size_t len)
 {
-    size_t old = *slot ? strlen(*slot) : 0;
+    size_t old = *slot ? strlen(*slot) : 0, sep_len = strlen(sep);
     char *p;
     if (old + len > 16384) return; /* a header beyond any we use */
-    if ((p = realloc(*slot, old + len + 3)) == NULL) return;
-    if (old) memcpy(p + old, ", ", 2), old += 2;
+    if ((p = realloc(*slot, old + len + sep_len + 1)) == NULL) return;
+    if (old) memcpy(p + old, sep, sep_len), old += sep_len;
     memcpy(p + old, value, len);
     p[old + len] = '\0';
     *slot = p;
@@ -53,9 +56,10 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     static const struct {
         const char *name;
         size_t off;
-    } wanted[] = {{"www-authenticate", offsetof(struct cli_http_resp, www_authenticate)},
-                  {"set-cookie", offsetof(struct cli_http_resp, set_cookie)},
-                  {"content-type", offsetof(struct cli_http_resp, content_type)}};
+        const char *sep;
+    } wanted[] = {{"www-authenticate", offsetof(struct cli_http_resp, www_authenticate), "\n"},
+                  {"set-cookie", offsetof(struct cli_http_resp, set_cookie), ", "},
+                  {"content-type", offsetof(struct cli_http_resp, content_type), ", "}};
     size_t i;
     const char *colon = memchr(ptr, ':', n);
     if (colon == NULL) {
@@ -72,7 +76,9 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
             v++;
         while (n > v && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n' || ptr[n - 1] == ' '))
             n--;
-        keep_header((char **)((char *)r + wanted[i].off), ptr + v, n - v);
+        /* a value holding a line break (obs-fold) would split a field: not kept */
+        if (memchr(ptr + v, '\n', n - v) != NULL) return size * nmemb;
+        keep_header((char **)((char *)r + wanted[i].off), wanted[i].sep, ptr + v, n - v);
         return size * nmemb;
     }
     return n;

@@ -10,9 +10,16 @@
  *     store cannot be reached (fail closed);
  *   - anything else: 401 with `WWW-Authenticate: PrivateToken ...`.
  * The age class asked for is --min-age, or the X-Agepass-Min-Age header
- * that nginx may set per location. Reasons for refusals go to stderr and
- * /metrics, never to the client. Nothing logged names a token, nonce,
- * cookie or client address.
+ * that nginx sets per location (deploy/nginx/agepass.conf drops the
+ * client's own). That header is honoured only from the front: a loopback
+ * address, or one given with --front; from any other address it is
+ * refused (400), logged and counted. It may only raise the class, never
+ * lower it below --min-age. Tokens and sessions of a higher class than asked are taken
+ * (an adult's class-18 token proves 16+); a session records the class of
+ * the key that signed its token, and one below the class asked is refused
+ * with a fresh challenge (counted as wrong_class). Reasons for refusals go
+ * to stderr and /metrics, never to the client. Nothing logged names a
+ * token, nonce, cookie or client address.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,11 +44,12 @@
 #include "agepass/util.h"
 #include "agepass/verifier.h"
 #include "cli.h"
+#include "verifier_class.h"
 
 static const char usage[] =
     "usage: agepass verifier serve --state DIR --listen HOST:PORT --trust SOURCE...\n"
-    "           [--origin NAME] [--min-age 18] [--redis URL] [--cross-origin]\n"
-    "           [--window SECONDS] [--session-idle SECONDS] [--sync-ms MS]\n"
+    "           [--origin NAME] [--min-age 18] [--front ADDR]... [--redis URL]\n"
+    "           [--site-bound] [--window SECONDS] [--session-idle SECONDS] [--sync-ms MS]\n"
     "\n"
     "Answers nginx auth_request subrequests: 200 for an open session or a good\n"
     "token, 401 with PrivateToken challenges otherwise, 503 if the replay store\n"
@@ -57,9 +65,15 @@ static const char usage[] =
     "                      the URL's host; age to the directory's\n"
     "                      agepass-age, then to --min-age; pins limit the keys taken\n"
     "  --origin NAME       this site, as put in challenges (default localhost)\n"
-    "  --min-age N         age class required when nginx does not say (default 18)\n"
+    "  --min-age N         age class required, the least nginx may ask (default 18)\n"
+    "  --front ADDR        an address of nginx whose X-Agepass-Min-Age is honoured,\n"
+    "                      repeatable (default: loopback only; from elsewhere the\n"
+    "                      header is refused); it may only raise the class\n"
     "  --redis URL         share the replay store: redis://HOST[:PORT][/DB]\n"
-    "  --cross-origin      also accept pre-fetched cross-origin tokens\n"
+    "  --site-bound        challenge only for tokens bound to this site, minted at\n"
+    "                      the visit (the issuer then sees when its users browse);\n"
+    "                      by default pre-fetched cross-origin tokens are also taken\n"
+    "  --cross-origin      the default now; accepted and ignored\n"
     "  --window SECONDS    challenge lifetime (default 300)\n"
     "  --session-idle S    session ends after S idle seconds (default 1800)\n"
     "  --sync-ms MS        embedded store: flush to disk within MS ms (default 100; 0: always)\n"
@@ -71,11 +85,13 @@ static const char usage[] =
 static struct {
     atomic_ulong challenges, accepted, sessions_opened, sessions_valid, store_errors;
     atomic_ulong refused[AGP_REFUSAL_COUNT];
+    atomic_ulong header_not_front, header_below_min;
 } stats;
 
 struct service {
     struct agp_verifier *v;
     unsigned min_age;
+    struct front_list front;
 };
 
 static const char denied_body[] = "age check required\n";
@@ -112,10 +128,14 @@ static enum MHD_Result metrics(struct MHD_Connection *conn)
                  "agepass_verifier_sessions_valid_total %lu\n"
                  "# TYPE agepass_verifier_store_errors_total counter\n"
                  "agepass_verifier_store_errors_total %lu\n"
+                 "# TYPE agepass_verifier_class_headers_not_taken_total counter\n"
+                 "agepass_verifier_class_headers_not_taken_total{reason=\"not_front\"} %lu\n"
+                 "agepass_verifier_class_headers_not_taken_total{reason=\"below_min_age\"} %lu\n"
                  "# TYPE agepass_verifier_tokens_refused_total counter\n",
                  atomic_load(&stats.challenges), atomic_load(&stats.accepted),
                  atomic_load(&stats.sessions_opened), atomic_load(&stats.sessions_valid),
-                 atomic_load(&stats.store_errors));
+                 atomic_load(&stats.store_errors), atomic_load(&stats.header_not_front),
+                 atomic_load(&stats.header_below_min));
     if (w < 0 || (size_t)w >= sizeof buf) return MHD_NO;
     n = (size_t)w;
     for (i = 1; i < AGP_REFUSAL_COUNT; i++) {
@@ -167,15 +187,46 @@ static enum MHD_Result challenge(struct service *s, struct MHD_Connection *conn,
     return reply(conn, MHD_HTTP_UNAUTHORIZED, denied_body, "text/plain", www, NULL);
 }
 
+/* Logs the 1st, 2nd, 4th, 8th... time of an event, so that a flood cannot fill the log. */
+static void log_sometimes(atomic_ulong *counter, const char *what)
+{
+    unsigned long n = atomic_fetch_add(counter, 1) + 1;
+    if ((n & (n - 1)) == 0) fprintf(stderr, "agepass verifier: %s (%lu so far)\n", what, n);
+}
+
+/* The age class this check needs (see verifier_class.h); false: answer 400. */
+static bool needed_class(struct service *s, struct MHD_Connection *conn, unsigned *age)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Min-Age");
+    switch (class_needed(&s->front, s->min_age, h, header_count(conn, "X-Agepass-Min-Age"),
+                         ci ? ci->client_addr : NULL, age)) {
+    case CLASS_DEFAULT:
+    case CLASS_FROM_FRONT: return true;
+    case CLASS_BELOW_MIN:
+        log_sometimes(&stats.header_below_min,
+                      "X-Agepass-Min-Age below --min-age: --min-age asked instead");
+        return true;
+    case CLASS_NOT_FRONT:
+        log_sometimes(&stats.header_not_front,
+                      "X-Agepass-Min-Age from an address not in --front: refused (400); "
+                      "if it is your nginx, add --front");
+        return false;
+    case CLASS_BAD_HEADER: break;
+    }
+    fprintf(stderr, "agepass verifier: bad X-Agepass-Min-Age from the proxy\n");
+    return false;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_size, void **con_cls)
 {
     struct service *s = cls;
-    const char *authz, *cookie, *age_h;
+    const char *authz, *cookie;
     char set_cookie[AGP_COOKIE_MAX];
     unsigned age = s->min_age;
-    uint64_t age64;
     int64_t now = (int64_t)time(NULL);
     enum agp_refusal why;
     agp_err err;
@@ -194,19 +245,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                      NULL);
     if (strcmp(url, "/metrics") == 0) return metrics(conn);
 
-    age_h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Min-Age");
-    if (age_h != NULL && age_h[0] == '\0') age_h = NULL; /* the proxy set nothing */
-    if (age_h != NULL && (!cli_parse_uint(age_h, 255, &age64) || age64 == 0)) {
-        fprintf(stderr, "agepass verifier: bad X-Agepass-Min-Age from the proxy\n");
+    if (!needed_class(s, conn, &age))
         return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
-    }
-    if (age_h != NULL) age = (unsigned)age64;
 
     cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
-    if (cookie != NULL && agp_verifier_session(s->v, set_cookie, sizeof set_cookie, cookie,
-                                               strlen(cookie), age, now) == AGP_OK) {
+    err = cookie == NULL ? AGP_ERR_NOT_FOUND
+                         : agp_verifier_session(s->v, set_cookie, sizeof set_cookie, cookie,
+                                                strlen(cookie), age, now);
+    if (err == AGP_OK) {
         atomic_fetch_add(&stats.sessions_valid, 1);
         return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
+    }
+    if (err == AGP_ERR_RANGE) { /* a good session of a lower class: not for this page */
+        atomic_fetch_add(&stats.refused[AGP_REFUSED_WRONG_CLASS], 1);
+        fprintf(stderr, "agepass verifier: session refused: wrong_class (below class %u)\n", age);
     }
 
     authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -447,7 +499,9 @@ static int serve(int argc, char **argv)
         {.name = "--origin"},
         {.name = "--min-age"},
         {.name = "--redis"},
-        {.name = "--cross-origin", .kind = CLI_FLAG},
+        {.name = "--cross-origin", .kind = CLI_FLAG}, /* the default; kept for old configs */
+        {.name = "--site-bound", .kind = CLI_FLAG},
+        {.name = "--front", .kind = CLI_REPEAT},
         {.name = "--window"},
         {.name = "--session-idle"},
         {.name = "--sync-ms"},
@@ -471,6 +525,7 @@ static int serve(int argc, char **argv)
     sigset_t sigs;
     agp_err err;
     int rc, sig;
+    size_t i;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads;
 
@@ -494,6 +549,16 @@ static int serve(int argc, char **argv)
     }
     if (cli_parse_listen(cli_get(o, n, "--listen"), &addr, &addr_len) != CLI_OK) {
         fprintf(stderr, "agepass: --listen takes HOST:PORT, e.g. 127.0.0.1:8081\n");
+        return CLI_USAGE;
+    }
+    if (cli_get(o, n, "--site-bound") != NULL && cli_get(o, n, "--cross-origin") != NULL) {
+        fprintf(stderr, "agepass: --site-bound and --cross-origin contradict each other\n");
+        return CLI_USAGE;
+    }
+    for (i = 0; i < n && strcmp(o[i].name, "--front") != 0; i++)
+        continue;
+    if (front_parse(&svc.front, o[i].values, o[i].count) != CLI_OK) {
+        fprintf(stderr, "agepass: --front takes an IPv4 or IPv6 address, e.g. 127.0.0.1\n");
         return CLI_USAGE;
     }
     dir = cli_get(o, n, "--state");
@@ -520,7 +585,7 @@ static int serve(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     cfg.origin = cli_get(o, n, "--origin") ? cli_get(o, n, "--origin") : "localhost";
     cfg.window_s = (unsigned)window;
-    cfg.cross_origin = cli_get(o, n, "--cross-origin") != NULL;
+    cfg.cross_origin = cli_get(o, n, "--site-bound") == NULL;
     cfg.cross_ttl_s = 90 * 86400;
     cfg.session_idle_s = (unsigned)idle;
     cfg.session_max_s = 12 * 3600 > idle ? 12 * 3600 : (unsigned)idle;
@@ -562,9 +627,11 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
         goto out;
     }
-    fprintf(stderr, "agepass verifier: listening on %s, origin %s, age %u%s\n",
+    fprintf(stderr,
+            "agepass verifier: listening on %s, origin %s, age %u%s, class header from %s\n",
             cli_get(o, n, "--listen"), cfg.origin, (unsigned)min_age,
-            cfg.cross_origin ? ", cross-origin tokens accepted" : "");
+            cfg.cross_origin ? ", cross-origin tokens accepted" : ", site-bound tokens only",
+            svc.front.n ? "--front only" : "loopback only");
     sigwait(&sigs, &sig);
     fprintf(stderr, "agepass verifier: stopping\n");
     rc = CLI_OK;

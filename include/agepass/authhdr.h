@@ -31,8 +31,12 @@
 
 /* Ceiling on a header value we read (bytes). */
 #define AGP_HEADER_MAX 16384
-/* PrivateToken challenges kept from one header; later ones are ignored. */
-#define AGP_AUTH_MAX_CHALLENGES 8
+/*
+ * PrivateToken challenges kept from one response; later ones are ignored.
+ * A site offers two per key (site-bound and cross-origin), for every key of
+ * the class asked or higher: three classes during a key rotation make 12.
+ */
+#define AGP_AUTH_MAX_CHALLENGES 16
 /* Ceiling on a decoded token-key: the largest SPKI we handle. */
 #define AGP_TOKEN_KEY_MAX AGP_SPKI_MAX_LEN
 /* Ceiling on max-age (one year, seconds). */
@@ -55,12 +59,25 @@ struct agp_www_auth {
 
 /*
  * Parses a WWW-Authenticate field value into out (caller-allocated; about
- * 21 KiB). Challenges of other schemes are skipped. Returns AGP_OK with
+ * 42 KiB). Challenges of other schemes are skipped. Returns AGP_OK with
  * out->count possibly 0; AGP_ERR_SYNTAX when the value breaks the grammar
  * (then nothing after the break is used), AGP_ERR_TOO_BIG over
  * AGP_HEADER_MAX.
  */
 AGP_MUST_USE agp_err agp_www_auth_parse(struct agp_www_auth *out, const char *value, size_t len);
+
+/*
+ * For a response with several WWW-Authenticate fields (RFC 9110 §11.6.1):
+ * parses one more field value and appends its challenges to those out
+ * holds already (from agp_www_auth_parse, or count 0), up to
+ * AGP_AUTH_MAX_CHALLENGES in all. Each field is parsed on its own, so that
+ * a field that breaks the grammar loses only its own challenges after the
+ * break, never those of the other fields. Returns as agp_www_auth_parse;
+ * the challenges of earlier fields stay whatever it returns. Errors also:
+ * AGP_ERR_ARG (out->count over the maximum).
+ */
+AGP_MUST_USE agp_err agp_www_auth_parse_more(struct agp_www_auth *out, const char *value,
+                                             size_t len);
 
 /*
  * Appends one PrivateToken challenge to the field value in out[0..*len),

@@ -5,7 +5,7 @@
  * once each, and opens short sessions held in signed cookies. It never
  * contacts an issuer and keeps nothing that links two visits: the replay
  * store holds a keyed 16-byte tag per spent token, and a session cookie
- * holds only its age class and two times.
+ * holds only the age class its token's key proves and two times.
  *
  * Challenges come in two kinds (RFC 9577 §2.1):
  *  - origin-bound: origin_info is the site, redemption_context is
@@ -15,7 +15,8 @@
  *    recognise it: a token is accepted for the current and the previous
  *    window, and refused as stale after that. The client must fetch a fresh
  *    token for it, so the issuer sees when (not where) a person browses.
- *  - cross-origin (only when enabled): empty context and empty origin_info.
+ *  - cross-origin (when enabled, as `agepass verifier serve` does unless
+ *    --site-bound): empty context and empty origin_info.
  *    Clients can fetch such tokens in advance, in batches, which hides from
  *    the issuer when the person visits a site (REQUIREMENTS D3), at the
  *    cost of tokens that any site enabling this mode would accept once.
@@ -117,9 +118,9 @@ void agp_verifier_free(struct agp_verifier *v);
 
 /*
  * The WWW-Authenticate value for a request needing age class age at time
- * now: one challenge per trusted key of exactly that class whose
- * not_before has come (and a
- * cross-origin one each, when enabled), with token-key and max-age.
+ * now: one challenge per trusted key of that class or higher (a class-18
+ * key proves 16+) whose not_before has come (and a cross-origin one each,
+ * when enabled), with token-key and max-age.
  * Errors: AGP_ERR_NOT_FOUND (no key of that class), AGP_ERR_TOO_BIG.
  */
 AGP_MUST_USE agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, size_t cap,
@@ -131,8 +132,10 @@ AGP_MUST_USE agp_err agp_verifier_challenge(struct agp_verifier *v, char *out, s
  * or higher, that challenge_digest is one this verifier wrote for the
  * current or previous window (or the cross-origin one), the signature, and
  * finally spends the token in the store. On success writes a Set-Cookie
- * value for a new session into cookie. On failure *why says why, for logs
- * and metrics only, never for the client.
+ * value for a new session into cookie; the session holds the class of the
+ * key that signed the token (which may be higher than age), never age.
+ * On failure *why says why, for logs and metrics only, never for the
+ * client.
  * Errors: AGP_ERR_IO (store unavailable: answer 503), and any other error
  * for a refused token (answer 401).
  */

@@ -228,6 +228,16 @@ def main():
     c.add("www_authenticate", "obs-text", 'Basic realm="caf\xe9", PrivateToken challenge="%s"' % chal)
     c.add("www_authenticate", "empty", "")
 
+    # --- www_fields: a response's WWW-Authenticate fields, one per line
+    c.add("www_fields", "one-field", base)
+    c.add("www_fields", "two-fields", base + "\n" + 'Basic realm="x", ' + base)
+    c.add("www_fields", "broken-first", 'Basic realm="unterminated\n' + base)
+    c.add("www_fields", "broken-last", base + "\nPrivateToken a=b c=d")
+    c.add("www_fields", "empty-fields", "\n\n" + base + "\n\n")
+    c.add("www_fields", "over-the-cap", "\n".join([", ".join([base] * 10)] * 2))
+    c.add("www_fields", "cr-left-in", base + "\r\n" + base)
+    c.add("www_fields", "nul-in-field", 'Basic realm="a\x00"\n' + base)
+
     # --- authorization: RFC 9577 §2.2.1
     for v in t2[:3]:
         c.add("authorization", "rfc9578-t2-v%d" % v["index"],

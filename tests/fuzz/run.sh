@@ -30,7 +30,7 @@ build=$(cd "$build" && pwd)
 if [ $# -gt 0 ]; then
     names=("$@")
 else
-    names=(challenge token_request token_response token www_authenticate authorization
+    names=(challenge token_request token_response token www_authenticate www_fields authorization
            directory token_state spki b64url session batch redis_url mdoc
            id_token oidc_rp)
 fi

@@ -124,9 +124,9 @@ static void check_www_negative(const char *good_value)
     EXPECT_OK(agp_www_auth_parse(&wa, "", 0));
     EXPECT(wa.count == 0);
     EXPECT_OK(agp_www_auth_parse(&wa, " , ", 3));
-    /* more challenges than we keep: the first eight */
+    /* more challenges than we keep: the first AGP_AUTH_MAX_CHALLENGES */
     buf[0] = '\0';
-    for (i = 0; i < 10; i++) {
+    for (i = 0; i < AGP_AUTH_MAX_CHALLENGES + 2; i++) {
         size_t n = strlen(buf);
         snprintf(buf + n, sizeof buf - n, "%sPrivateToken challenge=\"%s\"", i ? ", " : "", ch);
     }
@@ -139,6 +139,65 @@ static void check_www_negative(const char *good_value)
     /* the whole header over the ceiling */
     memset(buf, ' ', AGP_HEADER_MAX + 1);
     EXPECT_ERR(agp_www_auth_parse(&wa, buf, AGP_HEADER_MAX + 1), AGP_ERR_TOO_BIG);
+}
+
+/*
+ * Several WWW-Authenticate fields, as a site behind a proxy may send them:
+ * each parsed on its own with agp_www_auth_parse_more; one that breaks the
+ * grammar keeps the challenges of the others.
+ */
+static void check_www_fields(void)
+{
+    static char buf[AGP_HEADER_MAX + 1];
+    const char *ch = "AAIADmlzc3Vlci5leGFtcGxlAAAA"; /* type 2, issuer.example */
+    const char *broken = "Basic realm=\"unterminated";
+    char h[512];
+    size_t i;
+
+    /* two good fields: the challenges of both, in order */
+    snprintf(h, sizeof h, "PrivateToken challenge=\"%s\", max-age=\"1\"", ch);
+    EXPECT_OK(agp_www_auth_parse(&wa, h, strlen(h)));
+    snprintf(h, sizeof h, "Basic realm=\"x\", PrivateToken challenge=%s, max-age=2", ch);
+    EXPECT_OK(agp_www_auth_parse_more(&wa, h, strlen(h)));
+    EXPECT(wa.count == 2 && wa.items[0].max_age == 1 && wa.items[1].max_age == 2);
+    /* a broken field first: its error, and the next field still counts */
+    wa.count = 0;
+    EXPECT_ERR(agp_www_auth_parse_more(&wa, broken, strlen(broken)), AGP_ERR_SYNTAX);
+    EXPECT(wa.count == 0);
+    snprintf(h, sizeof h, "PrivateToken challenge=\"%s\"", ch);
+    EXPECT_OK(agp_www_auth_parse_more(&wa, h, strlen(h)));
+    EXPECT(wa.count == 1);
+    /* a broken field after a good one: the good one stays */
+    EXPECT_ERR(agp_www_auth_parse_more(&wa, "PrivateToken a=b c=d", 20), AGP_ERR_SYNTAX);
+    EXPECT(wa.count == 1);
+    /* the same joined into one value: the break loses what follows it */
+    snprintf(h, sizeof h, "Basic realm=\"unterminated, PrivateToken challenge=\"%s\"", ch);
+    EXPECT_FAIL(agp_www_auth_parse(&wa, h, strlen(h)));
+    EXPECT(wa.count == 0);
+    /* empty fields add nothing */
+    wa.count = 0;
+    EXPECT_OK(agp_www_auth_parse_more(&wa, "", 0));
+    EXPECT_OK(agp_www_auth_parse_more(&wa, " , ", 3));
+    EXPECT(wa.count == 0);
+    /* the ceiling holds across fields: 10 + 10 keeps AGP_AUTH_MAX_CHALLENGES */
+    buf[0] = '\0';
+    for (i = 0; i < 10; i++) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, "%sPrivateToken challenge=\"%s\"", i ? ", " : "", ch);
+    }
+    EXPECT_OK(agp_www_auth_parse(&wa, buf, strlen(buf)));
+    EXPECT(wa.count == 10);
+    EXPECT_OK(agp_www_auth_parse_more(&wa, buf, strlen(buf)));
+    EXPECT(wa.count == AGP_AUTH_MAX_CHALLENGES);
+    EXPECT_OK(agp_www_auth_parse_more(&wa, buf, strlen(buf)));
+    EXPECT(wa.count == AGP_AUTH_MAX_CHALLENGES);
+    /* a count that is not one of ours is refused, not trusted */
+    wa.count = AGP_AUTH_MAX_CHALLENGES + 1;
+    EXPECT_ERR(agp_www_auth_parse_more(&wa, h, strlen(h)), AGP_ERR_ARG);
+    /* each field has its own ceiling */
+    wa.count = 0;
+    memset(buf, ' ', sizeof buf);
+    EXPECT_ERR(agp_www_auth_parse_more(&wa, buf, AGP_HEADER_MAX + 1), AGP_ERR_TOO_BIG);
 }
 
 static void check_authorization(const struct test_bytes *tok)
@@ -197,7 +256,7 @@ int main(int argc, char **argv)
         EXPECT_OK(agp_www_auth_parse(&wa, value, strlen(value)));
         expect_challenges(&wa, json_object_get(h, "challenges"));
         check_reemit(&wa);
-        if (i == 0) check_www_negative(value);
+        if (i == 0) check_www_negative(value), check_www_fields();
     }
     json_decref(root);
 

@@ -131,15 +131,24 @@ int main(void)
     v = make_verifier(store, false, "shop.example");
     EXPECT_ERR(agp_verifier_add_key(v, public_of(sk18), "issuer.example", 18), AGP_ERR_ARG);
 
-    /* challenges: one per key of the class, with key and max-age */
+    /* challenges: one per key of the class or higher, with key and max-age */
     ch_len = first_challenge(v, 18, NOW, 0, ch);
-    EXPECT(wa.count == 1 && wa.items[0].token_type == 2 && wa.items[0].has_max_age);
+    EXPECT(wa.count == 2 && wa.items[0].token_type == 2 && wa.items[0].has_max_age);
     EXPECT(wa.items[0].max_age > 300 && wa.items[0].max_age <= 600);
     EXPECT(wa.items[0].token_key_len == 342);
     {
         char www[AGP_HEADER_MAX];
-        size_t len;
-        EXPECT_ERR(agp_verifier_challenge(v, www, sizeof www, &len, 16, NOW), AGP_ERR_NOT_FOUND);
+        size_t len, spki_len;
+        const uint8_t *spki21 = agp_key_spki(sk21, &spki_len);
+        EXPECT(wa.items[1].token_key_len == spki_len &&
+               memcmp(wa.items[1].token_key, spki21, spki_len) == 0);
+        /* 16+: both keys prove it; 21+: only the class-21 key; 22+: none */
+        EXPECT(first_challenge(v, 16, NOW, 0, ch) > 0 && wa.count == 2);
+        EXPECT(first_challenge(v, 21, NOW, 0, ch) > 0 && wa.count == 1);
+        EXPECT(wa.items[0].token_key_len == spki_len &&
+               memcmp(wa.items[0].token_key, spki21, spki_len) == 0);
+        EXPECT_ERR(agp_verifier_challenge(v, www, sizeof www, &len, 22, NOW), AGP_ERR_NOT_FOUND);
+        ch_len = first_challenge(v, 18, NOW, 0, ch);
     }
 
     /* a good token: accepted once, with a session cookie; then a replay */
@@ -159,6 +168,13 @@ int main(void)
     EXPECT(redeem(v, authz, 18, NOW, NULL, NULL) == AGP_REFUSED_NONE);
     make_authz(authz, sizeof authz, sk18, ch, ch_len, NULL);
     EXPECT(redeem(v, authz, 21, NOW, NULL, NULL) == AGP_REFUSED_WRONG_CLASS);
+    EXPECT(redeem(v, authz, 16, NOW, NULL, cookie) == AGP_REFUSED_NONE);
+    /* the session holds the key's class, not the class asked: 18 here */
+    EXPECT_OK(agp_verifier_session(v, NULL, 0, cookie, strlen(cookie), 18, NOW));
+    EXPECT_ERR(agp_verifier_session(v, NULL, 0, cookie, strlen(cookie), 21, NOW), AGP_ERR_RANGE);
+    make_authz(authz, sizeof authz, sk21, ch, ch_len, NULL);
+    EXPECT(redeem(v, authz, 18, NOW, NULL, cookie) == AGP_REFUSED_NONE);
+    EXPECT_OK(agp_verifier_session(v, NULL, 0, cookie, strlen(cookie), 21, NOW));
     /* an untrusted issuer, a flipped byte, another site's challenge, garbage */
     make_authz(authz, sizeof authz, sk_untrusted, ch, ch_len, NULL);
     EXPECT(redeem(v, authz, 18, NOW, NULL, NULL) == AGP_REFUSED_UNKNOWN_KEY);
@@ -176,7 +192,7 @@ int main(void)
     /* cross-origin tokens: refused unless enabled; then accepted once */
     cross = make_verifier(store2, true, "other.example");
     ch_len = first_challenge(cross, 18, NOW, 0, ch);
-    EXPECT(wa.count == 2);
+    EXPECT(wa.count == 4); /* cross-origin and site-bound, for each of two keys */
     {
         struct agp_challenge c;
         EXPECT_OK(agp_challenge_parse(&c, ch, ch_len));
@@ -198,16 +214,16 @@ int main(void)
         EXPECT_OK(agp_verifier_replace_keys(v, 1, in, 2, &dropped));
         EXPECT(dropped == 1); /* sk18 is trusted already, from source 0 */
         first_challenge(v, 18, NOW, 0, ch);
-        EXPECT(wa.count == 1); /* the next key is not named before its time */
-        ch_len = first_challenge(v, 18, NOW + 1000, 1, ch);
-        EXPECT(wa.count == 2);
+        EXPECT(wa.count == 2); /* the next key is not named before its time */
+        ch_len = first_challenge(v, 18, NOW + 1000, 2, ch);
+        EXPECT(wa.count == 3);
         make_authz(authz, sizeof authz, sk_next, ch, ch_len, NULL);
         EXPECT(redeem(v, authz, 18, NOW + 1000, NULL, NULL) == AGP_REFUSED_NONE);
         make_authz(authz, sizeof authz, sk_next, ch, ch_len, NULL);
         EXPECT_OK(agp_verifier_replace_keys(v, 1, NULL, 0, NULL)); /* retired */
         EXPECT(redeem(v, authz, 18, NOW + 1000, NULL, NULL) == AGP_REFUSED_UNKNOWN_KEY);
         first_challenge(v, 18, NOW + 1000, 0, ch);
-        EXPECT(wa.count == 1);
+        EXPECT(wa.count == 2);
         agp_key_free(sk_next);
     }
 
