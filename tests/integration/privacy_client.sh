@@ -46,10 +46,10 @@ for k in json.load(open("dir.json"))["token-keys"]:
     open("pub%d-%s.der" % (k["agepass-age"], when), "wb").write(raw)
 PY
 
-# verifiers: site-bound only (no --cross-origin); cross-origin, 16+, listing the class-18 key;
+# verifiers: site-bound only (--site-bound); cross-origin, 16+, listing the class-18 key;
 # cross-origin, 16+, listing only the class-16 key
 vport=$(free_port)
-"$agepass" verifier serve --state v1 --listen "127.0.0.1:$vport" --origin 127.0.0.1 \
+"$agepass" verifier serve --state v1 --listen "127.0.0.1:$vport" --origin 127.0.0.1 --site-bound \
     --trust "pub18-cur.der,name=issuer.example" 2>v1.log &
 pids+=($!)
 v18=$(free_port)

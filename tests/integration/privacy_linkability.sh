@@ -15,7 +15,7 @@
 # each, in one order; then they visit the two cross-origin sites (the
 # verifiers run with --cross-origin, given explicitly), 2 visits each, in
 # another, random, order. --mint-now mode: MINT people enrol and fetch
-# nothing, then visit the site-bound site (no --cross-origin) with
+# nothing, then visit the site-bound site (--site-bound) with
 # `agepass get --mint-now`. Each visit asks for a page of its own name,
 # known only to the driver (the ground truth); the page name says nothing
 # of the person.
@@ -99,8 +99,8 @@ site_ports=()
 for s in 1 2 3; do
     vp=$(free_port)
     sp=$(free_port)
-    cross=--cross-origin
-    [ $s = 3 ] && cross=
+    cross=--cross-origin # given explicitly: the default, but said
+    [ $s = 3 ] && cross=--site-bound
     "$agepass" verifier serve --state "v$s" --listen "127.0.0.1:$vp" --origin "127.0.0.1" $cross \
         --trust "$dir_url" 2>"logs/verifier$s.stderr" &
     pids+=($!)
