@@ -51,6 +51,14 @@ agp_err agp_istore_count(struct agp_istore *s, const uint8_t pseudonym[AGP_PSEUD
 }
 
 /* see agepass/istore.h */
+agp_err agp_istore_uncount(struct agp_istore *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN],
+                           unsigned n, uint32_t epoch, int64_t now)
+{
+    AGP_ENSURE(s != NULL && pseudonym != NULL && n > 0, AGP_ERR_ARG);
+    return s->ops->uncount(s, pseudonym, n, epoch, now);
+}
+
+/* see agepass/istore.h */
 agp_err agp_istore_evidence_once(struct agp_istore *s, const uint8_t digest[32], int64_t expires_at,
                                  int64_t now)
 {

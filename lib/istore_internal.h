@@ -23,6 +23,8 @@ struct agp_istore_ops {
                                unsigned n);
     agp_err (*count)(struct agp_istore *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,
                      unsigned day_limit, unsigned epoch_limit, uint32_t epoch, int64_t now);
+    agp_err (*uncount)(struct agp_istore *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,
+                       uint32_t epoch, int64_t now);
     agp_err (*evidence_once)(struct agp_istore *s, const uint8_t digest[32], int64_t expires_at,
                              int64_t now);
     agp_err (*sweep)(struct agp_istore *s, int64_t now);

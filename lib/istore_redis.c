@@ -70,7 +70,7 @@
     "  return tonumber(string.sub(a, 11)) < tonumber(string.sub(b, 11))\n"                         \
     "end\n"
 
-enum { SC_PUT, SC_TAKE, SC_GIVE, SC_COUNT, SC_EVIDENCE, SC_COUNT_ALL };
+enum { SC_PUT, SC_TAKE, SC_GIVE, SC_COUNT, SC_UNCOUNT, SC_EVIDENCE, SC_COUNT_ALL };
 
 static const char *const scripts[SC_COUNT_ALL] = {
     /* KEYS: grant. ARGV: age, tokens, exp, nym, expire-at s. 0: id present */
@@ -119,6 +119,20 @@ static const char *const scripts[SC_COUNT_ALL] = {
                "  redis.call('EXPIREAT', KEYS[2], ARGV[10])\n"
                "end\n"
                "return 1\n",
+    /* KEYS: day, epoch. ARGV: n, day, now. Takes n back from both, never below 0 */
+    [SC_UNCOUNT] = LUA_LT "local n = tonumber(ARGV[1])\n"
+                          "local h = tonumber(redis.call('HGET', KEYS[1], ARGV[2]))\n"
+                          "if h then\n"
+                          "  if h > n then redis.call('HINCRBY', KEYS[1], ARGV[2], -n)\n"
+                          "  else redis.call('HDEL', KEYS[1], ARGV[2]) end\n"
+                          "end\n"
+                          "local e = redis.call('HMGET', KEYS[2], 'n', 'exp')\n"
+                          "if e[1] and lt(ARGV[3], e[2]) then\n"
+                          "  local left = tonumber(e[1]) - n\n"
+                          "  if left < 0 then left = 0 end\n"
+                          "  redis.call('HSET', KEYS[2], 'n', left)\n"
+                          "end\n"
+                          "return 1\n",
     /* KEYS: digest. ARGV: exp, now, expire-at s. 0: remembered */
     [SC_EVIDENCE] = LUA_LT "local v = redis.call('GET', KEYS[1])\n"
                            "if v and lt(ARGV[2], v) then return 0 end\n"
@@ -380,6 +394,32 @@ out:
     return err;
 }
 
+static agp_err redis_uncount(struct agp_istore *b, const uint8_t pseudonym[AGP_PSEUDONYM_LEN],
+                             unsigned n, uint32_t epoch, int64_t now)
+{
+    struct redis_istore *s = (struct redis_istore *)b;
+    char day[KEY_MAX], ep[KEY_MAX], num[16], today[24], t[TIME_LEN + 1];
+    const char *args[5];
+    size_t lens[5];
+    redisReply *rep = NULL;
+    long long v = 0;
+    agp_err err;
+
+    lens[0] = key_of(day, "d", pseudonym, AGP_PSEUDONYM_LEN, NULL);
+    lens[1] = key_of(ep, "e", pseudonym, AGP_PSEUDONYM_LEN, &epoch);
+    lens[2] = (size_t)snprintf(num, sizeof num, "%u", n);
+    lens[3] = (size_t)snprintf(today, sizeof today, "%lld", (long long)floor_div(now, DAY));
+    time_text(t, now);
+    lens[4] = TIME_LEN;
+    args[0] = day, args[1] = ep, args[2] = num, args[3] = today, args[4] = t;
+    if ((err = eval(s, SC_UNCOUNT, 2, 5, args, lens, &rep)) != AGP_OK) goto out;
+    if ((err = small_int(rep, 1, &v)) != AGP_OK) goto out;
+    err = v == 1 ? AGP_OK : AGP_ERR_IO;
+out:
+    if (rep != NULL) freeReplyObject(rep);
+    return err;
+}
+
 static agp_err redis_evidence_once(struct agp_istore *b, const uint8_t digest[32],
                                    int64_t expires_at, int64_t now)
 {
@@ -436,8 +476,8 @@ static void redis_free(struct agp_istore *b)
 }
 
 static const struct agp_istore_ops redis_ops = {
-    redis_grant_put, redis_grant_take, redis_grant_give_back, redis_count, redis_evidence_once,
-    redis_sweep,     redis_free};
+    redis_grant_put, redis_grant_take,    redis_grant_give_back, redis_count,
+    redis_uncount,   redis_evidence_once, redis_sweep,           redis_free};
 
 /* SHA-1 of each script, the name EVALSHA knows it by (an identifier, not a security use). */
 static agp_err script_names(struct redis_istore *s)

@@ -103,6 +103,8 @@ enum {
     ST_EPOCH_GET,
     ST_DAY_ADD,
     ST_EPOCH_ADD,
+    ST_DAY_SUB,
+    ST_EPOCH_SUB,
     ST_EVIDENCE_ADD,
     ST_SWEEP_GRANTS,
     ST_SWEEP_DAILY,
@@ -132,6 +134,9 @@ static const char *const statement_sql[ST_COUNT] = {
                      " ELSE excluded.n END,"
                      " expires = CASE WHEN epochs.expires > ?5 THEN epochs.expires"
                      " ELSE excluded.expires END",
+    [ST_DAY_SUB] = "UPDATE daily SET n = MAX(n - ?3, 0) WHERE pseudonym = ?1 AND day = ?2",
+    [ST_EPOCH_SUB] = "UPDATE epochs SET n = MAX(n - ?3, 0) WHERE pseudonym = ?1 AND epoch = ?2"
+                     " AND expires > ?4",
     /* one change: stored (new, or in place of an expired row); none: live */
     [ST_EVIDENCE_ADD] = "INSERT INTO evidence(digest, expires) VALUES(?1, ?2)"
                         " ON CONFLICT(digest) DO UPDATE SET expires = excluded.expires"
@@ -492,6 +497,38 @@ static agp_err sql_count(struct agp_istore *b, const uint8_t pseudonym[AGP_PSEUD
     return run(s, now, 1, count_body, &a);
 }
 
+static agp_err uncount_body(struct sql_store *s, void *arg)
+{
+    const struct count_args *a = arg;
+    sqlite3_stmt *st = s->st[ST_DAY_SUB];
+
+    AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
+    AGP_TRY(bind_i64(st, 2, day_of(a->now)));
+    AGP_TRY(bind_i64(st, 3, (int64_t)a->n));
+    AGP_TRY(step_done(st));
+
+    st = s->st[ST_EPOCH_SUB];
+    AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
+    AGP_TRY(bind_i64(st, 2, (int64_t)a->epoch));
+    AGP_TRY(bind_i64(st, 3, (int64_t)a->n));
+    AGP_TRY(bind_i64(st, 4, a->now));
+    return step_done(st);
+}
+
+static agp_err sql_uncount(struct agp_istore *b, const uint8_t pseudonym[AGP_PSEUDONYM_LEN],
+                           unsigned n, uint32_t epoch, int64_t now)
+{
+    struct sql_store *s = (struct sql_store *)b;
+    struct count_args a;
+
+    memset(&a, 0, sizeof a);
+    a.pseudonym = pseudonym;
+    a.n = n;
+    a.epoch = epoch;
+    a.now = now;
+    return run(s, 0, 0, uncount_body, &a); /* no sweep: it undoes, it does not move time */
+}
+
 struct evidence_args {
     const uint8_t *digest;
     int64_t expires_at, now;
@@ -676,9 +713,9 @@ static void sql_free_base(struct agp_istore *b)
     sql_free((struct sql_store *)b);
 }
 
-static const struct agp_istore_ops sql_ops = {sql_grant_put, sql_grant_take,    sql_grant_give_back,
-                                              sql_count,     sql_evidence_once, sql_sweep,
-                                              sql_free_base};
+static const struct agp_istore_ops sql_ops = {sql_grant_put, sql_grant_take, sql_grant_give_back,
+                                              sql_count,     sql_uncount,    sql_evidence_once,
+                                              sql_sweep,     sql_free_base};
 
 /* see agepass/istore.h */
 agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path)

@@ -7,6 +7,8 @@
  */
 #include <string.h>
 
+#include <openssl/bn.h>
+
 #include "agepass/token.h"
 #include "internal.h"
 
@@ -258,6 +260,21 @@ agp_err agp_token_issue(const struct agp_key *sk, uint8_t response[AGP_TOKEN_RES
     AGP_TRY(agp_token_request_parse(&req, request, request_len));
     AGP_ENSURE(req.truncated_token_key_id == agp_key_id(sk)[AGP_SHA256_LEN - 1], AGP_ERR_KEY_ID);
     return agp_rsabssa_blind_sign(sk, response, req.blinded_msg.ptr);
+}
+
+/* see agepass/token.h */
+agp_err agp_token_request_check(const struct agp_key *sk, const uint8_t *request,
+                                size_t request_len)
+{
+    struct agp_token_request req;
+    uint8_t n[AGP_NK]; /* the modulus: public */
+    AGP_TRY(check_key(sk));
+    AGP_TRY(agp_token_request_parse(&req, request, request_len));
+    AGP_ENSURE(req.truncated_token_key_id == agp_key_id(sk)[AGP_SHA256_LEN - 1], AGP_ERR_KEY_ID);
+    AGP_ENSURE(BN_bn2binpad(sk->n, n, (int)sizeof n) == (int)sizeof n, AGP_ERR_CRYPTO);
+    /* both AGP_NK bytes, big-endian: bytewise order is numeric order */
+    AGP_ENSURE(memcmp(req.blinded_msg.ptr, n, sizeof n) < 0, AGP_ERR_RANGE);
+    return AGP_OK;
 }
 
 /* see agepass/token.h */

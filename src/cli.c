@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "agepass/util.h"
 #include "cli.h"
@@ -330,19 +333,57 @@ const char *cli_field_value(const char *field, const char *key)
     return strncmp(field, key, n) == 0 ? field + n : NULL;
 }
 
+/*
+ * The parts of an http(s) URL that the checks below look at, as libcurl's
+ * URL parser (RFC 3986, the one that later fetches it) reads them. False
+ * for anything else: another scheme, no host, userinfo (user, password or
+ * login options: "http://localhost:80@evil.example" names evil.example),
+ * bytes outside printable ASCII, backslashes, or more than max characters.
+ */
+static bool url_parts(const char *url, size_t max, bool *https, char *host, size_t cap)
+{
+    CURLU *u;
+    char *scheme = NULL, *h = NULL, *part = NULL;
+    size_t i, n = strlen(url);
+    bool ok = false;
+
+    if (n == 0 || n > max) return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)url[i] < 0x21 || (unsigned char)url[i] > 0x7e || url[i] == '\\')
+            return false;
+    if ((u = curl_url()) == NULL) return false;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) goto out;
+    if (curl_url_get(u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER) goto out;
+    if (curl_url_get(u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD) goto out;
+    if (curl_url_get(u, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS) goto out;
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) goto out;
+    if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h[0] == '\0') goto out;
+    if (strcmp(scheme, "https") == 0)
+        *https = true;
+    else if (strcmp(scheme, "http") == 0)
+        *https = false;
+    else
+        goto out;
+    /* the authority right after "//", as RFC 3986 has it (curl also reads "http:/host") */
+    i = *https ? 8 : 7;
+    if (n <= i || url[i - 3] != ':' || url[i - 2] != '/' || url[i - 1] != '/' || url[i] == '/')
+        goto out;
+    if (strlen(h) >= cap) goto out;
+    memcpy(host, h, strlen(h) + 1);
+    ok = true;
+out:
+    curl_free(part);
+    curl_free(scheme);
+    curl_free(h);
+    curl_url_cleanup(u);
+    return ok;
+}
+
 /* see cli.h */
 bool cli_url_host(const char *url, char *out, size_t cap)
 {
-    const char *p = strstr(url, "://"), *end;
-    size_t n;
-    if (p == NULL) return false;
-    p += 3;
-    end = p + strcspn(p, ":/?#");
-    n = (size_t)(end - p);
-    if (n == 0 || n >= cap) return false;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
+    bool https;
+    return url_parts(url, 4096, &https, out, cap);
 }
 
 /* see cli.h */
@@ -399,9 +440,8 @@ int cli_read_secret(const char *path, uint8_t *out, size_t len)
 bool cli_url_safe(const char *url, size_t max)
 {
     char host[256];
-    if (strlen(url) > max || !cli_url_host(url, host, sizeof host)) return false;
-    if (strncmp(url, "https://", 8) == 0) return true;
-    return strncmp(url, "http://", 7) == 0 &&
-           (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
-            strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0);
+    bool https;
+    if (!url_parts(url, max, &https, host, sizeof host)) return false;
+    return https || strcmp(host, "127.0.0.1") == 0 || strcasecmp(host, "localhost") == 0 ||
+           strcmp(host, "[::1]") == 0;
 }

@@ -111,12 +111,19 @@ int cli_private_file(const char *path);
 /* A secret file of exactly len bytes that only its owner may read. */
 int cli_read_secret(const char *path, uint8_t *out, size_t len);
 
-/* The host part of an http(s) URL into out; false if there is none. */
+/*
+ * The host part of an http(s) URL into out (an IPv6 address in brackets),
+ * as libcurl's URL parser reads it; false if the URL has none, has
+ * userinfo, or is not one (see cli_url_safe).
+ */
 bool cli_url_host(const char *url, char *out, size_t cap);
 
 /*
  * An https URL of at most max characters, or plain http to a loopback host
- * (tests, a local provider): what the issuer will send people to or fetch.
+ * (127.0.0.1, localhost, [::1]: tests, a local provider): what a service
+ * sends people to or fetches. Parsed with libcurl's URL API (curl_url());
+ * userinfo ("user:pass@"), other schemes, spaces, control bytes and
+ * backslashes are refused.
  */
 bool cli_url_safe(const char *url, size_t max);
 

@@ -242,11 +242,10 @@ static bool issuer_base(const char *url, char *out, size_t cap)
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
-    if (n == 0 || n >= cap || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
-        return false;
+    if (n == 0 || n >= cap) return false;
     memcpy(out, url, n);
     out[n] = '\0';
-    return true;
+    return cli_url_safe(out, cap - 1); /* https, or http on loopback; no userinfo */
 }
 
 /* A uniform random number in [0, n]; 0 if the system has no randomness to give. */
@@ -738,7 +737,8 @@ static int cmd_enroll(int argc, char **argv)
     hr.proxy = provider_proxy; /* set above before the option was read */
     if (!issuer_base(cli_get(o, n, "--issuer"), base, sizeof base) ||
         !cli_url_host(base, name, sizeof name)) {
-        fprintf(stderr, "agepass: --issuer takes the issuer's http(s) URL\n");
+        fprintf(stderr, "agepass: --issuer takes the issuer's https URL (plain http only on "
+                        "loopback)\n");
         return CLI_USAGE;
     }
     if (cli_get(o, n, "--mdoc-request")) return mdoc_request(base, cli_get(o, n, "--age"));

@@ -122,6 +122,16 @@ static int discover(struct provider *o)
                                          : agp_err_str(err));
         goto out;
     }
+    /* the endpoints by the same parser as every other URL (no userinfo) */
+    if (!cli_url_safe(o->op.authorization_endpoint, AGP_OIDC_URL_MAX) ||
+        !cli_url_safe(o->op.token_endpoint, AGP_OIDC_URL_MAX) ||
+        !cli_url_safe(o->op.jwks_uri, AGP_OIDC_URL_MAX) ||
+        (o->op.userinfo_endpoint[0] != '\0' &&
+         !cli_url_safe(o->op.userinfo_endpoint, AGP_OIDC_URL_MAX))) {
+        fprintf(stderr, "agepass: %s: an endpoint is not an https URL (http only on loopback)\n",
+                url);
+        goto out;
+    }
     if ((err = fetch_jwks(o)) != AGP_OK) {
         fprintf(stderr, "agepass: %s: %s\n", o->op.jwks_uri, agp_err_str(err));
         goto out;

@@ -16,6 +16,7 @@
  *                            arbitrary-batch-request, 1..30 tokens at once
  *                            (draft-ietf-privacypass-batched-tokens-06 §6)
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
+ *   GET  /enroll/dev         its form for browsers (posts age=N)
  *   GET  /enroll/mdoc/request, GET /enroll/mdoc/qr, POST /enroll/mdoc/response
  *                            EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c),
  *                            with --mdoc-trust or --mdoc-trusted-list
@@ -53,6 +54,7 @@
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "cli.h"
+#include "http.h"
 #include "issuer.h"
 
 #define MAX_CLASSES    8
@@ -605,12 +607,22 @@ static void give_back(struct service *s, const uint8_t id[AGP_GRANT_ID_LEN], uns
         fprintf(stderr, "agepass issuer: could not give %u tokens back to their grant\n", n);
 }
 
+/* Takes back the n tokens counted for a request that then issued nothing. */
+static void uncount(struct service *s, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,
+                    uint32_t epoch, int64_t now)
+{
+    if (agp_istore_uncount(s->store, pseudonym, n, epoch, now) != AGP_OK)
+        fprintf(stderr, "agepass issuer: could not take back %u tokens counted for nothing\n", n);
+}
+
 /*
  * Signs the b->count TokenRequests of one HTTP request (a single one is a
  * batch of one) for the grant in its Authorization header, all or nothing.
  * Every element must name a current key whose age class the grant covers;
  * the n tokens are taken from the grant and counted for the person at
- * once, all n are signed, and on any failure the n go back to the grant.
+ * once, all n are signed, and on any failure the n go back to the grant
+ * and the count is taken back. What can be checked of each element before
+ * counting (its key, its blinded message below the modulus) is.
  * Returns true with sigs[0..n) filled and counted in the metrics; false
  * once the refusal is answered, its result in *ret.
  */
@@ -640,6 +652,12 @@ static bool issue(struct service *s, struct MHD_Connection *conn, const struct a
             return false;
         }
         if (s->st.classes[cls[i]] > need_age) need_age = s->st.classes[cls[i]];
+        /* what can be checked before counting is (a message not below n is refused here) */
+        if (agp_token_request_check(keys[i], b->raw[i].ptr, b->raw[i].len) != AGP_OK) {
+            *ret = refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                                  "the blinded message is not valid for this key\n");
+            return false;
+        }
     }
     if (!grant_id(conn, id)) {
         *ret = refuse_request(conn, RR_NO_GRANT, MHD_HTTP_UNAUTHORIZED,
@@ -683,6 +701,7 @@ static bool issue(struct service *s, struct MHD_Connection *conn, const struct a
             fprintf(stderr, "agepass issuer: blind signature %zu of %u failed: %s\n", i + 1, n,
                     agp_err_str(err));
             give_back(s, id, n);
+            uncount(s, pseudonym, n, s->st.epochs[e].id, now);
             *ret = refuse_request(conn, RR_MALFORMED, MHD_HTTP_UNPROCESSABLE_CONTENT,
                                   "the blinded message is not valid for this key\n");
             return false;
@@ -797,12 +816,27 @@ static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigne
     return err;
 }
 
+static bool wants_json(struct MHD_Connection *conn)
+{
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    return accept == NULL || strstr(accept, "application/json") != NULL ||
+           strstr(accept, "text/html") == NULL;
+}
+
 enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
                                     unsigned status)
 {
-    char body[128];
+    char body[256];
     atomic_fetch_add(&stats.enrol_refused[why], 1);
     fprintf(stderr, "agepass issuer: enrolment refused: %s\n", enrol_refusal_names[why]);
+    if (!wants_json(conn)) {
+        /* a browser: the reason, also in an element the extension reads */
+        snprintf(body, sizeof body,
+                 "<!doctype html><meta charset=utf-8><title>agepass: not enrolled</title>\n"
+                 "<p id=\"agepass-refused\" data-reason=\"%s\">Enrolment refused: %s.</p>\n",
+                 enrol_refusal_names[why], enrol_refusal_names[why]);
+        return issuer_send(conn, status, body, strlen(body), "text/html; charset=utf-8");
+    }
     snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", enrol_refusal_names[why]);
     return issuer_send(conn, status, body, strlen(body), "application/json");
 }
@@ -825,11 +859,32 @@ static agp_err pseudonym_of(const struct service *s, const char *source, const c
     return err;
 }
 
-static bool wants_json(struct MHD_Connection *conn)
+/*
+ * The page a browser gets with its grant, built here only: the grant for a
+ * person to read and copy into a client, and the same in the element
+ * id="agepass-grant" (its text, with data-age, data-tokens and
+ * data-expires-in) that the agepass browser extension's content script,
+ * registered for this issuer's origin alone, reads. Wipes grant.
+ */
+static enum MHD_Result grant_page(struct MHD_Connection *conn, char *grant, unsigned age,
+                                  unsigned tokens)
 {
-    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
-    return accept == NULL || strstr(accept, "application/json") != NULL ||
-           strstr(accept, "text/html") == NULL;
+    char body[1536];
+    enum MHD_Result ret;
+    snprintf(
+        body, sizeof body,
+        "<!doctype html><meta charset=utf-8><title>agepass: enrolled</title>\n"
+        "<p>You proved you are at least %u. Your issuance grant, good for %u tokens in the "
+        "next %d minutes:</p>\n<pre id=\"agepass-grant\" data-age=\"%u\" data-tokens=\"%u\" "
+        "data-expires-in=\"%d\">%s</pre>\n<p>The agepass browser extension, if you added "
+        "this age provider to it, takes the grant from this page by itself: its button then "
+        "says so. Otherwise give it to your agepass client (<code>agepass enroll --grant</code>); "
+        "the issuer does not keep your age evidence.</p>\n",
+        age, tokens, GRANT_TTL_S / 60, age, tokens, GRANT_TTL_S, grant);
+    AGP_WIPE(grant);
+    ret = issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "text/html; charset=utf-8");
+    AGP_WIPE(body);
+    return ret;
 }
 
 enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
@@ -888,19 +943,43 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         AGP_WIPE(grant);
         return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
     }
-    snprintf(body, sizeof body,
-             "<!doctype html><meta charset=utf-8><title>agepass: enrolled</title>\n"
-             "<p>You proved you are at least %u. Your issuance grant, good for %u tokens in the "
-             "next %lld minutes:</p>\n<pre>%s</pre>\n<p>Give it to your agepass client; the issuer "
-             "does not keep your age evidence.</p>\n",
-             best, tokens, (long long)(expires - now) / 60, grant);
-    AGP_WIPE(grant);
-    return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "text/html; charset=utf-8");
+    return grant_page(conn, grant, best, tokens);
+}
+
+/* GET /enroll/dev: the development attester's form, for browsers. */
+static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
+{
+    static const char page[] =
+        "<!doctype html><meta charset=utf-8><title>agepass: development enrolment</title>\n"
+        "<h1>Development enrolment</h1>\n"
+        "<p><strong>Warning: this issuer runs with --insecure-dev-attester. It takes the age "
+        "typed here at its word: for demos and tests only, never for real people.</strong></p>\n"
+        "<form method=\"post\" action=\"/enroll/dev\">\n<label>Age <input id=\"age\" "
+        "name=\"age\" type=\"number\" min=\"0\" max=\"150\" value=\"25\" required></label>\n"
+        "<button id=\"enrol\" type=\"submit\">Enrol</button>\n</form>\n";
+    return issuer_send(conn, MHD_HTTP_OK, page, sizeof page - 1, "text/html; charset=utf-8");
 }
 
 /*
- * POST /enroll/dev {"age": N}: a self-declared age, for demos and tests
- * only. Every dev enrolment is a new pseudonym: it proves nothing.
+ * The form's body, exactly `age=N` (N: 1 to 3 decimal digits, at most 150);
+ * -1 for anything else.
+ */
+static int dev_form_age(const char *body, size_t len)
+{
+    int age = 0;
+    size_t i;
+    if (len < 5 || len > 7 || memcmp(body, "age=", 4) != 0) return -1;
+    for (i = 4; i < len; i++) {
+        if (body[i] < '0' || body[i] > '9') return -1;
+        age = age * 10 + (body[i] - '0');
+    }
+    return age <= 150 ? age : -1;
+}
+
+/*
+ * POST /enroll/dev {"age": N}, or the form's `age=N`: a self-declared age,
+ * for demos and tests only. Every dev enrolment is a new pseudonym: it
+ * proves nothing.
  */
 static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn,
                                   const struct upload *up)
@@ -908,8 +987,13 @@ static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn
     struct issuer_evidence ev = {0};
     json_error_t jerr;
     json_t *root, *age_j;
+    int form_age;
 
     if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    if ((form_age = dev_form_age(up->buf, up->len)) >= 0) {
+        ev.age = (unsigned)form_age;
+        return issuer_grant(s, conn, &ev);
+    }
     root = json_loadb(up->buf, up->len, JSON_REJECT_DUPLICATES, &jerr);
     age_j = root ? json_object_get(root, "age") : NULL;
     if (!json_is_integer(age_j) || json_integer_value(age_j) < 0 ||
@@ -959,6 +1043,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "POST") == 0 && s->dev)
         return enroll_dev(s, conn, up);
+    if (strcmp(url, "/enroll/dev") == 0 && strcmp(method, "GET") == 0 && s->dev)
+        return enroll_dev_form(conn);
     if (s->mdoc && strcmp(url, "/enroll/mdoc/request") == 0 && strcmp(method, "GET") == 0)
         return mdoc_enrol_request(s->mdoc, conn);
     if (s->mdoc && strcmp(url, "/enroll/mdoc/qr") == 0 && strcmp(method, "GET") == 0)
@@ -1130,7 +1216,7 @@ static int cmd_serve(int argc, char **argv)
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    struct MHD_Daemon *d = NULL;
+    struct http_server *d = NULL;
     const char *dir;
     char path[4096], uri[AGP_URI_MAX + 1];
     uint64_t day_cap = 30, epoch_cap = 300, enrol_cap = 10;
@@ -1144,6 +1230,7 @@ static int cmd_serve(int argc, char **argv)
     if (cli_get(o, n, "--config") != NULL &&
         (rc = cli_merge_config(o, n, cli_get(o, n, "--config"), usage)) != CLI_OK)
         return rc;
+    signal(SIGXFSZ, SIG_IGN); /* a full disk or file limit is an error (503), not a death */
     if ((cli_get(o, n, "--day-cap") &&
          (!cli_parse_uint(cli_get(o, n, "--day-cap"), 100000, &day_cap) || day_cap == 0)) ||
         (cli_get(o, n, "--epoch-cap") &&
@@ -1225,13 +1312,14 @@ static int cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-                             (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle_locked, &svc, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 1 ? cpus : 1),
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+    {
+        struct http_config hc = {.addr = (struct sockaddr *)&addr,
+                                 .threads = (unsigned)(cpus > 1 ? cpus : 1),
+                                 .handler = handle_locked,
+                                 .handler_cls = &svc,
+                                 .completed = request_done};
+        if (http_start(&d, &hc) != 0) d = NULL;
+    }
     if (d == NULL) {
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
         goto out;
@@ -1247,7 +1335,7 @@ static int cmd_serve(int argc, char **argv)
     fprintf(stderr, "agepass issuer: stopping\n");
     rc = CLI_OK;
 out:
-    if (d != NULL) MHD_stop_daemon(d);
+    http_stop(d);
     oidc_enrol_free(svc.oidc);
     if (locks) {
         pthread_mutex_destroy(&svc.turn);

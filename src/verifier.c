@@ -44,6 +44,7 @@
 #include "agepass/util.h"
 #include "agepass/verifier.h"
 #include "cli.h"
+#include "http.h"
 #include "verifier_class.h"
 
 static const char usage[] =
@@ -60,7 +61,8 @@ static const char usage[] =
     "                      FILE,name=ISSUER_NAME[,age=N]  an RFC 9578 public key file\n"
     "                      (agepass keygen writes one), or\n"
     "                      URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX]...  an issuer\n"
-    "                      directory, fetched now and every --refresh seconds;\n"
+    "                      directory (https; http only on loopback), fetched\n"
+    "                      now and every --refresh seconds;\n"
     "                      name defaults to the directory's agepass-issuer-name, then\n"
     "                      the URL's host; age to the directory's\n"
     "                      agepass-age, then to --min-age; pins limit the keys taken\n"
@@ -357,6 +359,8 @@ static int parse_trust(struct trust *t, const char *spec, unsigned default_age)
         }
     }
     t->age = (unsigned)age;
+    /* a directory fetched over plain http from afar could be anyone's keys */
+    if (t->is_url && !cli_url_safe(t->where, sizeof t->spec - 1)) return CLI_USAGE;
     if (t->name[0] == '\0' && !(t->is_url && cli_url_host(t->where, t->name, sizeof t->name)))
         return CLI_USAGE;
     return CLI_OK;
@@ -468,7 +472,8 @@ static int load_trusts(struct agp_verifier *v, const struct cli_opt *opt, unsign
         if (parse_trust(t, opt->values[i], default_age) != CLI_OK) {
             fprintf(stderr,
                     "agepass: --trust takes FILE,name=ISSUER[,age=N] or "
-                    "URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX], not '%s'\n",
+                    "URL[,name=ISSUER][,age=N][,pin=KEY_ID_HEX] (an https URL; plain http "
+                    "only on loopback), not '%s'\n",
                     opt->values[i]);
             return CLI_USAGE;
         }
@@ -519,7 +524,7 @@ static int serve(int argc, char **argv)
     struct agp_verifier *v = NULL;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    struct MHD_Daemon *d = NULL;
+    struct http_server *d = NULL;
     struct service svc;
     char path[4096];
     sigset_t sigs;
@@ -616,12 +621,13 @@ static int serve(int argc, char **argv)
      */
     threads = (unsigned)(cpus > 1 ? cpus : 1);
     if (cli_get(o, n, "--redis") != NULL) threads = threads * 4 > 8 ? 8 : threads * 4;
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-                             (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle, &svc, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+    {
+        struct http_config hc = {.addr = (struct sockaddr *)&addr,
+                                 .threads = threads,
+                                 .handler = handle,
+                                 .handler_cls = &svc};
+        if (http_start(&d, &hc) != 0) d = NULL;
+    }
     rc = CLI_REJECTED;
     if (d == NULL) {
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
@@ -643,7 +649,7 @@ out:
         pthread_mutex_unlock(&trusts.mu);
         pthread_join(refresh_thread, NULL);
     }
-    if (d != NULL) MHD_stop_daemon(d);
+    http_stop(d);
     agp_verifier_free(v);
     agp_replay_free(store);
     AGP_WIPE(secret);

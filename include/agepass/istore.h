@@ -89,6 +89,16 @@ AGP_MUST_USE agp_err agp_istore_count(struct agp_istore *s,
                                       int64_t now);
 
 /*
+ * Takes back n tokens counted by agp_istore_count(s, pseudonym, n, ...,
+ * epoch, now) with the same now, for a request that then issued nothing:
+ * the hour bucket of now and the epoch's count go down by n (never below
+ * 0). Errors: AGP_ERR_IO.
+ */
+AGP_MUST_USE agp_err agp_istore_uncount(struct agp_istore *s,
+                                        const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,
+                                        uint32_t epoch, int64_t now);
+
+/*
  * Remembers an evidence digest until expires_at. AGP_OK the first time,
  * AGP_ERR_REPLAY while it is remembered, AGP_ERR_IO.
  */

@@ -153,6 +153,15 @@ AGP_MUST_USE agp_err agp_token_issue(const struct agp_key *sk,
                                      const uint8_t *request, size_t request_len);
 
 /*
+ * Issuer side, before anything is counted: what agp_token_issue would check
+ * of a TokenRequest without signing it (its parse, token type, truncated
+ * key id, and the blinded message below sk's modulus), so that a request
+ * that cannot be signed uses up nothing. Same errors as agp_token_issue.
+ */
+AGP_MUST_USE agp_err agp_token_request_check(const struct agp_key *sk, const uint8_t *request,
+                                             size_t request_len);
+
+/*
  * Client side: parses the TokenResponse, unblinds and verifies it, and writes
  * the Token. Errors: parse errors, AGP_ERR_SIGNATURE. On error token is 0.
  */

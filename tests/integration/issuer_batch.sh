@@ -145,7 +145,7 @@ for c in "empty:count 0:422" "trunc:truncated:422" "extra:one byte more:422" "lo
 done
 s=$(post h-range.b -H "Authorization: Bearer $g30")
 check "a blinded message out of range in place 30: 422 ($s)" [ "$s" = 422 ]
-check "... refused at the signature of the last element" grep -q 'blind signature 30 of 30 failed' issuer.log
+check "... refused before anything is counted, not at its signature" bash -c "! grep -q 'blind signature' issuer.log"
 s=$(post a.b)
 check "no grant: 401 ($s)" [ "$s" = 401 ]
 s=$(post a.b -H "Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")

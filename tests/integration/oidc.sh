@@ -173,7 +173,7 @@ check "client: enroll --oidc prints the provider's login address" [ -n "$authz" 
 check "client: login and consent from that address" node "$here/oidc_flow.mjs" "$base" acct-adult-q7w3 client.cb "$authz"
 s=$(curl -s -o client.html -w '%{http_code}' -H 'Accept: text/html' "$(cat client.cb)")
 check "client: the callback page (HTML): 200 ($s)" [ "$s" = 200 ]
-page_grant=$(sed -n 's/.*<pre>\([A-Za-z0-9_-]*\)<\/pre>.*/\1/p' client.html)
+page_grant=$(sed -n 's/.*<pre[^>]*>\([A-Za-z0-9_-]*\)<\/pre>.*/\1/p' client.html)
 check "... shows a grant" [ "${#page_grant}" = 43 ]
 echo "$page_grant" >&7
 exec 7>&-

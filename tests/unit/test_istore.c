@@ -287,6 +287,53 @@ static void check_count(void)
     agp_istore_free(s);
 }
 
+/* Uncounting: what a request that issued nothing took from the day and the epoch comes back. */
+static void check_uncount(void)
+{
+    struct agp_istore *s = NULL;
+    uint8_t a[AGP_PSEUDONYM_LEN], b[AGP_PSEUDONYM_LEN];
+    int64_t t = T0 + 1000 * DAY + 1800;
+    int i;
+
+    id_of(a, sizeof a, 'u', 1);
+    id_of(b, sizeof b, 'u', 2);
+    EXPECT_OK(open_store(&s, "uncount.db", 2));
+    /* the day cap (5): a refused request given back leaves it whole, many times over */
+    for (i = 0; i < 20; i++) {
+        EXPECT_OK(agp_istore_count(s, a, 2, 5, 100, 1, t + i));
+        EXPECT_OK(agp_istore_uncount(s, a, 2, 1, t + i));
+    }
+    EXPECT_OK(agp_istore_count(s, a, 5, 5, 100, 1, t + 30));
+    EXPECT_ERR(agp_istore_count(s, a, 1, 5, 100, 1, t + 30), AGP_ERR_RANGE);
+    EXPECT_OK(agp_istore_uncount(s, a, 1, 1, t + 30));
+    EXPECT_OK(agp_istore_count(s, a, 1, 5, 100, 1, t + 30));
+    EXPECT_ERR(agp_istore_count(s, a, 1, 5, 100, 1, t + 30), AGP_ERR_RANGE);
+    /* the epoch cap (6) alike, in a later day */
+    t += 2 * DAY;
+    EXPECT_OK(agp_istore_count(s, a, 6, 100, 6, 2, t));
+    EXPECT_ERR(agp_istore_count(s, a, 1, 100, 6, 2, t), AGP_ERR_RANGE);
+    EXPECT_OK(agp_istore_uncount(s, a, 3, 2, t));
+    EXPECT_OK(agp_istore_count(s, a, 3, 100, 6, 2, t));
+    EXPECT_ERR(agp_istore_count(s, a, 1, 100, 6, 2, t), AGP_ERR_RANGE);
+    /* never below 0: uncounting more than was counted frees no more than that */
+    t += 2 * DAY;
+    EXPECT_OK(agp_istore_count(s, b, 1, 3, 3, 3, t));
+    EXPECT_OK(agp_istore_uncount(s, b, 10, 3, t));
+    EXPECT_OK(agp_istore_count(s, b, 3, 3, 3, 3, t));
+    EXPECT_ERR(agp_istore_count(s, b, 1, 3, 3, 3, t), AGP_ERR_RANGE);
+    /* nothing counted: nothing to take back, no error */
+    id_of(b, sizeof b, 'u', 3);
+    EXPECT_OK(agp_istore_uncount(s, b, 1, 4, t));
+    EXPECT_OK(agp_istore_count(s, b, 3, 3, 3, 4, t));
+    /* another person's counts are not touched */
+    EXPECT_ERR(agp_istore_count(s, a, 1, 100, 6, 2, t - 2 * DAY), AGP_ERR_RANGE);
+    /* misuse */
+    EXPECT_ERR(agp_istore_uncount(NULL, a, 1, 1, t), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_uncount(s, NULL, 1, 1, t), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_uncount(s, a, 0, 1, t), AGP_ERR_ARG);
+    agp_istore_free(s);
+}
+
 static void check_evidence(void)
 {
     struct agp_istore *s = NULL;
@@ -982,6 +1029,7 @@ int main(int argc, char **argv)
     }
     check_grants();
     check_count();
+    check_uncount();
     check_evidence();
     check_reopen();
     check_race();
