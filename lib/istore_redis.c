@@ -6,7 +6,7 @@
  * Keys (P = "agepass:issuer:", hex in lower case):
  *
  *     P g:<grant id>     hash age, left, exp, nym (16 raw bytes)
- *     P d:<pseudonym>    hash <hour> -> n: the hourly buckets of the rolling day
+ *     P d:<pseudonym>    hash <day> -> n: the count of the UTC day (day = now / 86400)
  *     P e:<pseudonym>:<epoch>   hash n, exp: the count in one key epoch
  *     P v:<digest>       string exp: evidence used once
  *
@@ -20,14 +20,18 @@
  * it is given. Redis itself would only compare with its own clock, and a
  * Lua number (a double) cannot hold every int64_t, so a time travels as
  * 20 decimal digits of (t + 2^63) as an unsigned number: same length, same
- * order, compared in two exact halves of 10 digits. The key's TTL frees the
- * space: a grant lives until its expiry by the wall clock (grant_put has
- * no now), a day key 25 hours after its last count, an epoch key 200 days
- * after its first, an evidence digest until its expiry (at least a second).
- * The hourly buckets older than the rolling day are deleted by the count
- * that finds them (buckets hour < now/3600 - 24, as the SQLite sweep), so
- * a day key holds about 25 fields. agp_istore_sweep has nothing to do:
- * it asks Redis for a PONG so that the caller learns whether it is there.
+ * order, compared in two exact halves of 10 digits. The key's expiry frees
+ * the space, set with EXPIREAT to an hour or day boundary (never a TTL
+ * counted from the request, which would keep the request's millisecond):
+ * a grant until the first hour boundary at or after its expiry, a day key
+ * until the end of its last count's UTC day, an epoch key until the first
+ * day boundary 200 days after its first count (its stored exp too), an
+ * evidence digest until the hour boundary at or after its expiry. A
+ * boundary already past by the wall clock (grant_put has no now) is moved
+ * to the next hour boundary. Days before yesterday are deleted from a day
+ * key by the count that finds them, as the SQLite sweep does, so a day key
+ * holds one or two fields. agp_istore_sweep has nothing to do: it asks
+ * Redis for a PONG so that the caller learns whether it is there.
  *
  * Errors: anything but the answers the scripts give (no connection, a
  * timeout, an error reply, a reply of an unexpected shape) is AGP_ERR_IO;
@@ -52,14 +56,11 @@
 #define PREFIX     "agepass:issuer:"
 #define TIMEOUT_MS 1000u
 #define HOUR       3600
-#define DAY_HOURS  24
-#define EPOCH_TTL  ((int64_t)200 * 86400) /* as the SQLite backend */
-/* the same two TTLs as text for the scripts: 25 hours in ms, 200 days in s */
-#define DAY_TTL_MS_TEXT "90000000"
-#define EPOCH_TTL_TEXT  "17280000"
-#define TTL_MAX         ((int64_t)UINT32_MAX) /* seconds: 136 years */
-#define TIME_LEN        20                    /* digits of a time, see above */
-#define KEY_MAX         128
+#define DAY        86400
+#define EPOCH_TTL  ((int64_t)200 * DAY)  /* as the SQLite backend */
+#define TTL_MAX    ((int64_t)UINT32_MAX) /* seconds: 136 years */
+#define TIME_LEN   20                    /* digits of a time, see above */
+#define KEY_MAX    128
 
 /* a < b for two times of TIME_LEN digits, exactly (each half is below 2^53) */
 #define LUA_LT                                                                                     \
@@ -72,11 +73,11 @@
 enum { SC_PUT, SC_TAKE, SC_GIVE, SC_COUNT, SC_UNCOUNT, SC_EVIDENCE, SC_COUNT_ALL };
 
 static const char *const scripts[SC_COUNT_ALL] = {
-    /* KEYS: grant. ARGV: age, tokens, exp, nym, ttl ms. 0: id present */
+    /* KEYS: grant. ARGV: age, tokens, exp, nym, expire-at s. 0: id present */
     [SC_PUT] = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
                "redis.call('HMSET', KEYS[1], 'age', ARGV[1], 'left', ARGV[2], 'exp', ARGV[3],"
                " 'nym', ARGV[4])\n"
-               "redis.call('PEXPIRE', KEYS[1], ARGV[5])\n"
+               "redis.call('EXPIREAT', KEYS[1], ARGV[5])\n"
                "return 1\n",
     /* KEYS: grant. ARGV: n, -n, now. {0}: unknown, {1}: expired, {2}: too few, {3, age, nym} */
     [SC_TAKE] = LUA_LT "local v = redis.call('HMGET', KEYS[1], 'age', 'left', 'exp', 'nym')\n"
@@ -90,8 +91,9 @@ static const char *const scripts[SC_COUNT_ALL] = {
                 "redis.call('HINCRBY', KEYS[1], 'left', ARGV[1])\n"
                 "return 1\n",
     /*
-     * KEYS: day, epoch. ARGV: n, day limit, epoch limit, hour, now, epoch
-     * exp, first hour of the day, last hour swept. 0: over a limit
+     * KEYS: day, epoch. ARGV: n, day limit, epoch limit, today, now, epoch
+     * exp, today, the last day deleted, the day key's expire-at s, the
+     * epoch key's expire-at s. 0: over a limit
      */
     [SC_COUNT] =
         LUA_LT "local n, dl, el = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
@@ -99,9 +101,9 @@ static const char *const scripts[SC_COUNT_ALL] = {
                "local day = 0\n"
                "local h = redis.call('HGETALL', KEYS[1])\n"
                "for i = 1, #h, 2 do\n"
-               "  local hour = tonumber(h[i])\n"
-               "  if hour >= first then day = day + tonumber(h[i + 1])\n"
-               "  elseif hour <= old then redis.call('HDEL', KEYS[1], h[i]) end\n"
+               "  local d = tonumber(h[i])\n"
+               "  if d >= first then day = day + tonumber(h[i + 1])\n"
+               "  elseif d <= old then redis.call('HDEL', KEYS[1], h[i]) end\n"
                "end\n"
                "local e = redis.call('HMGET', KEYS[2], 'n', 'exp')\n"
                "local live = e[1] and lt(ARGV[5], e[2])\n"
@@ -109,15 +111,15 @@ static const char *const scripts[SC_COUNT_ALL] = {
                "if live then used = tonumber(e[1]) end\n"
                "if day + n > dl or used + n > el then return 0 end\n"
                "redis.call('HINCRBY', KEYS[1], ARGV[4], ARGV[1])\n"
-               "redis.call('PEXPIRE', KEYS[1], '" DAY_TTL_MS_TEXT "')\n"
+               "redis.call('EXPIREAT', KEYS[1], ARGV[9])\n"
                "if live then redis.call('HINCRBY', KEYS[2], 'n', ARGV[1])\n"
                "else\n"
                "  redis.call('DEL', KEYS[2])\n"
                "  redis.call('HMSET', KEYS[2], 'n', ARGV[1], 'exp', ARGV[6])\n"
-               "  redis.call('EXPIRE', KEYS[2], '" EPOCH_TTL_TEXT "')\n"
+               "  redis.call('EXPIREAT', KEYS[2], ARGV[10])\n"
                "end\n"
                "return 1\n",
-    /* KEYS: day, epoch. ARGV: n, hour, now. Takes n back from both, never below 0 */
+    /* KEYS: day, epoch. ARGV: n, day, now. Takes n back from both, never below 0 */
     [SC_UNCOUNT] = LUA_LT "local n = tonumber(ARGV[1])\n"
                           "local h = tonumber(redis.call('HGET', KEYS[1], ARGV[2]))\n"
                           "if h then\n"
@@ -131,10 +133,11 @@ static const char *const scripts[SC_COUNT_ALL] = {
                           "  redis.call('HSET', KEYS[2], 'n', left)\n"
                           "end\n"
                           "return 1\n",
-    /* KEYS: digest. ARGV: exp, now, ttl ms. 0: remembered */
+    /* KEYS: digest. ARGV: exp, now, expire-at s. 0: remembered */
     [SC_EVIDENCE] = LUA_LT "local v = redis.call('GET', KEYS[1])\n"
                            "if v and lt(ARGV[2], v) then return 0 end\n"
-                           "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
+                           "redis.call('SET', KEYS[1], ARGV[1])\n"
+                           "redis.call('EXPIREAT', KEYS[1], ARGV[3])\n"
                            "return 1\n",
 };
 
@@ -156,19 +159,30 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-/* floor(t / 3600), also for negative t */
-static int64_t hour_of(int64_t t)
+/* floor(t / step), also for negative t */
+static int64_t floor_div(int64_t t, int64_t step)
 {
-    return t >= 0 ? t / HOUR : -((-(t + 1)) / HOUR) - 1;
+    return t >= 0 ? t / step : -((-(t + 1)) / step) - 1;
 }
 
-/* Seconds from now to t, in [1, TTL_MAX], overflow-free, as milliseconds. */
-static long long ttl_ms(int64_t t, int64_t now)
+/* The first boundary of step seconds at or after t (t itself past the last one). */
+static int64_t time_ceil(int64_t t, int64_t step)
 {
-    uint64_t d;
-    if (t <= now) return 1000;
-    d = (uint64_t)t - (uint64_t)now;
-    return (long long)(d > (uint64_t)TTL_MAX ? (uint64_t)TTL_MAX : d) * 1000;
+    int64_t q = floor_div(t, step);
+    return q * step == t || q >= INT64_MAX / step ? t : (q + 1) * step;
+}
+
+/*
+ * The EXPIREAT second for a record good until t: the hour boundary at or
+ * after t, within [the next hour boundary, TTL_MAX from now] by the wall
+ * clock (Redis expires by its own clock), as text in out.
+ */
+static size_t expire_at(char out[24], int64_t t)
+{
+    int64_t now = (int64_t)time(NULL), lo = time_ceil(now + 1, HOUR);
+    int64_t hi = time_ceil(now + TTL_MAX - HOUR, HOUR);
+    t = t < lo ? lo : t > hi ? hi : time_ceil(t, HOUR);
+    return (size_t)snprintf(out, 24, "%lld", (long long)t);
 }
 
 /* PREFIX kind hex(bytes) [":" number] into key (KEY_MAX). */
@@ -264,8 +278,7 @@ static agp_err redis_grant_put(struct agp_istore *b, const uint8_t id[AGP_GRANT_
     time_text(exp, expires_at);
     lens[3] = TIME_LEN;
     lens[4] = AGP_PSEUDONYM_LEN;
-    /* no now here: the wall clock, which is the issuer's now */
-    lens[5] = (size_t)snprintf(ttl, sizeof ttl, "%lld", ttl_ms(expires_at, (int64_t)time(NULL)));
+    lens[5] = expire_at(ttl, expires_at); /* no now here: the wall clock, the issuer's now */
     args[0] = key, args[1] = a, args[2] = t, args[3] = exp;
     args[4] = (const char *)pseudonym, args[5] = ttl;
     if ((err = eval(s, SC_PUT, 1, 6, args, lens, &rep)) != AGP_OK) goto out;
@@ -345,12 +358,13 @@ static agp_err redis_count(struct agp_istore *b, const uint8_t pseudonym[AGP_PSE
                            int64_t now)
 {
     struct redis_istore *s = (struct redis_istore *)b;
-    char day[KEY_MAX], ep[KEY_MAX], num[16], dl[16], el[16], hour[24], first[24], old[24];
-    char t[TIME_LEN + 1], exp[TIME_LEN + 1];
-    const char *args[10];
-    size_t lens[10];
+    char day[KEY_MAX], ep[KEY_MAX], num[16], dl[16], el[16], today[24], first[24], old[24];
+    char t[TIME_LEN + 1], exp[TIME_LEN + 1], day_at[24], epoch_at[24];
+    const char *args[12];
+    size_t lens[12];
     redisReply *rep = NULL;
-    int64_t h = hour_of(now); /* |h| < 2^52: exact in a Lua number */
+    int64_t d = floor_div(now, DAY); /* |d| < 2^52: exact in a Lua number */
+    int64_t epoch_exp = time_ceil(add_sat(now, EPOCH_TTL), DAY);
     long long v = 0;
     agp_err err;
 
@@ -359,17 +373,20 @@ static agp_err redis_count(struct agp_istore *b, const uint8_t pseudonym[AGP_PSE
     lens[2] = (size_t)snprintf(num, sizeof num, "%u", n);
     lens[3] = (size_t)snprintf(dl, sizeof dl, "%u", day_limit);
     lens[4] = (size_t)snprintf(el, sizeof el, "%u", epoch_limit);
-    lens[5] = (size_t)snprintf(hour, sizeof hour, "%lld", (long long)h);
+    lens[5] = (size_t)snprintf(today, sizeof today, "%lld", (long long)d);
     time_text(t, now);
     lens[6] = TIME_LEN;
-    time_text(exp, add_sat(now, EPOCH_TTL));
+    time_text(exp, epoch_exp);
     lens[7] = TIME_LEN;
-    /* the day: buckets h-23 .. h (and any later); h-24 is kept a while, as by SQLite */
-    lens[8] = (size_t)snprintf(first, sizeof first, "%lld", (long long)(h - DAY_HOURS + 1));
-    lens[9] = (size_t)snprintf(old, sizeof old, "%lld", (long long)(h - DAY_HOURS - 1));
-    args[0] = day, args[1] = ep, args[2] = num, args[3] = dl, args[4] = el, args[5] = hour;
-    args[6] = t, args[7] = exp, args[8] = first, args[9] = old;
-    if ((err = eval(s, SC_COUNT, 2, 10, args, lens, &rep)) != AGP_OK) goto out;
+    /* the day: today's field (and any later); yesterday's is kept a while, as by SQLite */
+    lens[8] = (size_t)snprintf(first, sizeof first, "%lld", (long long)d);
+    lens[9] = (size_t)snprintf(old, sizeof old, "%lld", (long long)(d - 2));
+    lens[10] = expire_at(day_at, d < INT64_MAX / DAY ? (d + 1) * DAY : INT64_MAX);
+    lens[11] = expire_at(epoch_at, epoch_exp);
+    args[0] = day, args[1] = ep, args[2] = num, args[3] = dl, args[4] = el, args[5] = today;
+    args[6] = t, args[7] = exp, args[8] = first, args[9] = old, args[10] = day_at;
+    args[11] = epoch_at;
+    if ((err = eval(s, SC_COUNT, 2, 12, args, lens, &rep)) != AGP_OK) goto out;
     if ((err = small_int(rep, 1, &v)) != AGP_OK) goto out;
     err = v == 1 ? AGP_OK : AGP_ERR_RANGE;
 out:
@@ -381,7 +398,7 @@ static agp_err redis_uncount(struct agp_istore *b, const uint8_t pseudonym[AGP_P
                              unsigned n, uint32_t epoch, int64_t now)
 {
     struct redis_istore *s = (struct redis_istore *)b;
-    char day[KEY_MAX], ep[KEY_MAX], num[16], hour[24], t[TIME_LEN + 1];
+    char day[KEY_MAX], ep[KEY_MAX], num[16], today[24], t[TIME_LEN + 1];
     const char *args[5];
     size_t lens[5];
     redisReply *rep = NULL;
@@ -391,10 +408,10 @@ static agp_err redis_uncount(struct agp_istore *b, const uint8_t pseudonym[AGP_P
     lens[0] = key_of(day, "d", pseudonym, AGP_PSEUDONYM_LEN, NULL);
     lens[1] = key_of(ep, "e", pseudonym, AGP_PSEUDONYM_LEN, &epoch);
     lens[2] = (size_t)snprintf(num, sizeof num, "%u", n);
-    lens[3] = (size_t)snprintf(hour, sizeof hour, "%lld", (long long)hour_of(now));
+    lens[3] = (size_t)snprintf(today, sizeof today, "%lld", (long long)floor_div(now, DAY));
     time_text(t, now);
     lens[4] = TIME_LEN;
-    args[0] = day, args[1] = ep, args[2] = num, args[3] = hour, args[4] = t;
+    args[0] = day, args[1] = ep, args[2] = num, args[3] = today, args[4] = t;
     if ((err = eval(s, SC_UNCOUNT, 2, 5, args, lens, &rep)) != AGP_OK) goto out;
     if ((err = small_int(rep, 1, &v)) != AGP_OK) goto out;
     err = v == 1 ? AGP_OK : AGP_ERR_IO;
@@ -407,8 +424,8 @@ static agp_err redis_evidence_once(struct agp_istore *b, const uint8_t digest[32
                                    int64_t expires_at, int64_t now)
 {
     struct redis_istore *s = (struct redis_istore *)b;
-    /* an expiry already past still holds the digest for a second */
-    int64_t expires = expires_at > now ? expires_at : add_sat(now, 1);
+    /* an expiry already past still holds the digest, until the next hour boundary */
+    int64_t expires = expires_at > now ? expires_at : time_ceil(add_sat(now, 1), HOUR);
     char key[KEY_MAX], exp[TIME_LEN + 1], t[TIME_LEN + 1], ttl[24];
     const char *args[4];
     size_t lens[4];
@@ -421,7 +438,7 @@ static agp_err redis_evidence_once(struct agp_istore *b, const uint8_t digest[32
     lens[1] = TIME_LEN;
     time_text(t, now);
     lens[2] = TIME_LEN;
-    lens[3] = (size_t)snprintf(ttl, sizeof ttl, "%lld", ttl_ms(expires, now));
+    lens[3] = expire_at(ttl, expires);
     args[0] = key, args[1] = exp, args[2] = t, args[3] = ttl;
     if ((err = eval(s, SC_EVIDENCE, 1, 4, args, lens, &rep)) != AGP_OK) goto out;
     if ((err = small_int(rep, 1, &v)) != AGP_OK) goto out;

@@ -12,11 +12,13 @@
  * transaction back, so a failed call leaves nothing behind. Statements are
  * prepared once at open and reset after each use.
  *
- * Schema (PRAGMA user_version = 1; a file with another version, or a SQLite
- * file holding other tables, is refused with AGP_ERR_ENCODING):
+ * Schema (PRAGMA user_version = 2; a version-1 file, whose counters were
+ * hourly, has its hourly table replaced by the daily one at open; a file
+ * with another version, or a SQLite file holding other tables, is refused
+ * with AGP_ERR_ENCODING):
  *
  *     grants(id BLOB PRIMARY KEY, age, remaining, expires, pseudonym BLOB)
- *     hourly(pseudonym BLOB, hour, n, PRIMARY KEY(pseudonym, hour))
+ *     daily(pseudonym BLOB, day, n, PRIMARY KEY(pseudonym, day))
  *     epochs(pseudonym BLOB, epoch, n, expires, PRIMARY KEY(pseudonym, epoch))
  *     evidence(digest BLOB PRIMARY KEY, expires)
  *
@@ -25,9 +27,14 @@
  * hold months of epoch counters while it keeps the write lock.
  *
  * Time: a grant, an epoch row or an evidence digest is live while now <
- * expires. hour = floor(now / 3600); the rolling day is the sum of the
- * buckets with hour > now / 3600 - 24. An epoch row lives 200 days, longer
- * than any key epoch; an expired one counts as absent. The answers never
+ * expires. day = floor(now / 86400): the day cap counts the person's tokens
+ * of the current UTC day (and of any later one, if the clock went back),
+ * one row per person and day: a row gives the day of a request, never its
+ * hour. An epoch row lives until the first day
+ * boundary at least 200 days after its first count, longer than any key
+ * epoch; an expired one counts as absent. The times this file computes are
+ * so on day boundaries; the grant and evidence expiries are stored as
+ * given (the issuer gives them on hour boundaries, see src/issuer.c). The answers never
  * depend on whether a sweep has run: sweeping only frees space. Sweeps run
  * from agp_istore_sweep, and from the functions that are given a time at most
  * once a minute of that time, in a transaction of their own whose failure
@@ -35,9 +42,13 @@
  *
  * Privacy: only the bytes and numbers passed in are stored. secure_delete
  * is on, so a deleted row is zeroed in its page and a page freed by a sweep
- * is zeroed too (the hot path frees no pages: it costs the sweeps only);
- * what a checkpoint has not yet overwritten in the -wal file still holds old
- * page images. The file is created 0600, as are its -wal and -shm files.
+ * is zeroed too (the hot path frees no pages: it costs the sweeps only).
+ * After every write transaction the -wal file is checkpointed into the file
+ * and truncated (PRAGMA wal_checkpoint(TRUNCATE)), so the old page images it
+ * held (a grant's earlier remaining counts, a counter's history) do not
+ * survive the call; a checkpoint that cannot run at once (another process
+ * reading) is left to the next write. The file is created 0600, as are its
+ * -wal and -shm files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,27 +64,32 @@
 #include "internal.h"
 #include "istore_internal.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define DIGEST_LEN     32
 #define HOUR           3600
-#define DAY_HOURS      24
-#define EPOCH_TTL      ((int64_t)200 * 86400) /* longer than any key epoch (90 days at most) */
-#define SWEEP_EVERY    60                     /* seconds of the callers' clock */
+#define DAY            86400
+#define EPOCH_TTL      ((int64_t)200 * DAY) /* longer than any key epoch (90 days at most) */
+#define SWEEP_EVERY    60                   /* seconds of the callers' clock */
 #define BUSY_MS        "5000"
+
+#define DAILY_SQL                                                                                  \
+    "CREATE TABLE daily(pseudonym BLOB NOT NULL, day INTEGER NOT NULL, n INTEGER NOT NULL,"        \
+    " PRIMARY KEY(pseudonym, day)) WITHOUT ROWID;"                                                 \
+    "CREATE INDEX daily_day ON daily(day);"
 
 static const char schema_sql[] =
     "CREATE TABLE grants(id BLOB PRIMARY KEY, age INTEGER NOT NULL, remaining INTEGER NOT NULL,"
     " expires INTEGER NOT NULL, pseudonym BLOB NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX grants_expires ON grants(expires);"
-    "CREATE TABLE hourly(pseudonym BLOB NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,"
-    " PRIMARY KEY(pseudonym, hour)) WITHOUT ROWID;"
-    "CREATE INDEX hourly_hour ON hourly(hour);"
+    "CREATE INDEX grants_expires ON grants(expires);" DAILY_SQL
     "CREATE TABLE epochs(pseudonym BLOB NOT NULL, epoch INTEGER NOT NULL, n INTEGER NOT NULL,"
     " expires INTEGER NOT NULL, PRIMARY KEY(pseudonym, epoch)) WITHOUT ROWID;"
     "CREATE INDEX epochs_expires ON epochs(expires);"
     "CREATE TABLE evidence(digest BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX evidence_expires ON evidence(expires);"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+/* version 1 kept hourly buckets; their counts restart for the day */
+static const char migrate_1_sql[] = "DROP TABLE hourly;" DAILY_SQL "PRAGMA user_version = 2;";
 
 enum {
     ST_BEGIN,
@@ -85,15 +101,16 @@ enum {
     ST_GRANT_GIVE,
     ST_DAY_SUM,
     ST_EPOCH_GET,
-    ST_HOUR_ADD,
+    ST_DAY_ADD,
     ST_EPOCH_ADD,
-    ST_HOUR_SUB,
+    ST_DAY_SUB,
     ST_EPOCH_SUB,
     ST_EVIDENCE_ADD,
     ST_SWEEP_GRANTS,
-    ST_SWEEP_HOURLY,
+    ST_SWEEP_DAILY,
     ST_SWEEP_EPOCHS,
     ST_SWEEP_EVIDENCE,
+    ST_CHECKPOINT,
     ST_COUNT
 };
 
@@ -106,10 +123,10 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_GRANT_GET] = "SELECT age, remaining, expires, pseudonym FROM grants WHERE id = ?1",
     [ST_GRANT_TAKE] = "UPDATE grants SET remaining = remaining - ?2 WHERE id = ?1",
     [ST_GRANT_GIVE] = "UPDATE grants SET remaining = remaining + ?2 WHERE id = ?1",
-    [ST_DAY_SUM] = "SELECT COALESCE(SUM(n), 0) FROM hourly WHERE pseudonym = ?1 AND hour > ?2",
+    [ST_DAY_SUM] = "SELECT COALESCE(SUM(n), 0) FROM daily WHERE pseudonym = ?1 AND day >= ?2",
     [ST_EPOCH_GET] = "SELECT n FROM epochs WHERE pseudonym = ?1 AND epoch = ?2 AND expires > ?3",
-    [ST_HOUR_ADD] = "INSERT INTO hourly(pseudonym, hour, n) VALUES(?1, ?2, ?3)"
-                    " ON CONFLICT(pseudonym, hour) DO UPDATE SET n = hourly.n + excluded.n",
+    [ST_DAY_ADD] = "INSERT INTO daily(pseudonym, day, n) VALUES(?1, ?2, ?3)"
+                   " ON CONFLICT(pseudonym, day) DO UPDATE SET n = daily.n + excluded.n",
     /* an expired row starts over (SET sees the old row in both expressions) */
     [ST_EPOCH_ADD] = "INSERT INTO epochs(pseudonym, epoch, n, expires) VALUES(?1, ?2, ?3, ?4)"
                      " ON CONFLICT(pseudonym, epoch) DO UPDATE SET"
@@ -117,7 +134,7 @@ static const char *const statement_sql[ST_COUNT] = {
                      " ELSE excluded.n END,"
                      " expires = CASE WHEN epochs.expires > ?5 THEN epochs.expires"
                      " ELSE excluded.expires END",
-    [ST_HOUR_SUB] = "UPDATE hourly SET n = MAX(n - ?3, 0) WHERE pseudonym = ?1 AND hour = ?2",
+    [ST_DAY_SUB] = "UPDATE daily SET n = MAX(n - ?3, 0) WHERE pseudonym = ?1 AND day = ?2",
     [ST_EPOCH_SUB] = "UPDATE epochs SET n = MAX(n - ?3, 0) WHERE pseudonym = ?1 AND epoch = ?2"
                      " AND expires > ?4",
     /* one change: stored (new, or in place of an expired row); none: live */
@@ -125,9 +142,10 @@ static const char *const statement_sql[ST_COUNT] = {
                         " ON CONFLICT(digest) DO UPDATE SET expires = excluded.expires"
                         " WHERE evidence.expires <= ?3",
     [ST_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires <= ?1",
-    [ST_SWEEP_HOURLY] = "DELETE FROM hourly WHERE hour < ?1",
+    [ST_SWEEP_DAILY] = "DELETE FROM daily WHERE day < ?1",
     [ST_SWEEP_EPOCHS] = "DELETE FROM epochs WHERE expires <= ?1",
     [ST_SWEEP_EVIDENCE] = "DELETE FROM evidence WHERE expires <= ?1",
+    [ST_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
 };
 
 struct sql_store {
@@ -148,16 +166,34 @@ struct sql_store {
  */
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* floor(t / 3600), also for negative t */
-static int64_t hour_of(int64_t t)
+/* floor(t / 86400), also for negative t */
+static int64_t day_of(int64_t t)
 {
-    return t >= 0 ? t / HOUR : -((-(t + 1)) / HOUR) - 1;
+    return t >= 0 ? t / DAY : -((-(t + 1)) / DAY) - 1;
 }
 
 /* a + b for b >= 0, saturating at INT64_MAX */
 static int64_t add_sat(int64_t a, int64_t b)
 {
     return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* The first boundary of step seconds at or after t (t itself past the last one). */
+static int64_t time_ceil(int64_t t, int64_t step)
+{
+    int64_t q = t >= 0 ? t / step : -((-(t + 1)) / step) - 1;
+    return q * step == t || q >= INT64_MAX / step ? t : (q + 1) * step;
+}
+
+/*
+ * Copies the -wal file into the database and truncates it, so that no old
+ * page image outlives the write (see the top of this file). SQLITE_BUSY (a
+ * reader elsewhere) leaves it to the next write: the answer is not changed.
+ */
+static void checkpoint(struct sql_store *s)
+{
+    (void)sqlite3_step(s->st[ST_CHECKPOINT]);
+    sqlite3_reset(s->st[ST_CHECKPOINT]);
 }
 
 static agp_err bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, int n)
@@ -241,9 +277,9 @@ static agp_err sweep_body(struct sql_store *s, void *arg)
 
     AGP_TRY(bind_i64(s->st[ST_SWEEP_GRANTS], 1, now));
     AGP_TRY(step_done(s->st[ST_SWEEP_GRANTS]));
-    /* the buckets of the last 25 hours stay: one more than the rolling day */
-    AGP_TRY(bind_i64(s->st[ST_SWEEP_HOURLY], 1, hour_of(now) - DAY_HOURS));
-    AGP_TRY(step_done(s->st[ST_SWEEP_HOURLY]));
+    /* yesterday's row stays until today is over: a clock a little behind still finds it */
+    AGP_TRY(bind_i64(s->st[ST_SWEEP_DAILY], 1, day_of(now) - 1));
+    AGP_TRY(step_done(s->st[ST_SWEEP_DAILY]));
     AGP_TRY(bind_i64(s->st[ST_SWEEP_EPOCHS], 1, now));
     AGP_TRY(step_done(s->st[ST_SWEEP_EPOCHS]));
     AGP_TRY(bind_i64(s->st[ST_SWEEP_EVIDENCE], 1, now));
@@ -271,6 +307,7 @@ static agp_err run(struct sql_store *s, int64_t now, int may_sweep, tx_body body
         }
     }
     err = transact(s, body, arg);
+    checkpoint(s); /* also after a failed call: a sweep before it may have written */
     pthread_mutex_unlock(&s->mu);
     return err;
 }
@@ -406,12 +443,12 @@ static agp_err count_body(struct sql_store *s, void *arg)
 {
     const struct count_args *a = arg;
     sqlite3_stmt *st;
-    int64_t hour = hour_of(a->now), day, in_epoch = 0;
+    int64_t today = day_of(a->now), day, in_epoch = 0;
     int row;
 
     st = s->st[ST_DAY_SUM];
     AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
-    AGP_TRY(bind_i64(st, 2, hour - DAY_HOURS));
+    AGP_TRY(bind_i64(st, 2, today));
     AGP_TRY(step_row(st, &row));
     AGP_ENSURE(row, AGP_ERR_IO);
     AGP_TRY(column_i64(st, 0, &day));
@@ -429,9 +466,9 @@ static agp_err count_body(struct sql_store *s, void *arg)
     AGP_ENSURE(day + (int64_t)a->n <= (int64_t)a->day_limit, AGP_ERR_RANGE);
     AGP_ENSURE(in_epoch + (int64_t)a->n <= (int64_t)a->epoch_limit, AGP_ERR_RANGE);
 
-    st = s->st[ST_HOUR_ADD];
+    st = s->st[ST_DAY_ADD];
     AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
-    AGP_TRY(bind_i64(st, 2, hour));
+    AGP_TRY(bind_i64(st, 2, today));
     AGP_TRY(bind_i64(st, 3, (int64_t)a->n));
     AGP_TRY(step_done(st));
 
@@ -439,7 +476,7 @@ static agp_err count_body(struct sql_store *s, void *arg)
     AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
     AGP_TRY(bind_i64(st, 2, (int64_t)a->epoch));
     AGP_TRY(bind_i64(st, 3, (int64_t)a->n));
-    AGP_TRY(bind_i64(st, 4, add_sat(a->now, EPOCH_TTL)));
+    AGP_TRY(bind_i64(st, 4, time_ceil(add_sat(a->now, EPOCH_TTL), DAY)));
     AGP_TRY(bind_i64(st, 5, a->now));
     return step_done(st);
 }
@@ -463,10 +500,10 @@ static agp_err sql_count(struct agp_istore *b, const uint8_t pseudonym[AGP_PSEUD
 static agp_err uncount_body(struct sql_store *s, void *arg)
 {
     const struct count_args *a = arg;
-    sqlite3_stmt *st = s->st[ST_HOUR_SUB];
+    sqlite3_stmt *st = s->st[ST_DAY_SUB];
 
     AGP_TRY(bind_blob(st, 1, a->pseudonym, AGP_PSEUDONYM_LEN));
-    AGP_TRY(bind_i64(st, 2, hour_of(a->now)));
+    AGP_TRY(bind_i64(st, 2, day_of(a->now)));
     AGP_TRY(bind_i64(st, 3, (int64_t)a->n));
     AGP_TRY(step_done(st));
 
@@ -501,8 +538,8 @@ static agp_err evidence_body(struct sql_store *s, void *arg)
 {
     const struct evidence_args *a = arg;
     sqlite3_stmt *st = s->st[ST_EVIDENCE_ADD];
-    /* an expiry already past still holds the digest for a second */
-    int64_t expires = a->expires_at > a->now ? a->expires_at : add_sat(a->now, 1);
+    /* an expiry already past still holds the digest, until the next hour boundary */
+    int64_t expires = a->expires_at > a->now ? a->expires_at : time_ceil(add_sat(a->now, 1), HOUR);
 
     AGP_TRY(bind_blob(st, 1, a->digest, DIGEST_LEN));
     AGP_TRY(bind_i64(st, 2, expires));
@@ -530,6 +567,7 @@ static agp_err sql_sweep(struct agp_istore *b, int64_t now)
 
     pthread_mutex_lock(&s->mu);
     err = transact(s, sweep_body, &now);
+    checkpoint(s);
     if (err == AGP_OK) {
         s->swept = 1;
         s->last_sweep = now;
@@ -653,6 +691,9 @@ static agp_err check_schema(sqlite3 *db)
         if (objects != 0) goto out;
         err = AGP_ERR_IO;
         if (sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) goto out;
+    } else if (version == 1) {
+        err = AGP_ERR_ENCODING; /* version 1 without its hourly table: not ours */
+        if (sqlite3_exec(db, migrate_1_sql, NULL, NULL, NULL) != SQLITE_OK) goto out;
     } else if (version != SCHEMA_VERSION) {
         err = AGP_ERR_ENCODING;
         goto out;

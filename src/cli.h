@@ -149,7 +149,17 @@ struct cli_http_req {
     size_t body_len;
     size_t max; /* largest response body taken */
     long timeout_ms;
+    /*
+     * NULL: direct (or libcurl's *_proxy environment); else an http://,
+     * https://, socks5:// or socks5h:// proxy URL (cli_proxy_ok) that
+     * carries the exchange: HTTP proxies get a CONNECT tunnel, so they see
+     * only the host and port; no_proxy does not apply.
+     */
+    const char *proxy;
 };
+
+/* True if url is a proxy cli_http takes: http, https, socks5 or socks5h, at most 2048 bytes. */
+bool cli_proxy_ok(const char *url);
 
 struct cli_http_resp {
     long status;

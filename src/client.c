@@ -43,22 +43,43 @@
 #define HTTP_TIMEOUT_MS 10000
 #define PAGE_MAX        (16 * 1024 * 1024)
 #define SESSION_KEEP_S  1800
+/* directories are read again 12 to 36 hours after the last read, at a random moment */
+#define DIR_REFRESH_MIN_S    (12 * 3600)
+#define DIR_REFRESH_SPREAD_S (24 * 3600)
+
+/* --proxy: what carries every request to an issuer (NULL: direct); see cli_http_req */
+static const char *provider_proxy;
 
 static const char usage[] =
     "usage: agepass enroll --issuer URL (--dev-age N | --oidc [--provider NAME] [--grant G] |\n"
     "                      --mdoc FILE --state S)\n"
-    "                      [--wallet FILE]\n"
-    "       agepass enroll --issuer URL --mdoc-request [--age 18]\n"
+    "                      [--wallet FILE] [--proxy URL]\n"
+    "       agepass enroll --issuer URL --mdoc-request [--age 18] [--proxy URL]\n"
     "       agepass fetch --issuer URL [--age 18] [--count 10] [--spread-ms 0] [--wallet FILE]\n"
-    "       agepass get URL [-o FILE] [--wallet FILE]\n"
+    "                     [--proxy URL]\n"
+    "       agepass fetch --auto [--issuer URL] [--low 10] [--count 30] [--window 21600]\n"
+    "                     [--wallet FILE] [--proxy URL]\n"
+    "       agepass get URL [-o FILE] [--wallet FILE] [--mint-now] [--proxy URL]\n"
     "       agepass wallet [--wallet FILE]\n"
     "\n"
     "enroll proves your age to an issuer once and keeps the grant it gives;\n"
     "fetch fills the wallet with tokens (each good once, on any site that takes\n"
     "tokens fetched in advance); get opens a page, answering its age check\n"
-    "with a wallet token or a token made for it, and keeps the session cookie;\n"
+    "with a wallet token of a key the site lists, and keeps the session cookie;\n"
     "wallet shows what the wallet holds. Exit status: 0 success, 1 refused or\n"
     "failed (the reason on stderr), 2 usage error.\n"
+    "\n"
+    "fetch --auto (run it often, from a timer): for each issuer (or the one given)\n"
+    "with fewer than --low tokens, draws once a refill time at random within\n"
+    "--window seconds (and the grant's life), then fetches --count tokens only when\n"
+    "a run finds that time come; so when tokens are fetched says nothing of when\n"
+    "they are spent. fetch reads each issuer's directory again 12 to 36 hours\n"
+    "after the last read, and refuses one with more than one current (and one\n"
+    "next) key per age class, keeping the keys read before.\n"
+    "get never asks the issuer for a token at the time of the visit unless\n"
+    "--mint-now: the issuer would see when you visit. --proxy URL (http://,\n"
+    "socks5h://127.0.0.1:9050 for Tor) carries every request to the issuer, so\n"
+    "that it does not see your address.\n"
     "\n"
     "OpenID Connect: --oidc prints the provider's login address; --provider NAME\n"
     "picks one when the issuer has several (without it, they are listed).\n"
@@ -184,6 +205,19 @@ static json_t *wallet_issuer(struct wallet *w, const char *url, bool make)
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/* --proxy URL, checked, for every request to an issuer; CLI_USAGE if it is not one. */
+static int take_proxy(const struct cli_opt *o, size_t n)
+{
+    const char *p = cli_get(o, n, "--proxy");
+    if (p != NULL && !cli_proxy_ok(p)) {
+        fprintf(stderr, "agepass: --proxy takes http://, https://, socks5:// or socks5h:// "
+                        "HOST:PORT (Tor: socks5h://127.0.0.1:9050)\n");
+        return CLI_USAGE;
+    }
+    provider_proxy = p;
+    return CLI_OK;
+}
+
 static const char *str_or_empty(const char *s)
 {
     return s ? s : "";
@@ -214,32 +248,113 @@ static bool issuer_base(const char *url, char *out, size_t cap)
     return cli_url_safe(out, cap - 1); /* https, or http on loopback; no userinfo */
 }
 
-/* Fetches the issuer's directory into its wallet entry's keys. */
+/* A uniform random number in [0, n]; 0 if the system has no randomness to give. */
+static uint64_t random_upto(uint64_t n)
+{
+    uint8_t r[8];
+    uint64_t v = 0;
+    size_t i;
+    if (n == 0 || agp_random(r, sizeof r) != AGP_OK) return 0;
+    for (i = 0; i < sizeof r; i++)
+        v = v << 8 | r[i];
+    AGP_WIPE(r);
+    return n == UINT64_MAX ? v : v % (n + 1); /* the bias is below 2^-20 for any n we use */
+}
+
+/* True if the entry pinned this key (its SPKI) at its last directory read. */
+static bool pinned(json_t *entry, const struct agp_dir_key *k)
+{
+    char b64[AGP_B64_ENC_LEN(AGP_TOKEN_KEY_MAX) + 1];
+    json_t *p;
+    size_t i;
+    if (entry == NULL ||
+        agp_b64url_encode(b64, sizeof b64, NULL, k->token_key, k->token_key_len) != AGP_OK)
+        return false;
+    json_array_foreach(json_object_get(entry, "keys"), i,
+                       p) if (strcmp(str_or_empty(json_string_value(json_object_get(p, "key"))),
+                                     b64) == 0) return true;
+    return false;
+}
+
+/*
+ * Key consistency (docs/privacy.md): at most one current key (not-before
+ * come) and one next key per age class. A provider that gave some people a
+ * key of their own, or several current ones, could tell them apart by the
+ * key of the tokens they spend. One exception, the epoch change before the
+ * issuer's rotation: when the class's newest current key is one this wallet
+ * pinned before (as the next one), an older key it pinned too is the
+ * previous one, not a second current. Prints why and returns false
+ * otherwise.
+ */
+static bool directory_consistent(const struct agp_directory *d, json_t *entry, const char *url,
+                                 int64_t now)
+{
+    unsigned current[256] = {0}, next[256] = {0}, previous[256] = {0}, a;
+    int64_t newest[256];
+    bool newest_pinned[256] = {false};
+    size_t i;
+    for (a = 0; a < 256; a++)
+        newest[a] = INT64_MIN;
+    for (i = 0; i < d->count; i++)
+        if (d->keys[i].not_before <= now && d->keys[i].not_before > newest[d->keys[i].age & 255])
+            newest[d->keys[i].age & 255] = d->keys[i].not_before;
+    for (i = 0; i < d->count; i++)
+        if (d->keys[i].not_before == newest[d->keys[i].age & 255])
+            newest_pinned[d->keys[i].age & 255] = pinned(entry, &d->keys[i]);
+    for (i = 0; i < d->count; i++) {
+        unsigned c = d->keys[i].age & 255;
+        if (d->keys[i].token_type != AGP_TOKEN_TYPE_BLIND_RSA || d->keys[i].age == 0) continue;
+        if (d->keys[i].not_before > now)
+            next[c]++;
+        else if (d->keys[i].not_before < newest[c] && newest_pinned[c] && previous[c] == 0 &&
+                 pinned(entry, &d->keys[i]))
+            previous[c]++;
+        else
+            current[c]++;
+    }
+    for (a = 1; a < 256; a++)
+        if (current[a] > 1 || next[a] > 1) {
+            fprintf(stderr,
+                    "agepass: the issuer's directory at %s lists %u current and %u next keys for "
+                    "age %u (at most one of each): a key given to some people only would tell "
+                    "them apart; it is refused\n",
+                    url, current[a], next[a], a);
+            return false;
+        }
+    return true;
+}
+
+/*
+ * Fetches the issuer's directory into its wallet entry's keys (through
+ * --proxy, if given), and draws the next refresh, 12 to 36 hours on. A
+ * directory refused (unreachable, malformed, inconsistent) leaves the keys
+ * pinned at the last refresh untouched.
+ */
 static int fetch_directory(json_t *entry, const char *base)
 {
     static struct agp_directory d;
     char url[4200], b64[AGP_B64_ENC_LEN(AGP_TOKEN_KEY_MAX) + 1];
-    uint8_t *body = NULL;
-    size_t len, i;
-    long status;
-    json_t *keys = json_array();
+    struct cli_http_req hr = {url,           NULL, NULL, 0, AGP_DIR_MAX_BYTES, HTTP_TIMEOUT_MS,
+                              provider_proxy};
+    struct cli_http_resp resp;
+    int64_t now = (int64_t)time(NULL);
+    size_t i;
+    json_t *keys;
     agp_err err;
 
     snprintf(url, sizeof url, "%s/.well-known/private-token-issuer-directory", base);
-    err = cli_http_get(url, AGP_DIR_MAX_BYTES, HTTP_TIMEOUT_MS, &body, &len, &status);
-    if (err != AGP_OK || status != 200) {
+    err = cli_http(&hr, &resp);
+    if (err != AGP_OK || resp.status != 200) {
         fprintf(stderr, "agepass: cannot read the issuer's directory at %s (%s, HTTP %ld)\n", url,
-                err == AGP_OK ? "answered" : agp_err_str(err), status);
-        free(body);
-        json_decref(keys);
+                err == AGP_OK ? "answered" : agp_err_str(err), err == AGP_OK ? resp.status : 0L);
+        if (err == AGP_OK) cli_http_resp_free(&resp);
         return CLI_REJECTED;
     }
-    err = agp_directory_parse(&d, (const char *)body, len);
-    free(body);
-    if (err != AGP_OK) {
-        json_decref(keys);
-        return cli_fail("the issuer's directory", err);
-    }
+    err = agp_directory_parse(&d, (const char *)resp.body, resp.len);
+    cli_http_resp_free(&resp);
+    if (err != AGP_OK) return cli_fail("the issuer's directory", err);
+    if (!directory_consistent(&d, entry, url, now)) return CLI_REJECTED;
+    keys = json_array();
     /* challenges name the issuer as it names itself, else by its host */
     if (d.issuer_name[0] != '\0') json_object_set_new(entry, "name", json_string(d.issuer_name));
     for (i = 0; i < d.count; i++) {
@@ -252,6 +367,9 @@ static int fetch_directory(json_t *entry, const char *base)
                                         "not-before", (json_int_t)d.keys[i].not_before));
     }
     json_object_set_new(entry, "keys", keys);
+    json_object_set_new(entry, "directory-next",
+                        json_integer((json_int_t)(now + DIR_REFRESH_MIN_S +
+                                                  (int64_t)random_upto(DIR_REFRESH_SPREAD_S))));
     return CLI_OK;
 }
 
@@ -292,7 +410,7 @@ static int mint(json_t *entry, const char *base, const struct agp_key *pk, const
     struct agp_token_state st;
     char url[4200], authz[128];
     const char *headers[] = {"Content-Type: application/private-token-request", authz, NULL};
-    struct cli_http_req hr = {url, headers, req, sizeof req, 4096, HTTP_TIMEOUT_MS};
+    struct cli_http_req hr = {url, headers, req, sizeof req, 4096, HTTP_TIMEOUT_MS, provider_proxy};
     struct cli_http_resp resp;
     agp_err err;
     int rc = CLI_REJECTED;
@@ -349,7 +467,8 @@ static int mint_batch(json_t *entry, const char *base, const struct agp_key *pk,
     struct agp_writer w;
     char url[4200], authz[128];
     const char *headers[] = {"Content-Type: " AGP_BATCH_REQUEST_TYPE, authz, NULL};
-    struct cli_http_req hr = {url, headers, body, 0, AGP_BATCH_RESPONSE_MAX, HTTP_TIMEOUT_MS};
+    struct cli_http_req hr = {
+        url, headers, body, 0, AGP_BATCH_RESPONSE_MAX, HTTP_TIMEOUT_MS, provider_proxy};
     struct cli_http_resp resp = {0};
     size_t i, made = 0;
     agp_err err = AGP_OK;
@@ -443,7 +562,7 @@ static int mdoc_request(const char *base, const char *age)
 {
     char url[2200];
     const char *headers[] = {"Accept: application/json", NULL};
-    struct cli_http_req hr = {url, headers, NULL, 0, 65536, HTTP_TIMEOUT_MS};
+    struct cli_http_req hr = {url, headers, NULL, 0, 65536, HTTP_TIMEOUT_MS, provider_proxy};
     struct cli_http_resp resp;
     uint64_t a = 18;
     agp_err err;
@@ -526,7 +645,7 @@ static int oidc_grant(const char *base, const char *provider, const char *given,
     char url[2200], line[256];
     size_t pos;
     const char *headers[] = {"Accept: application/json", NULL};
-    struct cli_http_req hr = {url, headers, NULL, 0, 16384, HTTP_TIMEOUT_MS};
+    struct cli_http_req hr = {url, headers, NULL, 0, 16384, HTTP_TIMEOUT_MS, provider_proxy};
     struct cli_http_resp resp;
     json_t *reply;
     size_t len;
@@ -595,7 +714,8 @@ static int cmd_enroll(int argc, char **argv)
                           {.name = "--age"},
                           {.name = "--wallet"},
                           {.name = "--grant"},
-                          {.name = "--provider"}};
+                          {.name = "--provider"},
+                          {.name = "--proxy"}};
     size_t n = sizeof o / sizeof o[0];
     char base[2048], url[4200], body[64], name[AGP_ISSUER_NAME_MAX + 1], grant[64];
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json", NULL};
@@ -603,7 +723,8 @@ static int cmd_enroll(int argc, char **argv)
                                   "Accept: application/json", NULL};
     char *form = NULL;
     size_t form_len = 0;
-    struct cli_http_req hr = {url, headers, (const uint8_t *)body, 0, 8192, HTTP_TIMEOUT_MS};
+    struct cli_http_req hr = {url,  headers,         (const uint8_t *)body, 0,
+                              8192, HTTP_TIMEOUT_MS, provider_proxy};
     struct cli_http_resp resp;
     struct wallet w;
     json_t *entry, *reply = NULL;
@@ -612,6 +733,8 @@ static int cmd_enroll(int argc, char **argv)
     int rc;
 
     if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if ((rc = take_proxy(o, n)) != CLI_OK) return rc;
+    hr.proxy = provider_proxy; /* set above before the option was read */
     if (!issuer_base(cli_get(o, n, "--issuer"), base, sizeof base) ||
         !cli_url_host(base, name, sizeof name)) {
         fprintf(stderr, "agepass: --issuer takes the issuer's https URL (plain http only on "
@@ -630,6 +753,7 @@ static int cmd_enroll(int argc, char **argv)
         json_object_set_new(entry, "grant", json_string(grant));
         json_object_set_new(entry, "grant-expires",
                             json_integer((json_int_t)time(NULL) + OIDC_GRANT_TTL_S));
+        json_object_del(entry, "refill-at"); /* a new grant, a new schedule */
         AGP_WIPE(grant);
         if ((rc = wallet_save(&w)) == CLI_OK)
             printf("enrolled with %s (OpenID Connect): the grant is good for %d minutes\n", base,
@@ -678,6 +802,8 @@ static int cmd_enroll(int argc, char **argv)
         json_int_t ttl = json_integer_value(json_object_get(reply, "expires_in"));
         json_object_set(entry, "grant", json_object_get(reply, "grant"));
         json_object_set_new(entry, "grant-expires", json_integer((json_int_t)time(NULL) + ttl));
+        json_object_set(entry, "grant-age", json_object_get(reply, "age"));
+        json_object_del(entry, "refill-at"); /* a new grant, a new schedule */
         if ((rc = wallet_save(&w)) == CLI_OK)
             printf("enrolled with %s: over %lld, %lld tokens for %lld s\n", base,
                    json_integer_value(json_object_get(reply, "age")),
@@ -691,52 +817,55 @@ out:
     return rc;
 }
 
-static int cmd_fetch(int argc, char **argv)
+/* Tokens of class age the entry holds. */
+static size_t tokens_of(json_t *entry, unsigned age)
 {
-    struct cli_opt o[] = {{.name = "--issuer", .required = true},
-                          {.name = "--age"},
-                          {.name = "--count"},
-                          {.name = "--spread-ms"},
-                          {.name = "--wallet"}};
-    size_t n = sizeof o / sizeof o[0], ch_len;
-    uint64_t age = 18, count = 10, spread = 0, i = 0;
-    char base[2048], b64[AGP_B64_ENC_LEN(AGP_TOKEN_LEN) + 1];
+    json_t *t;
+    size_t i, k = 0;
+    json_array_foreach(json_object_get(entry, "tokens"), i, t) k +=
+        (unsigned)json_integer_value(json_object_get(t, "age")) == age;
+    return k;
+}
+
+/*
+ * Reads the directory again if its refresh time (drawn at the last read)
+ * has come. A refused directory leaves the pinned keys, and says so; it
+ * does not stop a fetch with them.
+ */
+static void refresh_directory(struct wallet *w, json_t *entry, const char *base)
+{
+    if (json_integer_value(json_object_get(entry, "directory-next")) > time(NULL)) return;
+    if (fetch_directory(entry, base) == CLI_OK)
+        (void)wallet_save(w);
+    else
+        fprintf(stderr, "agepass: keeping the keys of %s read before\n", base);
+}
+
+/*
+ * Fetches count cross-origin tokens of class age from the issuer at base
+ * into the entry, in batches of up to AGP_BATCH_MAX (one round trip each;
+ * one by one if the issuer does not take batches, or with spread ms of
+ * random pause between requests), saving the wallet after each batch.
+ */
+static int fill(struct wallet *w, json_t *entry, const char *base, unsigned age, uint64_t count,
+                uint64_t spread)
+{
+    char b64[AGP_B64_ENC_LEN(AGP_TOKEN_LEN) + 1];
     uint8_t ch[AGP_CHALLENGE_MAX], token[AGP_TOKEN_LEN];
     static uint8_t tokens[AGP_BATCH_MAX][AGP_TOKEN_LEN];
     bool batches = true;
     struct agp_key *pk = NULL;
-    struct wallet w;
-    json_t *entry;
-    int rc;
+    uint64_t i = 0;
+    size_t ch_len;
+    int rc = CLI_REJECTED;
 
-    if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    if ((cli_get(o, n, "--age") && !cli_parse_uint(cli_get(o, n, "--age"), 255, &age)) ||
-        (cli_get(o, n, "--count") &&
-         (!cli_parse_uint(cli_get(o, n, "--count"), 1000, &count) || count == 0)) ||
-        (cli_get(o, n, "--spread-ms") &&
-         !cli_parse_uint(cli_get(o, n, "--spread-ms"), 600000, &spread)) ||
-        !issuer_base(cli_get(o, n, "--issuer"), base, sizeof base)) {
-        fprintf(stderr, "%s", usage);
-        return CLI_USAGE;
-    }
-    if ((rc = wallet_open(&w, cli_get(o, n, "--wallet"))) != CLI_OK) goto out;
-    rc = CLI_REJECTED;
-    if ((entry = wallet_issuer(&w, base, false)) == NULL) {
-        fprintf(stderr, "agepass: not enrolled with %s: run `agepass enroll --issuer %s ...`\n",
-                base, base);
-        goto out;
-    }
-    if ((pk = entry_key(entry, (unsigned)age, (int64_t)time(NULL))) == NULL) {
-        fprintf(stderr, "agepass: %s has no key for age %u\n", base, (unsigned)age);
-        goto out;
+    if ((pk = entry_key(entry, age, (int64_t)time(NULL))) == NULL) {
+        fprintf(stderr, "agepass: %s has no key for age %u\n", base, age);
+        return CLI_REJECTED;
     }
     if (cross_challenge(json_string_value(json_object_get(entry, "name")), ch, sizeof ch,
                         &ch_len) != CLI_OK)
         goto out;
-    /*
-     * Without --spread-ms, batches of up to AGP_BATCH_MAX tokens, one round
-     * trip each; one by one if the issuer does not take batches (415).
-     */
     while (spread == 0 && batches && i < count) {
         size_t k = count - i < AGP_BATCH_MAX ? (size_t)(count - i) : AGP_BATCH_MAX, j;
         rc = mint_batch(entry, base, pk, ch, ch_len, k, tokens);
@@ -753,28 +882,142 @@ static int cmd_fetch(int argc, char **argv)
                                       json_pack("{s:i, s:s}", "age", (int)age, "token", b64));
         }
         AGP_WIPE(tokens);
-        if (rc == CLI_OK) rc = wallet_save(&w); /* each batch lands at once */
+        if (rc == CLI_OK) rc = wallet_save(w); /* each batch lands at once */
         if (rc != CLI_OK) goto fetched;
         i += k;
     }
     for (; i < count; i++) {
-        if (i > 0 && spread > 0) {
-            uint8_t r[2];
-            if (agp_random(r, 2) == AGP_OK)
-                usleep((useconds_t)((((uint64_t)r[0] << 8 | r[1]) % spread) * 1000));
-        }
+        if (i > 0 && spread > 0) usleep((useconds_t)(random_upto(spread - 1) * 1000));
         if ((rc = mint(entry, base, pk, ch, ch_len, token)) != CLI_OK) break;
         if (agp_b64url_encode(b64, sizeof b64, NULL, token, sizeof token) != AGP_OK) break;
         json_array_append_new(json_object_get(entry, "tokens"),
                               json_pack("{s:i, s:s}", "age", (int)age, "token", b64));
-        if ((rc = wallet_save(&w)) != CLI_OK) break; /* each token lands at once */
+        if ((rc = wallet_save(w)) != CLI_OK) break; /* each token lands at once */
     }
 fetched:
     printf("fetched %llu of %llu tokens for age %u from %s\n", (unsigned long long)i,
-           (unsigned long long)count, (unsigned)age, base);
+           (unsigned long long)count, age, base);
     if (i > 0 && rc != CLI_OK) rc = CLI_REJECTED;
 out:
+    AGP_WIPE(token);
     agp_key_free(pk);
+    return rc;
+}
+
+/*
+ * fetch --auto for one issuer entry: the per-grant refill schedule.
+ *
+ * With at least `low` tokens of the grant's class, nothing is due (and a
+ * schedule is dropped). Below it, a refill time is drawn once, uniformly
+ * in [now, now + window], cut to a minute before the grant expires, and
+ * kept in the entry as "refill-at"; each later run fetches only once that
+ * time has come (then the schedule is dropped), so that when tokens are
+ * fetched says nothing of when they are spent. Without a valid grant it
+ * says to enrol again. Returns CLI_OK unless a due fetch failed.
+ */
+static int auto_fill(struct wallet *w, json_t *entry, const char *base, unsigned age, size_t low,
+                     uint64_t count, uint64_t window)
+{
+    int64_t now = (int64_t)time(NULL), at;
+    int64_t grant_end = json_integer_value(json_object_get(entry, "grant-expires"));
+    json_t *a = json_object_get(entry, "grant-age");
+    size_t have;
+
+    if (json_is_integer(a) && json_integer_value(a) > 0 && json_integer_value(a) < 256)
+        age = (unsigned)json_integer_value(a);
+    refresh_directory(w, entry, base);
+    have = tokens_of(entry, age);
+    if (have >= low) {
+        if (json_object_del(entry, "refill-at") == 0) (void)wallet_save(w);
+        printf("%s: %zu tokens for age %u, no refill due\n", base, have, age);
+        return CLI_OK;
+    }
+    if (json_object_get(entry, "grant") == NULL || grant_end <= now + 60) {
+        printf("%s: %zu tokens for age %u, and no grant to refill with: enrol again "
+               "(`agepass enroll --issuer %s ...`), then `agepass fetch --auto`\n",
+               base, have, age, base);
+        return CLI_OK;
+    }
+    at = json_integer_value(json_object_get(entry, "refill-at"));
+    if (!json_is_integer(json_object_get(entry, "refill-at")) || at >= grant_end - 60) {
+        uint64_t span = window;
+        if ((uint64_t)(grant_end - 60 - now) < span) span = (uint64_t)(grant_end - 60 - now);
+        at = now + (int64_t)random_upto(span);
+        json_object_set_new(entry, "refill-at", json_integer((json_int_t)at));
+        if (wallet_save(w) != CLI_OK) return CLI_REJECTED;
+    }
+    if (at > now) {
+        printf("%s: %zu tokens for age %u; refill due in %lld s\n", base, have, age,
+               (long long)(at - now));
+        return CLI_OK;
+    }
+    json_object_del(entry, "refill-at");
+    return fill(w, entry, base, age, count, 0);
+}
+
+static int cmd_fetch(int argc, char **argv)
+{
+    struct cli_opt o[] = {{.name = "--issuer"},
+                          {.name = "--age"},
+                          {.name = "--count"},
+                          {.name = "--spread-ms"},
+                          {.name = "--wallet"},
+                          {.name = "--proxy"},
+                          {.name = "--auto", .kind = CLI_FLAG},
+                          {.name = "--low"},
+                          {.name = "--window"}};
+    size_t n = sizeof o / sizeof o[0];
+    uint64_t age = 18, count = 30, spread = 0, low = 10, window = 6 * 3600;
+    const char *url;
+    char base[2048];
+    struct wallet w;
+    json_t *entry;
+    bool automatic;
+    int rc;
+
+    if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if ((rc = take_proxy(o, n)) != CLI_OK) return rc;
+    automatic = cli_get(o, n, "--auto") != NULL;
+    if (!automatic) count = 10;
+    if ((cli_get(o, n, "--age") &&
+         (!cli_parse_uint(cli_get(o, n, "--age"), 255, &age) || age == 0)) ||
+        (cli_get(o, n, "--count") &&
+         (!cli_parse_uint(cli_get(o, n, "--count"), 1000, &count) || count == 0)) ||
+        (cli_get(o, n, "--spread-ms") &&
+         !cli_parse_uint(cli_get(o, n, "--spread-ms"), 600000, &spread)) ||
+        (cli_get(o, n, "--low") && !cli_parse_uint(cli_get(o, n, "--low"), 1000, &low)) ||
+        (cli_get(o, n, "--window") &&
+         !cli_parse_uint(cli_get(o, n, "--window"), 7 * 86400, &window)) ||
+        (!automatic && (cli_get(o, n, "--low") || cli_get(o, n, "--window"))) ||
+        (automatic && spread > 0) || (!automatic && cli_get(o, n, "--issuer") == NULL) ||
+        (cli_get(o, n, "--issuer") && !issuer_base(cli_get(o, n, "--issuer"), base, sizeof base))) {
+        fprintf(stderr, "%s", usage);
+        return CLI_USAGE;
+    }
+    if ((rc = wallet_open(&w, cli_get(o, n, "--wallet"))) != CLI_OK) goto out;
+    rc = CLI_REJECTED;
+    if (automatic && cli_get(o, n, "--issuer") == NULL) {
+        /* every issuer of the wallet */
+        rc = CLI_OK;
+        json_object_foreach(json_object_get(w.root, "issuers"), url, entry)
+        {
+            if (auto_fill(&w, entry, url, (unsigned)age, (size_t)low, count, window) != CLI_OK)
+                rc = CLI_REJECTED;
+        }
+        goto out;
+    }
+    if ((entry = wallet_issuer(&w, base, false)) == NULL) {
+        fprintf(stderr, "agepass: not enrolled with %s: run `agepass enroll --issuer %s ...`\n",
+                base, base);
+        goto out;
+    }
+    if (automatic) {
+        rc = auto_fill(&w, entry, base, (unsigned)age, (size_t)low, count, window);
+        goto out;
+    }
+    refresh_directory(&w, entry, base);
+    rc = fill(&w, entry, base, (unsigned)age, count, spread);
+out:
     wallet_close(&w);
     return rc;
 }
@@ -871,15 +1114,21 @@ static void read_challenges(struct agp_www_auth *wa, const char *www)
 
 /*
  * Answers a 401's challenges: a wallet token for a cross-origin challenge,
- * else a token made now for the first challenge an enrolled issuer can
- * meet. Writes the Authorization header line.
+ * of a key the challenge lists (token-key) and the wallet pinned from the
+ * issuer's directory, whatever its class: a site asking for 16+ that lists
+ * a class-18 key takes a class-18 token, and a key the site does not list
+ * (one made for some people only) is never spent. With mint_now
+ * (--mint-now) only, else a token made now for the first site-bound
+ * challenge an enrolled issuer can meet: the issuer then sees the time of
+ * the visit. Writes the Authorization header line.
  */
-static int answer(struct wallet *w, const char *www, char *authz, size_t cap)
+static int answer(struct wallet *w, const char *www, bool mint_now, char *authz, size_t cap)
 {
     static struct agp_www_auth wa;
     uint8_t token[AGP_TOKEN_LEN], digest[AGP_SHA256_LEN];
     size_t i, len;
     int pass, rc;
+    bool bound_only = false, cross_seen = false;
 
     read_challenges(&wa, www);
     if (wa.count == 0) {
@@ -903,6 +1152,10 @@ static int answer(struct wallet *w, const char *www, char *authz, size_t cap)
                 agp_key_load_spki(&pk, c->token_key, c->token_key_len) != AGP_OK)
                 continue;
             cross = ch.redemption_context.len == 0 && ch.origin_info.len == 0;
+            if (pass == 0) {
+                cross_seen |= cross;
+                bound_only |= !cross;
+            }
             rc = CLI_REJECTED;
             if (pass == 0 && cross &&
                 agp_challenge_digest(digest, c->challenge, c->challenge_len) == AGP_OK &&
@@ -913,8 +1166,11 @@ static int answer(struct wallet *w, const char *www, char *authz, size_t cap)
                             "agepass: answering the age check (over %u) with a wallet "
                             "token of %s\n",
                             age, url);
-            } else if (pass == 1 && !cross) {
-                fprintf(stderr, "agepass: asking %s for a token bound to this site (over %u)\n",
+            } else if (pass == 1 && !cross && mint_now) {
+                fprintf(stderr,
+                        "agepass: --mint-now: asking %s for a token bound to this site (over %u) "
+                        "now; the provider sees the time of this visit, which the site's logs can "
+                        "match\n",
                         url, age);
                 rc = mint(entry, url, pk, c->challenge, c->challenge_len, token);
             }
@@ -929,25 +1185,41 @@ static int answer(struct wallet *w, const char *www, char *authz, size_t cap)
             }
         }
     }
+    if (bound_only && !cross_seen && !mint_now) {
+        fprintf(stderr,
+                "agepass: this site takes only tokens made for it at the time of the visit, and "
+                "making one would let the age provider see when you visit. Nothing was sent to "
+                "the provider. Run again with --mint-now to accept that, or ask the site to take "
+                "tokens fetched in advance (cross-origin).\n");
+        return CLI_REJECTED;
+    }
     fprintf(stderr, "agepass: no token for this site's age check. It accepts tokens from:");
     for (i = 0; i < wa.count; i++) {
         struct agp_challenge ch;
         if (agp_challenge_parse(&ch, wa.items[i].challenge, wa.items[i].challenge_len) == AGP_OK)
             fprintf(stderr, " %.*s", (int)ch.issuer_name.len, (const char *)ch.issuer_name.ptr);
     }
-    fprintf(stderr, ".\nagepass: enrol with one of them (`agepass enroll --issuer URL ...`), then "
-                    "`agepass fetch --issuer URL`\n");
+    fprintf(stderr,
+            ".\nagepass: enrol with one of them (`agepass enroll --issuer URL ...`), then "
+            "`agepass fetch --issuer URL` (the wallet spends only tokens of the keys the "
+            "site lists)%s\n",
+            bound_only && !mint_now ? "; or run again with --mint-now, which lets the provider "
+                                      "see the time of this visit"
+                                    : "");
     return CLI_REJECTED;
 }
 
 static int cmd_get(int argc, char **argv)
 {
-    struct cli_opt o[] = {{.name = "-o"}, {.name = "--wallet"}};
+    struct cli_opt o[] = {{.name = "-o"},
+                          {.name = "--wallet"},
+                          {.name = "--mint-now", .kind = CLI_FLAG},
+                          {.name = "--proxy"}};
     size_t n = sizeof o / sizeof o[0];
     const char *url, *out_path;
     char origin[2048], cookie_line[512], authz[1024];
     const char *headers[3] = {NULL, NULL, NULL};
-    struct cli_http_req hr = {NULL, headers, NULL, 0, PAGE_MAX, HTTP_TIMEOUT_MS};
+    struct cli_http_req hr = {NULL, headers, NULL, 0, PAGE_MAX, HTTP_TIMEOUT_MS, NULL};
     struct cli_http_resp resp;
     struct wallet w;
     json_t *sessions, *sess;
@@ -960,6 +1232,7 @@ static int cmd_get(int argc, char **argv)
     }
     url = argv[0];
     if ((rc = cli_parse(argc - 1, argv + 1, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if ((rc = take_proxy(o, n)) != CLI_OK) return rc;
     if (!url_origin(url, origin, sizeof origin) ||
         (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
         fprintf(stderr, "agepass: get takes an http(s) URL\n");
@@ -981,7 +1254,8 @@ static int cmd_get(int argc, char **argv)
             goto done;
         }
         if (resp.status != 401 || attempt == 1 || resp.www_authenticate == NULL) break;
-        rc = answer(&w, resp.www_authenticate, authz, sizeof authz);
+        rc = answer(&w, resp.www_authenticate, cli_get(o, n, "--mint-now") != NULL, authz,
+                    sizeof authz);
         cli_http_resp_free(&resp);
         if (rc != CLI_OK) goto done;
         headers[0] = authz;

@@ -125,7 +125,7 @@ static enum MHD_Result site(void *cls, struct MHD_Connection *conn, const char *
     const char *cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
     char check_url[128], ah[1200], ch[600];
     const char *headers[3] = {NULL, NULL, NULL};
-    struct cli_http_req hr = {check_url, headers, NULL, 0, 4096, 5000};
+    struct cli_http_req hr = {check_url, headers, NULL, 0, 4096, 5000, NULL};
     struct cli_http_resp resp;
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -169,7 +169,7 @@ static long present(const char *authz_value)
 {
     char url[64], ah[1300];
     const char *headers[] = {ah, NULL};
-    struct cli_http_req hr = {url, headers, NULL, 0, 65536, 5000};
+    struct cli_http_req hr = {url, headers, NULL, 0, 65536, 5000, NULL};
     struct cli_http_resp resp;
     long status;
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", site_port);

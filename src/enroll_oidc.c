@@ -602,7 +602,7 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
         return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST,
                       "callback from another issuer than the state's provider");
     }
-    err = agp_istore_evidence_once(issuer_store(s), f.digest, f.expires_at, now);
+    err = agp_istore_evidence_once(issuer_store(s), f.digest, issuer_hour_ceil(f.expires_at), now);
     if (err == AGP_ERR_REPLAY) {
         ret = refuse(conn, ER_REUSED, MHD_HTTP_CONFLICT, "this state was used already");
         goto out;

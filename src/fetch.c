@@ -128,6 +128,11 @@ agp_err cli_http(const struct cli_http_req *req, struct cli_http_resp *resp)
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+    if (req->proxy != NULL) {
+        curl_easy_setopt(c, CURLOPT_PROXY, req->proxy);
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "");         /* even for loopback or no_proxy */
+        curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L); /* HTTP proxies: CONNECT, also for http */
+    }
     if (req->body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)req->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
@@ -149,6 +154,18 @@ out:
     free(s.buf);
     if (err != AGP_OK) cli_http_resp_free(resp);
     return err;
+}
+
+/* see cli.h */
+bool cli_proxy_ok(const char *url)
+{
+    static const char *const schemes[] = {"http://", "https://", "socks5://", "socks5h://"};
+    size_t i, n = strlen(url);
+    if (n > 2048 || strcspn(url, " \t\r\n") != n) return false;
+    for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0 && n > strlen(schemes[i]))
+            return true;
+    return false;
 }
 
 /* see cli.h */

@@ -32,6 +32,7 @@
  * only, and the directory is the same bytes for everyone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -60,7 +61,8 @@
 #define MAX_CLASSES    8
 #define MAX_EPOCHS     4 /* current, next, and room to rotate */
 #define DAY            86400
-#define GRANT_TTL_S    900 /* a grant is good for 15 minutes */
+#define GRANT_TTL_S    900 /* a grant is good for 15 minutes, up to the next hour boundary */
+#define HOUR_S         3600
 #define GRANT_B64_LEN  43  /* 32 random bytes, unpadded base64url */
 #define BATCH_TOKENS   30  /* one batch for evidence that has no stable subject */
 #define PUBLIC_URL_MAX 400 /* room left for the routes' paths in the modules' URLs */
@@ -77,17 +79,20 @@ static const char usage[] =
     "                            [--oidc-provider ISSUER_URL,client_id=ID,secret_file=FILE\n"
     "                             [,scope=openid birthdate][,name=NAME]]...\n"
     "                            [--wallet-url URL] [--wallet-dir DIR]\n"
-    "       agepass issuer rotate --state DIR [--now]\n"
+    "       agepass issuer rotate --state DIR [--now] [--min-epoch-days 7] [--force]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
     "epoch (at most 90 days each). serve issues tokens for grants obtained by\n"
     "enrolment. rotate starts the next epoch once its not-before has come\n"
-    "(--now: at once) and makes the one after it. --config FILE reads options as\n"
-    "`name value` lines (`day-cap 30`); the command line wins. --redis keeps grants\n"
-    "and counters in Redis, shared by several instances, instead of store.sqlite.\n"
-    "serve reloads the state folder on SIGHUP: send it after rotate. Caps per\n"
-    "person: --day-cap tokens a rolling day, --epoch-cap tokens a key epoch,\n"
-    "--enrol-cap enrolments a rolling day (sources with a stable subject).\n"
+    "(--now: at once) and makes the one after it; it refuses while the current\n"
+    "epoch is younger than --min-epoch-days (default 7, or the epoch length if\n"
+    "shorter: each epoch's key is shared by everyone who fetched in it) unless\n"
+    "--force, which is logged to stderr and DIR/rotations.log. --config FILE reads\n"
+    "options as `name value` lines (`day-cap 30`); the command line wins. --redis\n"
+    "keeps grants and counters in Redis, shared by several instances, instead of\n"
+    "store.sqlite. serve reloads the state folder on SIGHUP: send it after rotate.\n"
+    "Caps per person: --day-cap tokens a UTC day, --epoch-cap tokens a key epoch,\n"
+    "--enrol-cap enrolments a UTC day (sources with a stable subject).\n"
     "--oidc-provider (up to 8, each with its own name, default the URL's host)\n"
     "enrols with OpenID Connect at GET /enroll/oidc/start?provider=NAME.\n"
     "--wallet-url URL names the provider's web wallet in the directory\n"
@@ -323,22 +328,75 @@ out:
     return rc;
 }
 
+/*
+ * Appends a line to DIR/rotations.log (0600): a rotation forced before the
+ * current epoch ran its minimum length, for whoever audits the issuer.
+ */
+static void log_forced_rotation(const char *dir, uint32_t epoch, int64_t age_s, uint64_t min_days)
+{
+    char path[4096];
+    FILE *f;
+    int fd;
+    fprintf(stderr,
+            "agepass issuer: rotate --force: epoch %u ends after %lld s, under its minimum of "
+            "%llu days; every epoch cut short makes a smaller set of people per key\n",
+            epoch, (long long)age_s, (unsigned long long)min_days);
+    snprintf(path, sizeof path, "%s/rotations.log", dir);
+    if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) return;
+    if ((f = fdopen(fd, "a")) == NULL) {
+        close(fd);
+        return;
+    }
+    fprintf(f, "forced: epoch %u ended after %lld s (minimum %llu days)\n", epoch, (long long)age_s,
+            (unsigned long long)min_days);
+    fclose(f);
+}
+
 static int cmd_rotate(int argc, char **argv)
 {
     struct cli_opt o[] = {{.name = "--state", .required = true},
-                          {.name = "--now", .kind = CLI_FLAG}};
+                          {.name = "--now", .kind = CLI_FLAG},
+                          {.name = "--min-epoch-days"},
+                          {.name = "--force", .kind = CLI_FLAG}};
     size_t n = sizeof o / sizeof o[0], c;
     struct issuer_state st;
     const char *dir;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = (int64_t)time(NULL), age_s;
+    uint64_t min_days = 7;
     struct epoch *next;
     char path[4096];
     int rc;
 
     if ((rc = cli_parse(argc, argv, o, n, usage)) != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if (cli_get(o, n, "--min-epoch-days") &&
+        !cli_parse_uint(cli_get(o, n, "--min-epoch-days"), 90, &min_days)) {
+        fprintf(stderr, "agepass: --min-epoch-days takes 0..90\n");
+        return CLI_USAGE;
+    }
     dir = cli_get(o, n, "--state");
     if ((rc = load_state(dir, &st, true)) != CLI_OK) return rc;
     next = &st.epochs[st.nepochs - 1];
+    /*
+     * The epoch this closes (the one before next) must have run its
+     * minimum, or its planned length if shorter: a provider free to open
+     * epochs at will could give each a handful of people, and tell them
+     * apart by key.
+     */
+    if (min_days > st.epoch_days) min_days = st.epoch_days;
+    age_s = (now < next->start ? now : next->start) -
+            st.epochs[st.nepochs >= 2 ? st.nepochs - 2 : 0].start;
+    if (age_s < (int64_t)min_days * DAY) {
+        if (cli_get(o, n, "--force") == NULL) {
+            fprintf(stderr,
+                    "agepass: the current epoch is %lld s old, under its minimum of %llu days "
+                    "(--min-epoch-days); rotating now would make a small set of people per "
+                    "key. --force overrides, and is logged\n",
+                    (long long)age_s, (unsigned long long)min_days);
+            state_free(&st);
+            return CLI_REJECTED;
+        }
+        log_forced_rotation(dir, st.epochs[0].id, age_s, min_days);
+    }
     if (now < next->start && cli_get(o, n, "--now") == NULL) {
         fprintf(stderr,
                 "agepass: the next epoch's keys are published with not-before %lld, %lld s from "
@@ -741,9 +799,20 @@ struct agp_istore *issuer_store(struct service *s)
     return s->store;
 }
 
-/* Makes a grant for age class `age` and `tokens` tokens; writes its bearer value. */
+/* see issuer.h */
+int64_t issuer_hour_ceil(int64_t t)
+{
+    return t >= INT64_MAX - HOUR_S ? t : (t + HOUR_S - 1) / HOUR_S * HOUR_S;
+}
+
+/*
+ * Makes a grant for age class `age` and `tokens` tokens, good until the
+ * hour boundary at least GRANT_TTL_S from now (*expires); writes its bearer
+ * value.
+ */
 static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigned age,
-                         unsigned tokens, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], int64_t now)
+                         unsigned tokens, const uint8_t pseudonym[AGP_PSEUDONYM_LEN], int64_t now,
+                         int64_t *expires)
 {
     uint8_t raw[32], id[AGP_GRANT_ID_LEN];
     char text[GRANT_B64_LEN + 1];
@@ -751,7 +820,8 @@ static agp_err new_grant(struct service *s, char out[GRANT_B64_LEN + 4], unsigne
     if ((err = agp_random(raw, sizeof raw)) != AGP_OK) return err;
     if ((err = agp_sha256(id, raw, sizeof raw)) == AGP_OK &&
         (err = agp_b64url_encode_nopad(text, sizeof text, NULL, raw, sizeof raw)) == AGP_OK)
-        err = agp_istore_grant_put(s->store, id, age, tokens, now + GRANT_TTL_S, pseudonym);
+        err = agp_istore_grant_put(s->store, id, age, tokens,
+                                   *expires = issuer_hour_ceil(now + GRANT_TTL_S), pseudonym);
     if (err == AGP_OK) memcpy(out, text, sizeof text);
     AGP_WIPE(raw);
     AGP_WIPE(text);
@@ -851,6 +921,7 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
     uint8_t pseudonym[AGP_PSEUDONYM_LEN];
     char grant[GRANT_B64_LEN + 4], body[1024];
     unsigned best = 0, tokens = s->day_cap;
+    int64_t expires = 0;
     size_t c;
     agp_err err;
 
@@ -880,20 +951,22 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         err = agp_random(pseudonym, sizeof pseudonym);
         if (ev->digest != NULL && err == AGP_OK) {
             tokens = BATCH_TOKENS < s->day_cap ? BATCH_TOKENS : s->day_cap;
-            err = agp_istore_evidence_once(s->store, ev->digest, ev->expires_at, now);
+            err = agp_istore_evidence_once(s->store, ev->digest, issuer_hour_ceil(ev->expires_at),
+                                           now);
             if (err == AGP_ERR_REPLAY)
                 return issuer_refuse_enrol(conn, ER_REUSED, MHD_HTTP_CONFLICT);
         }
     }
-    if (err != AGP_OK || (err = new_grant(s, grant, best, tokens, pseudonym, now)) != AGP_OK) {
+    if (err != AGP_OK ||
+        (err = new_grant(s, grant, best, tokens, pseudonym, now, &expires)) != AGP_OK) {
         fprintf(stderr, "agepass issuer: cannot record a grant: %s\n", agp_err_str(err));
         return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol right now\n");
     }
     atomic_fetch_add(&stats.enrolled, 1);
     if (wants_json(conn)) {
         snprintf(body, sizeof body,
-                 "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%d}\n", grant, best,
-                 tokens, GRANT_TTL_S);
+                 "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%lld}\n", grant, best,
+                 tokens, (long long)(expires - now));
         AGP_WIPE(grant);
         return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
     }

@@ -86,6 +86,13 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
 /* The issuer's store (for modules that remember used evidence themselves). */
 struct agp_istore *issuer_store(struct service *s);
 
+/*
+ * The first hour boundary at or after t: what the store is given of a
+ * grant's or an evidence's expiry, so that it tells no enrolment's minute
+ * (docs/privacy.md).
+ */
+int64_t issuer_hour_ceil(int64_t t);
+
 /* ---- src/enroll_oidc.c: OpenID Connect --------------------------------- */
 
 /* Options of `issuer serve` for OpenID Connect. */

@@ -10,7 +10,11 @@
  *  - SQLite (agp_istore_open_sqlite), the embedded default: one file, WAL
  *    journal, survives restarts;
  *  - Redis (agp_istore_open_redis), shared by several issuer instances, so
- *    that their caps and grants are one: every key has a TTL.
+ *    that their caps and grants are one: every key expires at an hour or
+ *    day boundary.
+ * Privacy: every time either backend stores or expires by is on an hour
+ * (grant, evidence: callers give hour boundaries) or day boundary (the
+ * counters); the SQLite -wal is truncated after each write (docs/privacy.md).
  * Every operation is one transaction (SQLite) or one Lua script (Redis), so
  * counting and issuing cannot diverge: a caller issues only after a
  * successful take/count. Any storage error is AGP_ERR_IO; callers then
@@ -74,9 +78,10 @@ AGP_MUST_USE agp_err agp_istore_grant_give_back(struct agp_istore *s,
 
 /*
  * Counts n tokens for pseudonym at time now, atomically, if the person
- * stays within day_limit over the last 24 hours (hourly buckets) and
- * epoch_limit within key epoch `epoch`. Errors: AGP_ERR_RANGE (a limit
- * would be passed: nothing counted), AGP_ERR_IO.
+ * stays within day_limit in the UTC day of now (one count a person and
+ * day: nothing finer than the day is kept) and epoch_limit within key
+ * epoch `epoch` (kept until a day boundary some 200 days on). Errors:
+ * AGP_ERR_RANGE (a limit would be passed: nothing counted), AGP_ERR_IO.
  */
 AGP_MUST_USE agp_err agp_istore_count(struct agp_istore *s,
                                       const uint8_t pseudonym[AGP_PSEUDONYM_LEN], unsigned n,

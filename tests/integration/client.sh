@@ -37,10 +37,13 @@ check "... spending one wallet token" bash -c "'$agepass' wallet | grep -q 'over
 check "... and says so" grep -q "wallet token" get.err
 check "get again uses the session cookie, no token" bash -c "'$agepass' get '$site' >/dev/null 2>&1 && '$agepass' wallet | grep -q 'over 18: 4 tokens'"
 
-# a person with a grant but an empty wallet gets a token bound to this site
+# a person with a grant but an empty wallet: no token is made at visit time unless --mint-now
 AGEPASS_WALLET="$work/home2/wallet.json" "$agepass" enroll --issuer "$issuer" --dev-age 40 >/dev/null
-check "with a grant and no wallet tokens, get asks the issuer for a site-bound token" \
-    bash -c "AGEPASS_WALLET='$work/home2/wallet.json' '$agepass' get '$site' -o p2.html 2>g2.err && grep -q 'bound to this site' g2.err && grep -q 'ADULT PAGE' p2.html"
+AGEPASS_WALLET="$work/home2/wallet.json" "$agepass" get "$site" -o p2.html 2>g2.err
+check "with a grant and no wallet tokens, get does not ask the issuer: exit 1" [ $? -eq 1 ]
+check "... saying to fetch, or --mint-now and what it costs" bash -c "grep -q 'agepass fetch' g2.err && grep -q 'mint-now, which lets the provider see the time' g2.err"
+check "with --mint-now it asks the issuer for a site-bound token" \
+    bash -c "AGEPASS_WALLET='$work/home2/wallet.json' '$agepass' get '$site' --mint-now -o p2.html 2>g2.err && grep -q 'bound to this site' g2.err && grep -q 'ADULT PAGE' p2.html"
 
 # refusals that say what to do
 AGEPASS_WALLET="$work/minor/wallet.json" "$agepass" enroll --issuer "$issuer" --dev-age 15 2>minor.err

@@ -129,8 +129,15 @@ check "the issuer keeps nothing about the challenges it never saw" bash -c "! gr
 
 # key epochs: the next key is published before use; rotate when it is due
 check "rotate refuses before the next epoch's not-before" bash -c "! '$agepass' issuer rotate --state ist 2>/dev/null"
-check "rotate --now starts the next epoch" "$agepass" issuer rotate --state ist --now
-check "the retired keys are deleted" bash -c '[ ! -e ist/keys/age18-e1.pem ] && [ -e ist/keys/age18-e2.pem ] && [ -e ist/keys/age18-e3.pem ]'
+check "rotate --now refuses to cut a young epoch short (--min-epoch-days, default 7)" bash -c "! '$agepass' issuer rotate --state ist --now 2>rot.err && grep -q 'minimum of 7 days' rot.err"
+check "so does --min-epoch-days 1" bash -c "! '$agepass' issuer rotate --state ist --now --min-epoch-days 1 2>/dev/null"
+check "--min-epoch-days is bounded" bash -c "'$agepass' issuer rotate --state ist --now --min-epoch-days 91 2>/dev/null; [ \$? -eq 2 ]"
+check "the refusals changed nothing" bash -c '[ -e ist/keys/age18-e1.pem ] && [ ! -e ist/keys/age18-e3.pem ] && [ ! -e ist/rotations.log ]'
+check "rotate --now --force starts the next epoch" bash -c "'$agepass' issuer rotate --state ist --now --force 2>rot.err"
+check "a forced rotation is logged (stderr and rotations.log)" bash -c "grep -q 'rotate --force: epoch 1 ends after' rot.err && grep -q '^forced: epoch 1 ended after' ist/rotations.log"
+check "the epoch just opened cannot be closed at once (rotate --now twice)" bash -c "! '$agepass' issuer rotate --state ist --now 2>/dev/null && [ ! -e ist/keys/age18-e4.pem ]"
+check "--min-epoch-days 0 lets it (no minimum)" bash -c "'$agepass' issuer rotate --state ist --now --min-epoch-days 0 >/dev/null && [ -e ist/keys/age18-e4.pem ]"
+check "the retired keys are deleted" bash -c '[ ! -e ist/keys/age18-e1.pem ] && [ ! -e ist/keys/age18-e2.pem ] && [ -e ist/keys/age18-e3.pem ] && [ -e ist/keys/age18-e4.pem ]'
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
 "$agepass" issuer serve --state ist --listen "127.0.0.1:$port" --insecure-dev-attester 2>>issuer.log &
 pids+=($!)

@@ -6,9 +6,9 @@
  *
  * Both backends. Grants: put, take, expiry, unknown ids, taking more than
  * is left (nothing taken), giving back, duplicate ids, the widest numbers.
- * Counting: the rolling day over hourly buckets as the clock moves by
- * hours, the limit per key epoch, limits of 0, refusals that count nothing,
- * epoch counts that expire. Evidence: once, replay, accepted again after
+ * Counting: the UTC day's count as the clock moves by hours and over
+ * midnight, the limit per key epoch, limits of 0, refusals that count
+ * nothing, epoch counts that expire at a day boundary. Evidence: once, replay, accepted again after
  * its expiry. Reopening, and a process killed before it closed the store.
  * 4 threads taking from one grant, then counting against one day cap
  * (exactly the cap passes); 2 processes taking from one grant.
@@ -19,9 +19,12 @@
  * (a trigger that aborts the second statement) and a write lock held
  * elsewhere: AGP_ERR_IO, nothing left behind, the store usable afterwards.
  * Files that are not a store of ours. A scan of the raw file for what must
- * and must not be there, before and after the sweep that forgets a person.
+ * and must not be there, before and after the sweep that forgets a person;
+ * the -wal file empty after each write; every stored time on an hour (a
+ * day, for what the store computes itself) boundary; a version-1 file (hourly
+ * buckets) taken over.
  *
- * Redis only: every key has a TTL; two stores (two issuers) share grants
+ * Redis only: every key has a TTL, to an hour boundary; two stores (two issuers) share grants
  * and caps; Redis stopped: every call AGP_ERR_IO; started again (empty,
  * without the scripts: EVAL after NOSCRIPT): the same store works; hung
  * (SIGSTOP): AGP_ERR_IO after about the timeout; bad URLs.
@@ -53,6 +56,12 @@
 #define DAY  (24 * HOUR)
 
 static int64_t t0;
+
+/* The first day boundary at or after t (t > 0). */
+static int64_t day_ceil(int64_t t)
+{
+    return (t + DAY - 1) / DAY * DAY;
+}
 static char dir[4096];
 static const char *redis_url; /* set: the checks run against Redis, else SQLite */
 
@@ -205,7 +214,7 @@ static void check_count(void)
     struct agp_istore *s = NULL;
     uint8_t a[AGP_PSEUDONYM_LEN], b[AGP_PSEUDONYM_LEN];
     const char *p = path_of("count.db");
-    int64_t t = T0 + 1800; /* half past the hour */
+    int64_t d0 = day_ceil(T0 + 1), t = d0 + 1800; /* half past midnight, UTC */
     bool sql = redis_url == NULL;
 
     id_of(a, sizeof a, 'p', 1);
@@ -213,25 +222,23 @@ static void check_count(void)
     EXPECT_OK(open_store(&s, "count.db", 2));
 
     /* day limit 6, epoch limit out of the way */
-    EXPECT_OK(agp_istore_count(s, a, 3, 6, 1000, 1, t));            /* hour h: 3 */
-    EXPECT_OK(agp_istore_count(s, a, 2, 6, 1000, 1, t + 5 * HOUR)); /* hour h+5: 2 */
+    EXPECT_OK(agp_istore_count(s, a, 3, 6, 1000, 1, t));            /* day d: 3 */
+    EXPECT_OK(agp_istore_count(s, a, 2, 6, 1000, 1, t + 5 * HOUR)); /* day d: 5 */
     EXPECT_ERR(agp_istore_count(s, a, 2, 6, 1000, 1, t + 10 * HOUR), AGP_ERR_RANGE);
-    EXPECT_OK(agp_istore_count(s, a, 1, 6, 1000, 1, t + 10 * HOUR)); /* hour h+10: 1, day 6 */
+    EXPECT_OK(agp_istore_count(s, a, 1, 6, 1000, 1, t + 10 * HOUR)); /* day d: 6 */
     EXPECT_ERR(agp_istore_count(s, a, 1, 6, 1000, 1, t + 10 * HOUR), AGP_ERR_RANGE);
-    /* the last second of hour h+23: bucket h is still in the day */
-    EXPECT_ERR(agp_istore_count(s, a, 1, 6, 1000, 1, T0 + DAY - 1), AGP_ERR_RANGE);
-    /* hour h+24: bucket h has left the day (3 of 6 used) */
-    EXPECT_OK(agp_istore_count(s, a, 3, 6, 1000, 1, T0 + DAY));
-    EXPECT_ERR(agp_istore_count(s, a, 1, 6, 1000, 1, T0 + DAY), AGP_ERR_RANGE);
-    /* hour h+29: bucket h+5 gone too (1 + 3 used) */
-    EXPECT_OK(agp_istore_count(s, a, 2, 6, 1000, 1, t + 29 * HOUR));
-    EXPECT_ERR(agp_istore_count(s, a, 1, 6, 1000, 1, t + 29 * HOUR), AGP_ERR_RANGE);
-    /* a refused count counted nothing: the buckets hold exactly what was accepted
-       (but bucket h, swept at hour h+29 by the calls' own sweep) */
-    if (sql) EXPECT(query(p, "SELECT SUM(n) FROM hourly") == 2 + 1 + 3 + 2);
-    if (sql) EXPECT(query(p, "SELECT n FROM epochs") == 11);
+    /* the last second of day d: still full */
+    EXPECT_ERR(agp_istore_count(s, a, 1, 6, 1000, 1, d0 + DAY - 1), AGP_ERR_RANGE);
+    /* midnight: day d+1 starts from 0 */
+    EXPECT_OK(agp_istore_count(s, a, 4, 6, 1000, 1, d0 + DAY));
+    EXPECT_OK(agp_istore_count(s, a, 2, 6, 1000, 1, d0 + DAY + 23 * HOUR));
+    EXPECT_ERR(agp_istore_count(s, a, 1, 6, 1000, 1, d0 + 2 * DAY - 1), AGP_ERR_RANGE);
+    /* a refused count counted nothing: the rows hold exactly what was accepted, one a day */
+    if (sql) EXPECT(query(p, "SELECT SUM(n) FROM daily") == 6 + 6);
+    if (sql) EXPECT(query(p, "SELECT COUNT(*) FROM daily") == 2);
+    if (sql) EXPECT(query(p, "SELECT n FROM epochs") == 12);
     /* another person has a day of their own */
-    EXPECT_OK(agp_istore_count(s, b, 6, 6, 1000, 1, t + 29 * HOUR));
+    EXPECT_OK(agp_istore_count(s, b, 6, 6, 1000, 1, d0 + DAY));
 
     /* epoch limit 10 per epoch id, day limit out of the way */
     t = T0 + 100 * DAY;
@@ -241,10 +248,14 @@ static void check_count(void)
     EXPECT_OK(agp_istore_count(s, a, 10, 1000, 10, 8, t + 3 * DAY)); /* the next epoch */
     EXPECT_ERR(agp_istore_count(s, a, 1, 1000, 10, 8, t + 3 * DAY), AGP_ERR_RANGE);
     EXPECT_OK(agp_istore_count(s, b, 10, 1000, 10, 7, t + 3 * DAY)); /* another person */
-    /* an epoch row lives 200 days from its first count, then starts over */
-    EXPECT_ERR(agp_istore_count(s, a, 1, 1000, 10, 7, t + 200 * DAY - 1), AGP_ERR_RANGE);
-    EXPECT_OK(agp_istore_count(s, a, 10, 1000, 10, 7, t + 200 * DAY));
-    EXPECT_ERR(agp_istore_count(s, a, 1, 1000, 10, 7, t + 200 * DAY), AGP_ERR_RANGE);
+    /* an epoch row lives until the day boundary 200 days after its first count, then
+       starts over */
+    if (sql)
+        EXPECT(query(p, "SELECT expires FROM epochs WHERE epoch = 7 LIMIT 1") ==
+               day_ceil(t + 200 * DAY));
+    EXPECT_ERR(agp_istore_count(s, a, 1, 1000, 10, 7, day_ceil(t + 200 * DAY) - 1), AGP_ERR_RANGE);
+    EXPECT_OK(agp_istore_count(s, a, 10, 1000, 10, 7, day_ceil(t + 200 * DAY)));
+    EXPECT_ERR(agp_istore_count(s, a, 1, 1000, 10, 7, day_ceil(t + 200 * DAY)), AGP_ERR_RANGE);
 
     /* both limits at once, and limits of 0: nothing is allowed */
     t = T0 + 400 * DAY;
@@ -339,11 +350,12 @@ static void check_evidence(void)
     EXPECT_OK(agp_istore_evidence_once(s, d, T0 + 200, T0 + 100));
     EXPECT_ERR(agp_istore_evidence_once(s, d, T0 + 200, T0 + 199), AGP_ERR_REPLAY);
     EXPECT_OK(agp_istore_evidence_once(s, d, T0 + 300, T0 + 200));
-    /* an expiry already past still holds it for a second */
+    /* an expiry already past still holds it until the next hour boundary (no finer time) */
     id_of(e, sizeof e, 'e', 3);
-    EXPECT_OK(agp_istore_evidence_once(s, e, T0 - 50, T0));
-    EXPECT_ERR(agp_istore_evidence_once(s, e, T0 - 50, T0), AGP_ERR_REPLAY);
-    EXPECT_OK(agp_istore_evidence_once(s, e, T0 - 50, T0 + 1));
+    EXPECT_OK(agp_istore_evidence_once(s, e, T0 - 50, T0 + 10));
+    EXPECT_ERR(agp_istore_evidence_once(s, e, T0 - 50, T0 + 10), AGP_ERR_REPLAY);
+    EXPECT_ERR(agp_istore_evidence_once(s, e, T0 - 50, T0 + HOUR - 1), AGP_ERR_REPLAY);
+    EXPECT_OK(agp_istore_evidence_once(s, e, T0 - 50, T0 + HOUR));
     id_of(e, sizeof e, 'e', 4);
     EXPECT_OK(agp_istore_evidence_once(s, e, INT64_MIN, INT64_MAX - 1));
     EXPECT_ERR(agp_istore_evidence_once(s, e, INT64_MIN, INT64_MAX - 1), AGP_ERR_REPLAY);
@@ -452,16 +464,17 @@ static void check_sweep(void)
     struct agp_istore *s = NULL;
     uint8_t id[AGP_GRANT_ID_LEN], nym[AGP_PSEUDONYM_LEN], got[AGP_PSEUDONYM_LEN], d[32];
     const char *p = path_of("sweep.db");
+    int64_t d0 = day_ceil(T0 + 1);
     unsigned age, i;
 
     id_of(nym, sizeof nym, 'p', 1);
     EXPECT_OK(agp_istore_open_sqlite(&s, p));
-    /* 10 persons, each counted in hours h, h+1, h+2 and in epochs 1 and 2 */
+    /* 10 persons, each counted in hours 0, 1, 2 of day d (one row a day) and in epochs 1, 2 */
     for (i = 0; i < 10; i++) {
         id_of(nym, sizeof nym, 'p', i);
-        EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 1, T0));
-        EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 1, T0 + HOUR));
-        EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 2, T0 + 2 * HOUR));
+        EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 1, d0));
+        EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 1, d0 + HOUR));
+        EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 2, d0 + 2 * HOUR));
     }
     /* then, back at T0 (or the counts' sweeps would take them), grants and digests */
     for (i = 0; i < 10; i++) {
@@ -472,32 +485,32 @@ static void check_sweep(void)
     }
     EXPECT(query(p, "SELECT COUNT(*) FROM grants") == 10);
     EXPECT(query(p, "SELECT COUNT(*) FROM evidence") == 10);
-    EXPECT(query(p, "SELECT COUNT(*) FROM hourly") == 30);
+    EXPECT(query(p, "SELECT COUNT(*) FROM daily") == 10);
     EXPECT(query(p, "SELECT COUNT(*) FROM epochs") == 20);
 
     /* at T0 + 550: 5 grants and 5 digests expired (100..500) */
     EXPECT_OK(agp_istore_sweep(s, T0 + 550));
     EXPECT(query(p, "SELECT COUNT(*) FROM grants") == 5);
     EXPECT(query(p, "SELECT COUNT(*) FROM evidence") == 5);
-    EXPECT(query(p, "SELECT COUNT(*) FROM hourly") == 30);
+    EXPECT(query(p, "SELECT COUNT(*) FROM daily") == 10);
     EXPECT(query(p, "SELECT COUNT(*) FROM epochs") == 20);
     id_of(id, sizeof id, 'g', 9);
     EXPECT_OK(agp_istore_grant_take(s, id, 1, T0 + 551, &age, got)); /* live ones work */
 
-    /* hourly rows older than 25 hours: bucket h goes at hour h+25 */
-    EXPECT_OK(agp_istore_sweep(s, T0 + 25 * HOUR - 1));
-    EXPECT(query(p, "SELECT COUNT(*) FROM hourly") == 30);
+    /* day d's rows stay through day d+1, and go when day d+2 starts */
+    EXPECT_OK(agp_istore_sweep(s, d0 + 2 * DAY - 1));
+    EXPECT(query(p, "SELECT COUNT(*) FROM daily") == 10);
     EXPECT(query(p, "SELECT COUNT(*) FROM grants") == 0);
     EXPECT(query(p, "SELECT COUNT(*) FROM evidence") == 0);
-    EXPECT_OK(agp_istore_sweep(s, T0 + 25 * HOUR));
-    EXPECT(query(p, "SELECT COUNT(*) FROM hourly") == 20);
-    EXPECT_OK(agp_istore_sweep(s, T0 + 27 * HOUR));
-    EXPECT(query(p, "SELECT COUNT(*) FROM hourly") == 0);
+    EXPECT_OK(agp_istore_sweep(s, d0 + 2 * DAY));
+    EXPECT(query(p, "SELECT COUNT(*) FROM daily") == 0);
     EXPECT(query(p, "SELECT COUNT(*) FROM epochs") == 20);
-    /* epoch rows after 200 days (epoch 2's rows were made 2 hours later) */
-    EXPECT_OK(agp_istore_sweep(s, T0 + 200 * DAY));
+    /* epoch rows at the day boundary after 200 days (epoch 2's, made 2 hours later: a day on) */
+    EXPECT_OK(agp_istore_sweep(s, d0 + 200 * DAY - 1));
+    EXPECT(query(p, "SELECT COUNT(*) FROM epochs") == 20);
+    EXPECT_OK(agp_istore_sweep(s, d0 + 200 * DAY));
     EXPECT(query(p, "SELECT COUNT(*) FROM epochs") == 10);
-    EXPECT_OK(agp_istore_sweep(s, T0 + 200 * DAY + 2 * HOUR));
+    EXPECT_OK(agp_istore_sweep(s, d0 + 201 * DAY));
     EXPECT(query(p, "SELECT COUNT(*) FROM epochs") == 0);
     EXPECT_ERR(agp_istore_sweep(NULL, T0), AGP_ERR_ARG);
 
@@ -536,14 +549,14 @@ static void check_failures(void)
     EXPECT_OK(agp_istore_grant_put(s, id, 18, 10, T0 + 600, nym));
     EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 1, T0));
 
-    /* count: the hourly row is written, then the epoch row fails */
+    /* count: the day's row is written, then the epoch row fails */
     EXPECT(exec_sql(p, "CREATE TRIGGER no_epochs BEFORE UPDATE ON epochs"
                        " BEGIN SELECT RAISE(ABORT, 'test'); END") == 0);
     EXPECT_ERR(agp_istore_count(s, nym, 2, 10, 10, 1, T0), AGP_ERR_IO);
-    EXPECT(query(p, "SELECT SUM(n) FROM hourly") == 1);
+    EXPECT(query(p, "SELECT SUM(n) FROM daily") == 1);
     EXPECT(exec_sql(p, "DROP TRIGGER no_epochs") == 0);
     EXPECT_OK(agp_istore_count(s, nym, 2, 10, 10, 1, T0));
-    EXPECT(query(p, "SELECT SUM(n) FROM hourly") == 3);
+    EXPECT(query(p, "SELECT SUM(n) FROM daily") == 3);
     EXPECT(query(p, "SELECT n FROM epochs") == 3);
 
     /* take: the grant is read, then its update fails; outputs zeroed */
@@ -701,6 +714,42 @@ static void check_race(void)
     agp_istore_free(x[0].s);
 }
 
+/*
+ * A version-1 file, whose day counters were hourly buckets (each giving
+ * the hour of a request), is taken over: the hourly table goes, the daily
+ * one comes, the grants stay.
+ */
+static void check_migrate(void)
+{
+    static const char v1[] =
+        "CREATE TABLE grants(id BLOB PRIMARY KEY, age INTEGER NOT NULL, remaining INTEGER NOT"
+        " NULL, expires INTEGER NOT NULL, pseudonym BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX grants_expires ON grants(expires);"
+        "CREATE TABLE hourly(pseudonym BLOB NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,"
+        " PRIMARY KEY(pseudonym, hour)) WITHOUT ROWID;"
+        "CREATE INDEX hourly_hour ON hourly(hour);"
+        "CREATE TABLE epochs(pseudonym BLOB NOT NULL, epoch INTEGER NOT NULL, n INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL, PRIMARY KEY(pseudonym, epoch)) WITHOUT ROWID;"
+        "CREATE INDEX epochs_expires ON epochs(expires);"
+        "CREATE TABLE evidence(digest BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX evidence_expires ON evidence(expires);"
+        "INSERT INTO hourly VALUES(x'00', 1, 5);"
+        "PRAGMA user_version = 1;";
+    struct agp_istore *s = NULL;
+    const char *p = path_of("migrate.db");
+    uint8_t nym[AGP_PSEUDONYM_LEN];
+
+    id_of(nym, sizeof nym, 'p', 1);
+    EXPECT(exec_sql(p, v1) == 0);
+    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(agp_istore_count(s, nym, 2, 2, 10, 1, T0));
+    EXPECT_ERR(agp_istore_count(s, nym, 1, 2, 10, 1, T0), AGP_ERR_RANGE);
+    agp_istore_free(s);
+    EXPECT(query(p, "PRAGMA user_version") == 2);
+    EXPECT(query(p, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'hourly'") == 0);
+    EXPECT(query(p, "SELECT SUM(n) FROM daily") == 2);
+}
+
 /* Files that are not a store of ours, and paths that cannot be one. */
 static void check_foreign(void)
 {
@@ -726,7 +775,9 @@ static void check_foreign(void)
     EXPECT(exec_sql(path_of("other.db"), "CREATE TABLE users(name TEXT)") == 0);
     EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("other.db")), AGP_ERR_ENCODING);
     EXPECT(query(path_of("other.db"), "SELECT COUNT(*) FROM sqlite_master") == 1);
-    EXPECT(exec_sql(path_of("v2.db"), "PRAGMA user_version = 2") == 0);
+    EXPECT(exec_sql(path_of("v3.db"), "PRAGMA user_version = 3") == 0);
+    EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("v3.db")), AGP_ERR_ENCODING);
+    EXPECT(exec_sql(path_of("v2.db"), "PRAGMA user_version = 2") == 0); /* no tables */
     EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("v2.db")), AGP_ERR_ENCODING);
     EXPECT(exec_sql(path_of("v1.db"), "PRAGMA user_version = 1") == 0); /* no tables */
     EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("v1.db")), AGP_ERR_ENCODING);
@@ -773,12 +824,24 @@ static void check_privacy(void)
     struct agp_istore *s = NULL;
     uint8_t id[AGP_GRANT_ID_LEN];
     const char *p = path_of("privacy.db");
+    char wal[4500];
+    uint8_t got[AGP_PSEUDONYM_LEN];
+    unsigned age;
     struct stat st;
 
     id_of(id, sizeof id, 'g', 1);
+    snprintf(wal, sizeof wal, "%s-wal", p);
     EXPECT_OK(agp_istore_open_sqlite(&s, p));
     EXPECT_OK(agp_istore_grant_put(s, id, 18, 3, T0 + 600, nym));
     EXPECT_OK(agp_istore_count(s, nym, 1, 10, 10, 1, T0));
+    /* the -wal is checkpointed and truncated after each write: no old row image waits there */
+    EXPECT(stat(wal, &st) == 0 && st.st_size == 0);
+    EXPECT_OK(agp_istore_grant_take(s, id, 1, T0 + 1, &age, got));
+    EXPECT(stat(wal, &st) == 0 && st.st_size == 0);
+    /* what the store computes itself is on a day boundary: the epoch row's expiry, the day */
+    EXPECT(query(p, "SELECT COUNT(*) FROM epochs WHERE expires % 86400 != 0") == 0);
+    EXPECT(query(p, "SELECT COUNT(*) FROM epochs") == 1);
+    EXPECT(query(p, "SELECT day FROM daily") == T0 / DAY);
     agp_istore_free(s); /* the WAL is checkpointed into the file and removed */
     EXPECT(stat(p, &st) == 0 && st.st_size < (1 << 20));
     EXPECT(file_has(p, nym, sizeof nym));
@@ -840,10 +903,19 @@ static void check_redis_ttls(void)
         EXPECT(cli_number(args) == 0);
     }
     EXPECT(total >= 10);
+    /* and each at an hour boundary (EXPIREAT), never a TTL counted from the request */
+    for (db = 1; db <= 5; db++) {
+        snprintf(args, sizeof args,
+                 "-n %u eval \"local n = 0 for _, k in ipairs(redis.call('KEYS', '*')) do"
+                 " if redis.call('PEXPIRETIME', k) %% 3600000 ~= 0 then n = n + 1 end end"
+                 " return n\" 0",
+                 db);
+        EXPECT(cli_number(args) == 0);
+    }
     /* the grant of check_race, put for T0 + 600 s: T0 is an hour or two away */
     snprintf(args, sizeof args, "-n 5 ttl agepass:issuer:g:67%062x", 2u);
     ttl = cli_number(args);
-    EXPECT(ttl > 600 && ttl <= 600 + 2 * HOUR + 5);
+    EXPECT(ttl > HOUR && ttl <= 3 * HOUR + 5); /* T0 + 600 up to the hour boundary */
 }
 
 /* Two stores on one Redis, as two issuer instances: one grant, one cap. */
@@ -972,6 +1044,7 @@ int main(int argc, char **argv)
     check_sweep();
     check_failures();
     check_foreign();
+    check_migrate();
     check_privacy();
     remove_dir();
     TEST_END();
