@@ -32,5 +32,5 @@ conf() {
     check "... and a wrong line in it is refused" grep -q "unknown option" "$work/$svc-bad.err"
 }
 conf verifier "verifier serve --help"
-conf issuer "issuer --help" --name --age-classes --epoch-days --now
+conf issuer "issuer --help" --name --age-classes --epoch-days --now --min-epoch-days --force
 finish
