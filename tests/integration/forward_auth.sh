@@ -22,8 +22,8 @@ fa_setup() {
 
 fa_start_verifier() {
     "$agepass" verifier serve --state "$work/vstate" --listen "127.0.0.1:$verifier_port" \
-        --trust "$work/issuer/issuer-public.der,name=issuer.example" \
-        --trust "$work/young/issuer-public.der,name=issuer.example,age=16" --origin localhost \
+        --trust "$work/issuer/issuer-public.der,name=issuer.example,expires=$(date -u -d +30days +%F)" \
+        --trust "$work/young/issuer-public.der,name=issuer.example,age=16,expires=$(date -u -d +30days +%F)" --origin localhost \
         --redis "redis://127.0.0.1:$redis_port" 2>"$work/verifier.log" &
     verifier_pid=$!
     pids+=($verifier_pid)

@@ -46,19 +46,20 @@ for k in json.load(open("dir.json"))["token-keys"]:
     open("pub%d-%s.der" % (k["agepass-age"], when), "wb").write(raw)
 PY
 
+exp=$(date -u -d +30days +%F) # the day the key files stop being trusted
 # verifiers: site-bound only (--site-bound); cross-origin, 16+, listing the class-18 key;
 # cross-origin, 16+, listing only the class-16 key
 vport=$(free_port)
 "$agepass" verifier serve --state v1 --listen "127.0.0.1:$vport" --origin 127.0.0.1 --site-bound \
-    --trust "pub18-cur.der,name=issuer.example" 2>v1.log &
+    --trust "pub18-cur.der,name=issuer.example,expires=$exp" 2>v1.log &
 pids+=($!)
 v18=$(free_port)
 "$agepass" verifier serve --state v2 --listen "127.0.0.1:$v18" --origin 127.0.0.1 --cross-origin \
-    --min-age 16 --trust "pub18-cur.der,name=issuer.example,age=16" 2>v2.log &
+    --min-age 16 --trust "pub18-cur.der,name=issuer.example,age=16,expires=$exp" 2>v2.log &
 pids+=($!)
 v16=$(free_port)
 "$agepass" verifier serve --state v3 --listen "127.0.0.1:$v16" --origin 127.0.0.1 --cross-origin \
-    --min-age 16 --trust "pub16-cur.der,name=issuer.example,age=16" 2>v3.log &
+    --min-age 16 --trust "pub16-cur.der,name=issuer.example,age=16,expires=$exp" 2>v3.log &
 pids+=($!)
 wait_port "$vport" && wait_port "$v18" && wait_port "$v16" || exit 2
 export AGEPASS_WALLET="$work/home/wallet.json"

@@ -106,6 +106,9 @@ for s in 1 2 3; do
     pids+=($!)
     wait_port "$vp" || exit 2
     sed "s/127.0.0.1:8081/127.0.0.1:$vp/" "$repo/deploy/nginx/agepass-upstream.conf" >"nginx-conf/upstream$s.conf"
+    # every simulated person comes from 127.0.0.1: the per-address limits of
+    # the shipped snippet would refuse them as one flooding client
+    grep -v '^limit_' "$repo/deploy/nginx/agepass-protect.conf" >nginx-conf/agepass-protect.conf
     nginx_front "site$s" "$sp" "
     include $work/nginx-conf/upstream$s.conf;
     server {
@@ -114,7 +117,7 @@ for s in 1 2 3; do
         access_log $work/logs/site$s.log agepass_privacy;
         include $repo/deploy/nginx/agepass.conf;
         location /adult/ {
-            include $repo/deploy/nginx/agepass-protect.conf;
+            include $work/nginx-conf/agepass-protect.conf;
             try_files \$uri \$uri/index.html =404;
         }
     }" || exit 2
