@@ -38,6 +38,15 @@ file_trust="iss/issuer-public.der,name=issuer.example,expires=$expires_day"
 # AGP_OLD_CODE=1: without expires= (the code before it), to see this test fail there
 [ -n "${AGP_OLD_CODE:-}" ] && file_trust="iss/issuer-public.der,name=issuer.example"
 
+# libfaketime hangs in an AddressSanitizer build (its clock_gettime is called
+# again while it starts, and ASan's own start-up reads the clock): there the
+# clock-moved checks are skipped, said so; the normal build runs them.
+clock_moves() {
+    if nm "$agepass" 2>/dev/null | grep -q ' __asan_init'; then
+        echo "# SKIP the clock-moved checks: libfaketime does not run under AddressSanitizer"
+        return 1
+    fi
+}
 # serve NAME PORT [args...]: a verifier (with FAKE=+Nd, under faketime)
 serve() {
     local name=$1 port=$2
@@ -98,6 +107,7 @@ EOF
 mint 3 iss ob ob.ch && for i in 0 1 2; do code "$pc" "ob/$i" >/dev/null; done
 cp vc/replay.log replay-run.log # what the store holds after the run (part 5)
 stop "$last_pid"
+if clock_moves; then
 FAKE=+100d serve vc "$pc" --trust "$file_trust"
 c=$(code "$pc" cross/0)
 check "file key, clock +100 days: the spent token is still refused ($c)" [ "$c" = 401 ]
@@ -109,6 +119,7 @@ c=$(code "$pc" late/0)
 check "file key, clock +201 days (past expires=): a fresh token is refused ($c)" one_of "$c" 401 503
 check "  ... as expired_key" [ "$(metric "$pc" 'agepass_verifier_tokens_refused_total{reason="expired_key"}')" = 1 ]
 stop "$last_pid"
+fi
 timeout 10 "$agepass" verifier serve --state vx --listen "127.0.0.1:$(free_port)" \
     --trust "iss/issuer-public.der,name=issuer.example" 2>vx.log
 check "a key file without expires= is refused at start ($?)" grep -q 'expires=' vx.log
@@ -148,6 +159,7 @@ c=$(code "$pd" dcross/1)
 check "  ... the key trusted before still is ($c)" [ "$c" = 200 ]
 directory "dk1:$((now - day))" || exit 2
 stop "$last_pid"
+if clock_moves; then
 FAKE=+100d serve vd "$pd" --trust "$dtrust" --refresh 5
 c=$(code "$pd" dcross/0)
 check "directory key, clock +100 days: the spent token is still refused ($c)" [ "$c" = 401 ]
@@ -158,6 +170,7 @@ c=$(code "$pd" dlate/0)
 check "directory key, 120 days after its not-before: refused ($c)" one_of "$c" 401 503
 check "  ... as expired_key" [ "$(metric "$pd" 'agepass_verifier_tokens_refused_total{reason="expired_key"}')" = 1 ]
 stop "$last_pid"
+fi
 
 # --- 3. two verifiers, one Redis ----------------------------------------------------
 rp=$(free_port)
