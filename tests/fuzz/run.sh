@@ -30,9 +30,12 @@ build=$(cd "$build" && pwd)
 if [ $# -gt 0 ]; then
     names=("$@")
 else
-    names=(challenge token_request token_response token www_authenticate www_fields authorization
-           directory token_state spki b64url session batch redis_url mdoc
-           id_token oidc_rp)
+    # every target there is (tests/fuzz/fuzz_NAME.c): none can be forgotten
+    names=()
+    for f in "$here"/fuzz_*.c; do
+        f=${f##*/fuzz_}
+        names+=("${f%.c}")
+    done
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/agp-fuzz.XXXXXX") || exit 1
