@@ -69,6 +69,18 @@ class Text {
 
 const syntax = () => new AgepassError('syntax', 'malformed authentication header');
 
+// auth-param = token BWS "=" BWS ( token / quoted-string ) (RFC 9110 §11.2):
+// the name as written and the value (null when too long, as readValue).
+function readParam(t) {
+  const name = t.token();
+  if (name.length === 0) throw syntax();
+  t.skipOws();
+  if (t.peek() !== '=') throw syntax();
+  t.pos++;
+  t.skipOws();
+  return { name, value: readValue(t) };
+}
+
 // A token or quoted-string value. The whole value is always consumed; one
 // longer than VALUE_MAX comes back as null (unusable, but parsing goes on).
 function readValue(t) {
@@ -128,13 +140,7 @@ function readParams(t, pp) {
     return;
   }
   for (;;) {
-    const name = t.token();
-    if (name.length === 0) throw syntax();
-    t.skipOws();
-    if (t.peek() !== '=') throw syntax();
-    t.pos++;
-    t.skipOws();
-    const value = readValue(t);
+    const { name, value } = readParam(t);
     if (pp) keepParam(pp, name.toLowerCase(), value);
     t.skipOws();
     if (t.atEnd) return;
@@ -241,13 +247,7 @@ export function parseAuthorization(value) {
   let token = null;
   let seen = 0;
   for (;;) {
-    const name = t.token();
-    if (name.length === 0) throw syntax();
-    t.skipOws();
-    if (t.peek() !== '=') throw syntax();
-    t.pos++;
-    t.skipOws();
-    const v = readValue(t);
+    const { name, value: v } = readParam(t);
     if (v === null) throw new AgepassError('too_big', 'a value is too long');
     if (name.toLowerCase() === 'token') {
       if (++seen !== 1) throw syntax();
