@@ -79,11 +79,18 @@ async function saveWallet(state, { rescale = false } = {}) {
 async function session(key) {
   return (await chrome.storage.session.get(key))[key] || {};
 }
-async function sessionPut(key, id, value) {
-  const m = await session(key);
-  if (value === undefined) delete m[id];
-  else m[id] = value;
-  await chrome.storage.session.set({ [key]: m });
+// One read-modify-write at a time: two events changing the same map at
+// once would otherwise lose one of the changes.
+let sessionWrites = Promise.resolve();
+function sessionPut(key, id, value) {
+  const write = sessionWrites.then(async () => {
+    const m = await session(key);
+    if (value === undefined) delete m[id];
+    else m[id] = value;
+    await chrome.storage.session.set({ [key]: m });
+  });
+  sessionWrites = write.catch(() => {});
+  return write;
 }
 
 // ---- what the person sees: the button's badge and title, per tab ----------
@@ -99,16 +106,30 @@ const STATES = {
   enrolRefused: { text: '\u2715', color: '#cf222e', title: 'stateEnrolRefused' },
 };
 
-async function show(tabId, name, ...subs) {
-  let origin = null;
-  try {
-    const tab = await chrome.tabs.get(tabId);
-    origin = new URL(tab.pendingUrl || tab.url).origin;
-  } catch {
-    // the tab is gone, or has no URL yet
-  }
-  await sessionPut('shown', tabId, { name, subs, origin });
-  return paint(tabId, name, subs);
+// A tab's button changes one event at a time, in the order the events came:
+// a repaint of the old page must not land after the next site's reset.
+const tabButtons = new Map();
+function onTabButton(tabId, change) {
+  const next = (tabButtons.get(tabId) || Promise.resolve()).then(change).catch(() => {});
+  tabButtons.set(tabId, next);
+  next.then(() => {
+    if (tabButtons.get(tabId) === next) tabButtons.delete(tabId);
+  });
+  return next;
+}
+
+function show(tabId, name, ...subs) {
+  return onTabButton(tabId, async () => {
+    let origin = null;
+    try {
+      const tab = await chrome.tabs.get(tabId);
+      origin = new URL(tab.pendingUrl || tab.url).origin;
+    } catch {
+      // the tab is gone, or has no URL yet
+    }
+    await sessionPut('shown', tabId, { name, subs, origin });
+    await paint(tabId, name, subs);
+  });
 }
 
 async function paint(tabId, name, subs) {
@@ -269,19 +290,25 @@ chrome.tabs.onRemoved.addListener((tabId) => {
   for (const k of ['asking', 'once', 'sent', 'shown']) sessionPut(k, tabId, undefined).catch(() => {});
 });
 // A navigation resets the tab's button: paint the state of its page again.
-chrome.tabs.onUpdated.addListener((tabId, change) => {
+chrome.tabs.onUpdated.addListener((tabId, change, tab) => {
   if (change.status !== 'loading' && change.status !== 'complete') return;
-  session('shown').then(async (shown) => {
-    const st = shown[tabId];
+  onTabButton(tabId, async () => {
+    const st = (await session('shown'))[tabId];
     if (!st) return;
-    if (change.url && st.origin && new URL(change.url).origin !== st.origin) {
+    let origin = null;
+    try {
+      origin = new URL(change.url || tab.url).origin;
+    } catch {
+      // no URL yet: keep the state
+    }
+    if (st.origin && origin && origin !== st.origin) {
       // another site now: its state is not this one's
       await sessionPut('shown', tabId, undefined);
       await chrome.action.setBadgeText({ tabId, text: '' }).catch(() => {});
       await chrome.action.setTitle({ tabId, title: msg('extName') }).catch(() => {});
       return;
     }
-    paint(tabId, st.name, st.subs);
+    await paint(tabId, st.name, st.subs);
   });
 });
 
