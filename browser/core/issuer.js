@@ -47,11 +47,11 @@ export function normaliseIssuerUrl(url) {
   return (u.origin + u.pathname).replace(/\/+$/, '');
 }
 
-async function request(fetch, url, { method = 'GET', headers = {}, body } = {}) {
+async function request(fetch, url, { method = 'GET', headers = {}, body, timeoutMs = TIMEOUT_MS } = {}) {
   try {
     return await fetch(url, {
       method, headers, body, credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store',
-      redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS),
+      redirect: 'error', signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
     throw new AgepassError('network', `cannot reach the issuer (${e?.name ?? 'error'})`);
@@ -174,9 +174,10 @@ export async function oidcStart(fetch, issuerUrl, provider = null) {
   return { authorizeUrl: u.href };
 }
 
-async function postTokens(fetch, requestUri, grant, type, body, max) {
-  const res = await request(fetch, requestUri, {
-    method: 'POST', headers: { 'Content-Type': type, Authorization: `Bearer ${grant}` }, body,
+async function postTokens(fetch, o, type, body, max) {
+  const res = await request(fetch, o.requestUri, {
+    method: 'POST', headers: { 'Content-Type': type, Authorization: `Bearer ${o.grant}` }, body,
+    timeoutMs: o.timeoutMs,
   });
   if (res.status !== 200) {
     await res.body?.cancel?.();
@@ -190,8 +191,7 @@ async function fetchBatch(fetch, o, n) {
   const begun = [];
   for (let i = 0; i < n; i++) begun.push(await beginToken(o.key, o.challenge));
   const body = writeBatchRequest(begun.map((b) => b.request));
-  const { res, bytes } = await postTokens(fetch, o.requestUri, o.grant, BATCH_REQUEST_TYPE, body,
-    BATCH_RESPONSE_MAX);
+  const { res, bytes } = await postTokens(fetch, o, BATCH_REQUEST_TYPE, body, BATCH_RESPONSE_MAX);
   if (res.status === 415) return null;
   if (res.status !== 200) throw statusError(res, 'the token batch');
   // the draft: clients MUST ignore a response of another type
@@ -209,18 +209,19 @@ async function fetchBatch(fetch, o, n) {
 
 async function fetchOne(fetch, o) {
   const { request: req, state } = await beginToken(o.key, o.challenge);
-  const { res, bytes } = await postTokens(fetch, o.requestUri, o.grant, TOKEN_REQUEST_TYPE, req,
-    TOKEN_RESPONSE_LEN);
+  const { res, bytes } = await postTokens(fetch, o, TOKEN_REQUEST_TYPE, req, TOKEN_RESPONSE_LEN);
   if (res.status !== 200) throw statusError(res, 'the token request');
   ensure(mediaType(res) === TOKEN_RESPONSE_TYPE, 'content_type', 'not a token response');
   return finishToken(o.key, state, bytes);
 }
 
 // see API.md
-export async function fetchTokens(fetch, { requestUri, grant, key, challenge, count = 1 }) {
+export async function fetchTokens(fetch, { requestUri, grant, key, challenge, count = 1,
+  timeoutMs = TIMEOUT_MS }) {
   ensure(Number.isInteger(count) && count >= 1 && count <= 1000, 'range');
   ensure(typeof grant === 'string' && grant.length === GRANT_LEN, 'grant', 'no valid grant');
-  const o = { requestUri, grant, key, challenge };
+  ensure(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= 600000, 'range');
+  const o = { requestUri, grant, key, challenge, timeoutMs };
   const tokens = [];
   let batches = count > 1;
   try {

@@ -15,6 +15,14 @@
 // Tokens are fetched at randomised moments (refillAt), right after
 // enrolment (the issuer sees the person then anyway), and later only while
 // a grant is valid; they are never fetched because a page asked.
+//
+// A refill is a plan (refillPlan), then a request the caller makes without
+// holding the state (visits go on meanwhile), then its outcome applied to
+// the state as it is by then (refillDone, refillFailed). While a request is
+// out, refillStarted marks the provider (refillingUntil, the request's
+// timeout): refillPlan skips it, so a provider has at most one refill in
+// flight, even across a restart of the caller. An answer that arrives after
+// the provider was removed or forgotten changes nothing.
 
 import { b64urlDecode, b64urlEncode, hexEncode, sha256, utf8Decode } from './bytes.js';
 import { ensure } from './errors.js';
@@ -88,6 +96,7 @@ export async function addProvider(state, issuerUrl, directory, etag, now, rand) 
     // tokens of keys the issuer no longer lists are worth nothing
     tokens: (old?.tokens ?? []).filter((t) => ids.has(t.keyId)),
     refillAt: old?.refillAt ?? null,
+    ...(old?.refillingUntil != null ? { refillingUntil: old.refillingUntil } : {}),
   };
   return s;
 }
@@ -237,6 +246,7 @@ export function refillPlan(state, now) {
   for (const [issuerUrl, p] of Object.entries(state.providers)) {
     const g = validGrant(state, issuerUrl, now);
     if (!g || p.refillAt === null || p.refillAt > now || p.tokens.length >= WALLET_TARGET) continue;
+    if (p.refillingUntil != null && p.refillingUntil > now) continue; // one in flight at most
     const key = currentKeyOf(p, g.age, now);
     if (!key) continue;
     plan.push({ issuerUrl, age: g.age, count: Math.min(WALLET_TARGET - p.tokens.length, g.tokensLeft),
@@ -269,11 +279,85 @@ export function addTokens(state, issuerUrl, age, keyId, tokens, now, rand) {
 export function nextEvent(state) {
   let next = null;
   for (const p of Object.values(state.providers)) {
-    for (const t of [p.refillAt, p.directoryDue]) {
+    // a refill in flight: the next one no earlier than its request's end
+    const refill = p.refillAt != null && p.refillingUntil != null ? Math.max(p.refillAt, p.refillingUntil)
+      : p.refillAt;
+    for (const t of [refill, p.directoryDue]) {
       if (t !== null && t !== undefined && (next === null || t < next)) next = t;
     }
   }
   return next;
+}
+
+// see API.md: a refill's request is out until `until` (its timeout)
+export function refillStarted(state, issuerUrl, until) {
+  const s = copy(state);
+  provider(s, issuerUrl).refillingUntil = until;
+  return s;
+}
+
+// The plan's grant, if it is still the wallet's (not replaced by a new
+// enrolment, not dropped).
+function sameGrant(state, plan) {
+  const g = state.grants[plan.issuerUrl];
+  return g && g.grant === plan.grant ? g : null;
+}
+
+function refillEnded(state, plan) {
+  const s = copy(state);
+  const p = s.providers[plan.issuerUrl];
+  if (p) delete p.refillingUntil;
+  return s;
+}
+
+// see API.md: the tokens of a plan's request, into the wallet as it is now
+export function refillDone(state, plan, tokens, now, rand) {
+  if (!state.providers[plan.issuerUrl]) return copy(state); // removed or forgotten meanwhile
+  const ours = sameGrant(state, plan);
+  let s = refillEnded(state, plan);
+  const p = s.providers[plan.issuerUrl];
+  if (!p.keys.some((k) => k.keyId === plan.key.keyId && k.age === plan.age)) {
+    // the key is no longer listed: its tokens are worth nothing (the
+    // plan's grant paid for them all the same)
+    const og = sameGrant(s, plan);
+    if (og) og.tokensLeft = Math.max(0, og.tokensLeft - tokens.length);
+    p.refillAt = nextRefillAt(now, rand, validGrant(s, plan.issuerUrl, now)?.expiresAt ?? null);
+    return s;
+  }
+  const g = s.grants[plan.issuerUrl];
+  const left = g ? g.tokensLeft : 0;
+  s = addTokens(s, plan.issuerUrl, plan.age, plan.key.keyId, tokens, now, rand);
+  // only the plan's grant paid for them; a newer grant keeps its count
+  if (g && !ours) s.grants[plan.issuerUrl].tokensLeft = left;
+  return s;
+}
+
+// see API.md: a plan's request failed with `err` (an AgepassError; its
+// err.tokens, finalized before the failure, are kept)
+export function refillFailed(state, plan, err, now, rand) {
+  let s = state;
+  if (err?.tokens?.length) s = refillDone(s, plan, err.tokens, now, rand);
+  if (!s.providers[plan.issuerUrl]) return copy(s);
+  s = refillEnded(s, plan);
+  const ours = sameGrant(s, plan);
+  if (ours && (err?.code === 'grant' || err?.code === 'over_quota')) return dropGrant(s, plan.issuerUrl);
+  if (ours && err?.code === 'network') {
+    // no answer (a timeout, a cut): the issuer may have issued and counted
+    // them all the same, so the grant is taken to have paid for them
+    ours.tokensLeft = Math.max(0, ours.tokensLeft - (plan.count - (err.tokens?.length ?? 0)));
+  }
+  // try again later, at another random moment
+  const p = s.providers[plan.issuerUrl];
+  p.refillAt = nextRefillAt(now, rand, validGrant(s, plan.issuerUrl, now)?.expiresAt ?? null);
+  return s;
+}
+
+// see API.md: `count` tokens minted from the grant outside a refill
+export function grantUsed(state, issuerUrl, count) {
+  const s = copy(state);
+  const g = s.grants[issuerUrl];
+  if (g) g.tokensLeft = Math.max(0, g.tokensLeft - count);
+  return s;
 }
 
 export function crossChallengeFor(state, issuerUrl) {

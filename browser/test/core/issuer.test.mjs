@@ -150,6 +150,11 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
       };
       res.on('error', () => {});
       more();
+    } else if (req.url.startsWith('/slow')) {
+      // the headers, then the body 1.5 s later
+      res.writeHead(200, { 'Content-Type': 'application/private-token-response' });
+      const t = setTimeout(() => res.end(Buffer.alloc(256, 1)), 1500);
+      res.on('close', () => clearTimeout(t));
     } else if (req.url.startsWith('/big')) {
       res.writeHead(200, { 'Content-Type': 'application/private-token-issuer-directory' });
       res.end('x'.repeat(70000));
@@ -169,6 +174,13 @@ test('a server that answers 503, redirects, or sends too much', async (t) => {
     await assert.rejects(fetchTokens(spyFetch, { requestUri: at('/wrongtype'), grant: 'A'.repeat(43),
       key: someKey, challenge: crossOriginChallenge('x'), count }), code('content_type'));
   }
+  // the caller's timeout covers the body too: a late answer is not read
+  const slow = { requestUri: at('/slow'), grant: 'A'.repeat(43), key: someKey,
+    challenge: crossOriginChallenge('x') };
+  const t0 = Date.now();
+  await assert.rejects(fetchTokens(spyFetch, { ...slow, timeoutMs: 300 }), code('network'));
+  assert.ok(Date.now() - t0 < 1400, 'given up at the timeout, not at the answer');
+  await assert.rejects(fetchTokens(spyFetch, { ...slow, timeoutMs: 0 }), code('range'));
   await assert.rejects(fetchTokens(spyFetch, { requestUri: at('/busy'),
     grant: 'A'.repeat(43), key: await importTokenKey((await directory()).directory.keys[0].tokenKey),
     challenge: crossOriginChallenge('x') }), code('unavailable'));

@@ -17,7 +17,7 @@ import { fetchDirectory, enrolDev, fetchTokens } from '../../core/issuer.js';
 import {
   emptyWallet, openWallet, addProvider, setGrant, chooseToken, spendToken, refillPlan, addTokens,
   nextRefillAt, nextEvent, summary, removeProvider, expireGrants, dropGrant, crossChallengeFor,
-  WALLET_TARGET,
+  refillStarted, refillDone, refillFailed, grantUsed, WALLET_TARGET,
 } from '../../core/wallet.js';
 import { vectors, code, agepass, agepassStatus, startIssuer, tempDir, write } from './helpers.mjs';
 
@@ -188,6 +188,54 @@ test('refill schedule: randomised moments, only with a valid grant, never past i
   assert.deepEqual(refillPlan(n, NOW + 10), []);
   assert.throws(() => addTokens(s, URL1, 18, 'ff'.repeat(32), [fakeToken(9)], NOW, rand), code('key'));
 });
+
+test('a refill in flight: one at a time per provider, its outcome applied to the wallet as it is then',
+  async () => {
+    const err = (c, tokens) => Object.assign(new Error(c), { code: c }, tokens ? { tokens } : {});
+    const fresh = async () => setGrant(await addProvider(emptyWallet(), URL1, directory, null, NOW, rand),
+      URL1, grant, NOW);
+    let s = await fresh();
+    const [plan] = refillPlan(s, NOW);
+    s = refillStarted(s, URL1, NOW + 65);
+    assert.deepEqual(refillPlan(s, NOW + 10), [], 'no second refill while one is out');
+    assert.equal(nextEvent(s), NOW + 65, 'the next try after the request\'s timeout');
+    assert.equal(refillPlan(s, NOW + 65).length, 1, 'a request never heard of again does not block for ever');
+    assert.deepEqual((await addProvider(s, URL1, directory, null, NOW + 1, rand)).providers[URL1].refillingUntil,
+      NOW + 65, 'a directory refresh keeps the mark');
+    const tokens = Array.from({ length: plan.count }, (_, i) => fakeToken(200 + i));
+    const done = refillDone(s, plan, tokens, NOW + 2, rand);
+    assert.equal(done.providers[URL1].tokens.length, 30);
+    assert.equal(done.providers[URL1].refillingUntil, undefined);
+    assert.equal(done.providers[URL1].refillAt, null, 'full: no refill due');
+    assert.equal(done.grants[URL1].tokensLeft, 0);
+    assert.deepEqual(Object.keys(done.providers[URL1]).sort(), Object.keys(s.providers[URL1]).sort()
+      .filter((k) => k !== 'refillingUntil'));
+    // a late answer after "forget everything" or the provider's removal changes nothing
+    assert.deepEqual(refillDone(emptyWallet(), plan, tokens, NOW, rand), emptyWallet());
+    assert.deepEqual(refillFailed(emptyWallet(), plan, err('network'), NOW, rand), emptyWallet());
+    // after a new enrolment, the new grant keeps its count
+    const g2 = { ...grant, grant: 'H'.repeat(43), tokensLeft: 30 };
+    const re = setGrant(refillStarted(await fresh(), URL1, NOW + 65), URL1, g2, NOW + 1);
+    assert.equal(refillDone(re, plan, tokens, NOW + 2, rand).grants[URL1].tokensLeft, 30);
+    assert.equal(refillFailed(re, plan, err('grant'), NOW + 2, rand).grants[URL1].grant, g2.grant,
+      'a refusal of the old grant does not drop the new one');
+    // a timeout: the issuer may have counted them; tried again at a random moment
+    const t = refillFailed(refillStarted(await fresh(), URL1, NOW + 65), plan, err('network'), NOW + 60, rand);
+    assert.equal(t.grants[URL1].tokensLeft, 0);
+    assert.equal(t.providers[URL1].refillingUntil, undefined);
+    assert.equal(refillPlan(t, NOW + 2000).length, 0, 'nothing asked past what the grant may have left');
+    const partial = refillFailed(refillStarted(await fresh(), URL1, NOW + 65), plan,
+      err('network', tokens.slice(0, 10)), NOW + 5, rand);
+    assert.equal(partial.providers[URL1].tokens.length, 10, 'tokens finalized before the failure are kept');
+    assert.equal(partial.grants[URL1].tokensLeft, 0);
+    const busy = refillFailed(refillStarted(await fresh(), URL1, NOW + 65), plan, err('unavailable'), NOW, rand);
+    assert.equal(busy.grants[URL1].tokensLeft, 30, 'a refusal costs nothing');
+    assert.ok(busy.providers[URL1].refillAt >= NOW + 60 && busy.providers[URL1].refillAt <= NOW + 870);
+    assert.equal(refillFailed(await fresh(), plan, err('over_quota'), NOW, rand).grants[URL1], undefined);
+    // a token minted at a visit lowers what the grant has left
+    assert.equal(grantUsed(await fresh(), URL1, 1).grants[URL1].tokensLeft, 29);
+    assert.deepEqual(grantUsed(emptyWallet(), URL1, 1), emptyWallet());
+  });
 
 test('a directory refresh drops tokens of keys no longer listed', async () => {
   let s = await filled();
