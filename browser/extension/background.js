@@ -12,24 +12,34 @@
 // the visit). It refills the wallet on an alarm at randomised moments,
 // never at the moment of a visit, with credentials omitted and no referrer.
 //
-// State (the worker is stopped and restarted at any time: nothing is kept
-// in globals):
+// State (the worker is stopped and restarted at any time: it keeps nothing
+// that storage does not hold; store.js keeps a copy of storage in memory,
+// written through, so that a visit reads nothing from storage):
 //   storage.local    wallet: providers, pinned keys, tokens (core/wallet.js);
 //                    sites: {origin: 'always'} only when the person asked to
 //                    remember it (never from a private window)
 //   storage.session  (memory only) grants; per tab while a check is under way:
-//                    asking {tabId: origin}, once {tabId: origin},
+//                    asking {tabId: {origin, kind, private}}, once {tabId: origin},
 //                    sent {tabId: url}; shown {tabId: the button's state and
 //                    the origin it is about}; declined {origin: true};
-//                    enrolment refusals {issuerUrl: reason}
-// Nothing per visit is written to disk: no URL, site, time or count.
+//                    declinedPrivate {origin: true} (from private windows,
+//                    until the last one closes); enrolment refusals {issuerUrl: reason}
+// Nothing per visit is written to disk: no URL, site, time or count. A
+// visit in a private window records nothing at all: it spends a wallet
+// token (the one write to storage.local, which no visit avoids: a token is
+// never offered twice) and keeps its per-tab entries until the tab closes.
 import { formatAuthorization, parseWwwAuthenticate } from './core/authhdr.js';
 import { fetchDirectory, fetchTokens, normaliseIssuerUrl, parseGrant } from './core/issuer.js';
 import { importTokenKey } from './core/rsabssa.js';
 import * as W from './core/wallet.js';
 import { CONFIG } from './config.js';
+import * as S from './store.js';
 
 const ALARM = 'agepass-wallet';
+// A refill's request may take this long: nobody waits for it (visits go on
+// with the wallet's tokens), and an answer given up is an answer lost (the
+// issuer has counted its tokens all the same).
+const REFILL_TIMEOUT_MS = 60000;
 const msg = (key, ...subs) => chrome.i18n.getMessage(key, subs.map(String));
 const now = () => Math.floor(Date.now() / 1000);
 // The issuer is fetched from here only, as the core asks: no cookies, no referrer.
@@ -45,11 +55,10 @@ function serial(fn) {
 }
 
 async function loadWallet() {
-  const [{ wallet }, { grants }] = await Promise.all([
-    chrome.storage.local.get('wallet'), chrome.storage.session.get('grants')]);
+  const { local, session } = await S.load();
   // the wallet's grants live in storage.session, the rest in storage.local
-  const state = W.openWallet(wallet ? { ...wallet, grants: grants || {} } : null);
-  return await W.expireGrants(state, now());
+  const state = W.openWallet(local.wallet ? { ...local.wallet, grants: session.grants || {} } : null);
+  return W.expireGrants(state, now());
 }
 
 // Test builds only (CONFIG.scheduleScale < 1): brings the randomised refill
@@ -66,32 +75,34 @@ function scaled(state) {
   return { ...state, providers };
 }
 
-async function saveWallet(state, { rescale = false } = {}) {
+// The one alarm, set only when the moment it is for changes (undefined:
+// not known, as after a restart or once it has fired).
+let alarmAt;
+function setAlarm(at) {
+  if (at === alarmAt) return Promise.resolve();
+  alarmAt = at;
+  if (at == null) return chrome.alarms.clear(ALARM);
+  return chrome.alarms.create(ALARM, { when: Math.max(Date.now() + 500, at * 1000) });
+}
+
+// The wallet changes in the memory copy before saveWallet returns (the
+// next reader sees it at once); the promise is its writes to storage (only
+// the keys that changed) and the alarm.
+function saveWallet(state, { rescale = false } = {}) {
   const s = rescale ? scaled(state) : state;
   const { grants, ...wallet } = s;
-  await Promise.all([chrome.storage.local.set({ wallet }), chrome.storage.session.set({ grants })]);
-  const at = W.nextEvent(s);
-  if (at == null) await chrome.alarms.clear(ALARM);
-  else await chrome.alarms.create(ALARM, { when: Math.max(Date.now() + 500, at * 1000) });
-  return s;
+  const writes = [S.put('local', 'wallet', wallet), setAlarm(W.nextEvent(s))];
+  const had = S.peek('session', 'grants');
+  if (had === undefined || JSON.stringify(had) !== JSON.stringify(grants)) writes.push(S.put('session', 'grants', grants));
+  return Promise.all(writes).then(() => s);
 }
 
 async function session(key) {
-  return (await chrome.storage.session.get(key))[key] || {};
+  return (await S.get('session', key)) || {};
 }
-// One read-modify-write at a time: two events changing the same map at
-// once would otherwise lose one of the changes.
-let sessionWrites = Promise.resolve();
-function sessionPut(key, id, value) {
-  const write = sessionWrites.then(async () => {
-    const m = await session(key);
-    if (value === undefined) delete m[id];
-    else m[id] = value;
-    await chrome.storage.session.set({ [key]: m });
-  });
-  sessionWrites = write.catch(() => {});
-  return write;
-}
+// One entry of a session map: the memory copy changes at once, the write
+// follows (no read-modify-write of storage).
+const sessionPut = (key, id, value) => S.putIn('session', key, id, value);
 
 // ---- what the person sees: the button's badge and title, per tab ----------
 
@@ -118,17 +129,17 @@ function onTabButton(tabId, change) {
   return next;
 }
 
-function show(tabId, name, ...subs) {
+// Paints a state on a tab's button; `at` is the URL it is about when the
+// caller knows it (else the tab is asked for its URL).
+function show(tabId, name, { subs = [], at = null } = {}) {
   return onTabButton(tabId, async () => {
     let origin = null;
     try {
-      const tab = await chrome.tabs.get(tabId);
-      origin = new URL(tab.pendingUrl || tab.url).origin;
+      origin = new URL(at || (await chrome.tabs.get(tabId).then((tab) => tab.pendingUrl || tab.url))).origin;
     } catch {
       // the tab is gone, or has no URL yet
     }
-    await sessionPut('shown', tabId, { name, subs, origin });
-    await paint(tabId, name, subs);
+    await Promise.all([sessionPut('shown', tabId, { name, subs, origin }), paint(tabId, name, subs)]);
   });
 }
 
@@ -171,78 +182,91 @@ async function onChallenge(d) {
   const sent = await session('sent');
   if (sent[d.tabId] === url) {
     // the site refused the token it was just sent: stop (no loop)
-    await sessionPut('sent', d.tabId, undefined);
-    await dropRule(d.tabId);
-    return show(d.tabId, 'refused');
+    await Promise.all([sessionPut('sent', d.tabId, undefined), dropRule(d.tabId)]);
+    return show(d.tabId, 'refused', { at: url });
   }
   const challenges = parseWwwAuthenticate(wwwAuthenticate(d.responseHeaders));
   if (challenges.length === 0) return undefined; // not an agepass check
-  return serial(async () => {
-    const [loaded, declined, { sites = {} }, once] = await Promise.all([loadWallet(), session('declined'),
-      chrome.storage.local.get('sites'), session('once')]);
-    let state = loaded;
-    const choice = await W.chooseToken(state, challenges, { pageHost: new URL(url).hostname, now: now() });
+  // The choice and the spend under the lock, without waiting for storage or
+  // the network there: the wallet's copy changes at once, so no other event
+  // can pick the same token.
+  const step = await serial(async () => {
+    const state = await loadWallet();
+    const c = await S.load();
+    const sites = c.local.sites || {};
+    const once = c.session.once || {};
+    const choice = W.chooseToken(state, challenges, { pageHost: new URL(url).hostname, now: now() });
     if (choice.action === 'none') {
-      if (choice.reason === 'not_agepass') return undefined;
-      return show(d.tabId, choice.reason === 'no_token' ? 'noToken' : 'notYours');
+      if (choice.reason === 'not_agepass') return null;
+      return { show: choice.reason === 'no_token' ? 'noToken' : 'notYours' };
     }
     // consent: a site answered only once the person said so
-    if (declined[origin]) return show(d.tabId, 'declined');
+    if ((c.session.declined || {})[origin]) return { show: 'declined' };
+    if ((c.session.declinedPrivate || {})[origin] && await tabIsPrivate(d.tabId)) return { show: 'declined' };
     const kind = choice.action === 'mint' ? 'mint' : 'spend';
     const allowed = sites[origin] === 'always' && kind === 'spend' ? true
       : sites[origin] === 'always-mint' || once[d.tabId] === `${kind} ${origin}`;
-    if (!allowed) return ask(d.tabId, origin, kind);
-    if (once[d.tabId]) await sessionPut('once', d.tabId, undefined);
-
-    let token;
-    if (choice.action === 'spend') {
-      token = choice.token;
-      // spent before it leaves: a token is never offered twice
-      state = await saveWallet(await W.spendToken(state, choice, now(), Math.random), { rescale: true });
-    } else {
-      const grant = state.grants[choice.issuerUrl];
-      if (!grant) return show(d.tabId, 'noToken');
-      try {
-        const key = await importTokenKey(choice.tokenKey);
-        [token] = await fetchTokens(issuerFetch, { requestUri: choice.requestUri, grant: grant.grant, key,
-          challenge: choice.challenge, count: 1 });
-      } catch {
-        return show(d.tabId, 'noToken');
-      }
-    }
-    await Promise.all([sessionPut('sent', d.tabId, url), chrome.declarativeNetRequest.updateSessionRules({
-      removeRuleIds: [ruleId(d.tabId)],
-      addRules: [{
-        id: ruleId(d.tabId),
-        priority: 1,
-        action: {
-          type: 'modifyHeaders',
-          requestHeaders: [{ header: 'Authorization', operation: 'set', value: formatAuthorization(token) }],
-        },
-        condition: { regexFilter: `^${escapeRegex(url)}$`, tabIds: [d.tabId], resourceTypes: ['main_frame'],
-          requestMethods: ['get'] },
-      }],
-    })]);
-    // load exactly that URL again (a reload could reload the page before it,
-    // when the 401 has not been committed yet)
-    await chrome.tabs.update(d.tabId, { url });
-    return undefined;
+    if (!allowed) return { ask: kind };
+    const writes = once[d.tabId] ? [sessionPut('once', d.tabId, undefined)] : [];
+    if (choice.action === 'mint') return { mint: choice, grant: state.grants[choice.issuerUrl], writes };
+    // spent before it leaves: a token is never offered twice
+    writes.push(saveWallet(W.spendToken(state, choice, now(), Math.random), { rescale: true }));
+    return { token: choice.token, writes };
   });
-}
-
-// Opens the consent window for that tab's site, once at a time.
-async function ask(tabId, origin, kind) {
-  const asking = await session('asking');
-  if (asking[tabId] === origin) return undefined; // already asked: no new window
-  await sessionPut('asking', tabId, origin);
-  await show(tabId, 'asking');
-  const priv = await tabIsPrivate(tabId);
-  const q = new URLSearchParams({ tab: String(tabId), site: origin, kind, private: priv ? '1' : '0' });
-  await chrome.tabs.create({ url: chrome.runtime.getURL(`consent.html?${q}`), active: true });
+  if (step === null) return undefined;
+  if (step.show) return show(d.tabId, step.show, { at: url });
+  if (step.ask) return ask(d.tabId, origin, step.ask);
+  let { token } = step;
+  if (step.mint) {
+    // a site-bound token, made now (the person agreed: the issuer sees the time)
+    if (!step.grant) return show(d.tabId, 'noToken', { at: url });
+    try {
+      const key = await importTokenKey(step.mint.tokenKey);
+      [token] = await fetchTokens(issuerFetch, { requestUri: step.mint.requestUri, grant: step.grant.grant, key,
+        challenge: step.mint.challenge, count: 1 });
+    } catch {
+      return show(d.tabId, 'noToken', { at: url });
+    }
+    await serial(async () => saveWallet(W.grantUsed(await loadWallet(), step.mint.issuerUrl, 1)));
+  }
+  // the wallet stored, the rule in place, then (only then) the header can leave
+  await Promise.all([...step.writes, sessionPut('sent', d.tabId, url), chrome.declarativeNetRequest.updateSessionRules({
+    removeRuleIds: [ruleId(d.tabId)],
+    addRules: [{
+      id: ruleId(d.tabId),
+      priority: 1,
+      action: {
+        type: 'modifyHeaders',
+        requestHeaders: [{ header: 'Authorization', operation: 'set', value: formatAuthorization(token) }],
+      },
+      condition: { regexFilter: `^${escapeRegex(url)}$`, tabIds: [d.tabId], resourceTypes: ['main_frame'],
+        requestMethods: ['get'] },
+    }],
+  })]);
+  // load exactly that URL again (a reload could reload the page before it,
+  // when the 401 has not been committed yet)
+  await chrome.tabs.update(d.tabId, { url });
   return undefined;
 }
 
-async function onConsent({ tabId, site, kind, answer }) {
+// Opens the consent window for that tab's site, once at a time. The
+// window's URL names only the tab (not the site: extension pages can end
+// in the browser's history, even when the site's tab is private); the
+// page asks the background what it is about.
+async function ask(tabId, origin, kind) {
+  const asking = await session('asking');
+  if (asking[tabId] && asking[tabId].origin === origin) return undefined; // already asked: no new window
+  const priv = await tabIsPrivate(tabId);
+  await sessionPut('asking', tabId, { origin, kind, private: priv });
+  await show(tabId, 'asking', { at: origin });
+  await chrome.tabs.create({ url: chrome.runtime.getURL(`consent.html?tab=${tabId}`), active: true });
+  return undefined;
+}
+
+async function onConsent({ tabId, answer }) {
+  const asked = (await session('asking'))[tabId];
+  if (!asked) return;
+  const { origin: site, kind } = asked;
   await sessionPut('asking', tabId, undefined);
   let tab;
   try {
@@ -252,14 +276,13 @@ async function onConsent({ tabId, site, kind, answer }) {
   }
   if (!tab.url || new URL(tab.url).origin !== site) return; // the tab went elsewhere
   if (answer === 'never') {
-    await sessionPut('declined', site, true);
-    await show(tabId, 'declined');
+    // from a private window: forgotten when the last private window closes
+    await sessionPut(tab.incognito ? 'declinedPrivate' : 'declined', site, true);
+    await show(tabId, 'declined', { at: tab.url });
     return;
   }
   if (answer === 'always' && !tab.incognito) {
-    const { sites = {} } = await chrome.storage.local.get('sites');
-    sites[site] = kind === 'mint' ? 'always-mint' : 'always';
-    await chrome.storage.local.set({ sites });
+    await S.putIn('local', 'sites', site, kind === 'mint' ? 'always-mint' : 'always');
   } else {
     await sessionPut('once', tabId, `${kind} ${site}`);
   }
@@ -274,20 +297,35 @@ function onResponse(d) {
   }
   session('sent').then(async (sent) => {
     if (sent[d.tabId] !== d.url) return;
-    await sessionPut('sent', d.tabId, undefined);
-    if (d.statusCode >= 200 && d.statusCode < 400) await show(d.tabId, 'answered');
-  });
+    await Promise.all([sessionPut('sent', d.tabId, undefined), dropRule(d.tabId)]);
+    if (d.statusCode >= 200 && d.statusCode < 400) await show(d.tabId, 'answered', { at: d.url });
+  }).catch(() => {});
 }
 
 chrome.webRequest.onHeadersReceived.addListener(onResponse, { urls: ['<all_urls>'], types: ['main_frame'] },
   ['responseHeaders']);
-// The header has left: drop the one-shot rule.
+// The header has left: drop the one-shot rule (a tab has one only while
+// its token is out: `sent`).
 chrome.webRequest.onSendHeaders.addListener((d) => {
-  if (d.tabId >= 0) dropRule(d.tabId).catch(() => {});
+  if (d.tabId < 0) return;
+  session('sent').then((sent) => (sent[d.tabId] ? dropRule(d.tabId) : null)).catch(() => {});
 }, { urls: ['<all_urls>'], types: ['main_frame'] });
 chrome.tabs.onRemoved.addListener((tabId) => {
   dropRule(tabId).catch(() => {});
-  for (const k of ['asking', 'once', 'sent', 'shown']) sessionPut(k, tabId, undefined).catch(() => {});
+  session('shown').then(() => {
+    for (const k of ['asking', 'once', 'sent', 'shown']) {
+      if (S.peek('session', k)?.[tabId] !== undefined) sessionPut(k, tabId, undefined).catch(() => {});
+    }
+  }).catch(() => {});
+});
+// A site declined in a private window stays declined in private windows
+// until the last of them closes.
+chrome.windows.onRemoved.addListener(() => {
+  session('declinedPrivate').then(async (m) => {
+    if (Object.keys(m).length === 0) return;
+    const windows = await chrome.windows.getAll();
+    if (!windows.some((w) => w.incognito)) await S.put('session', 'declinedPrivate', undefined);
+  }).catch(() => {});
 });
 // A navigation resets the tab's button: paint the state of its page again.
 chrome.tabs.onUpdated.addListener((tabId, change, tab) => {
@@ -347,9 +385,9 @@ async function addProvider(url) {
   await registerGrantReader(issuerUrl);
   await serial(async () => {
     const state = await loadWallet();
-    await saveWallet(await W.addProvider(state, issuerUrl, got.directory, got.etag, now(), Math.random), { rescale: true });
-    const { routes: all = {} } = await chrome.storage.local.get('routes');
-    await chrome.storage.local.set({ routes: { ...all, [issuerUrl]: routes } });
+    await Promise.all([
+      saveWallet(await W.addProvider(state, issuerUrl, got.directory, got.etag, now(), Math.random), { rescale: true }),
+      S.putIn('local', 'routes', issuerUrl, routes)]);
   });
   return issuerUrl;
 }
@@ -359,59 +397,83 @@ async function takeGrant(issuerUrl, g, tabId) {
     const state = await loadWallet();
     if (!state.providers[issuerUrl]) return;
     const grant = parseGrant({ grant: g.grant, age: g.age, tokens: g.tokens, expires_in: g.expiresIn }, now());
-    await saveWallet(await W.setGrant(state, issuerUrl, grant, now(), Math.random), { rescale: true });
-    await sessionPut('refusals', issuerUrl, undefined);
+    await Promise.all([saveWallet(W.setGrant(state, issuerUrl, grant, now(), Math.random), { rescale: true }),
+      sessionPut('refusals', issuerUrl, undefined)]);
   });
-  if (tabId >= 0) await show(tabId, 'enrolled', g.age);
+  if (tabId >= 0) await show(tabId, 'enrolled', { subs: [g.age] });
 }
 
-// At an alarm only: directory refreshes and refills that are due.
+// At an alarm only: directory refreshes and refills that are due. The
+// state is held only to plan and to take the answers, never while a
+// request is out (visits go on meanwhile); a refill marks its provider
+// (W.refillStarted, stored) until its request's timeout, so a provider has
+// one refill in flight at most, also after a restart of the worker.
+const directoriesOut = new Set();
 async function onAlarm() {
-  await serial(async () => {
+  alarmAt = undefined; // it has fired
+  const { plans, directories } = await serial(async () => {
     let state = await loadWallet();
     const t = now();
-    for (const [issuerUrl, p] of Object.entries(state.providers)) {
-      if (p.directoryDue != null && p.directoryDue <= t) {
-        try {
-          const got = await fetchDirectory(issuerFetch, issuerUrl);
-          state = await W.addProvider(state, issuerUrl, got.directory, got.etag, t, Math.random);
-        } catch {
-          state = { ...state, providers: { ...state.providers,
-            [issuerUrl]: { ...p, directoryDue: t + 600 + Math.floor(Math.random() * 600) } } };
-        }
-      }
-    }
-    for (const plan of (await W.refillPlan(state, t)).map((x) => ({ ...x,
-      expiresAt: state.grants[x.issuerUrl] ? state.grants[x.issuerUrl].expiresAt : null }))) {
-      try {
-        const key = await importTokenKey(plan.key.tokenKey);
-        const tokens = await fetchTokens(issuerFetch, { requestUri: plan.requestUri, grant: plan.grant, key,
-          challenge: plan.challenge, count: plan.count });
-        state = await W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, tokens, now(), Math.random);
-      } catch (e) {
-        if (e.tokens && e.tokens.length) {
-          state = await W.addTokens(state, plan.issuerUrl, plan.age, plan.key.keyId, e.tokens, now(), Math.random);
-        }
-        if (e.code === 'grant' || e.code === 'over_quota') state = await W.dropGrant(state, plan.issuerUrl);
-        else {
-          // try again later, at another random moment
-          const p = state.providers[plan.issuerUrl];
-          state = { ...state, providers: { ...state.providers,
-            [plan.issuerUrl]: { ...p, refillAt: W.nextRefillAt(now(), Math.random, plan.expiresAt ?? null) } } };
-        }
-        console.warn(`agepass: refill failed (${e.code || e.name})`);
-      }
-    }
+    const due = Object.entries(state.providers)
+      .filter(([url, p]) => p.directoryDue != null && p.directoryDue <= t && !directoriesOut.has(url)).map(([url]) => url);
+    const planned = W.refillPlan(state, t);
+    for (const plan of planned) state = W.refillStarted(state, plan.issuerUrl, t + Math.ceil(REFILL_TIMEOUT_MS / 1000) + 5);
+    for (const url of due) directoriesOut.add(url);
     await saveWallet(state, { rescale: true });
+    return { plans: planned, directories: due };
+  });
+  await Promise.all([...directories.map(refreshDirectory), ...plans.map(refill)]);
+}
+
+async function refreshDirectory(issuerUrl) {
+  let got = null;
+  try {
+    got = await fetchDirectory(issuerFetch, issuerUrl);
+  } catch {
+    // again later
+  }
+  await serial(async () => {
+    const state = await loadWallet();
+    const p = state.providers[issuerUrl];
+    if (!p) return; // removed meanwhile
+    const t = now();
+    const next = got ? await W.addProvider(state, issuerUrl, got.directory, got.etag, t, Math.random)
+      : { ...state, providers: { ...state.providers,
+        [issuerUrl]: { ...p, directoryDue: t + 600 + Math.floor(Math.random() * 600) } } };
+    await saveWallet(next, { rescale: true });
+  }).finally(() => directoriesOut.delete(issuerUrl));
+}
+
+async function refill(plan) {
+  let tokens = null;
+  let err = null;
+  try {
+    const key = await importTokenKey(plan.key.tokenKey);
+    tokens = await fetchTokens(issuerFetch, { requestUri: plan.requestUri, grant: plan.grant, key,
+      challenge: plan.challenge, count: plan.count, timeoutMs: REFILL_TIMEOUT_MS });
+  } catch (e) {
+    err = e;
+    console.warn(`agepass: refill failed (${e.code || e.name})`);
+  }
+  await serial(async () => {
+    const state = await loadWallet();
+    // forgotten or removed meanwhile: the answer changes nothing, stores nothing
+    if (!state.providers[plan.issuerUrl]) return;
+    const t = now();
+    await saveWallet(tokens ? W.refillDone(state, plan, tokens, t, Math.random)
+      : W.refillFailed(state, plan, err, t, Math.random), { rescale: true });
   });
 }
+
 chrome.alarms.onAlarm.addListener((a) => {
   if (a.name === ALARM) onAlarm().catch((e) => console.warn(`agepass: ${e.code || e.name}`));
 });
 
 async function summary() {
   const state = await loadWallet();
-  const { routes = {}, sites = {} } = await chrome.storage.local.get(['routes', 'sites']);
+  const { local } = await S.load();
+  const routes = local.routes || {};
+  const sites = local.sites || {};
   const refusals = await session('refusals');
   return {
     providers: (await W.summary(state, now())).map((p) => ({ ...p, routes: routes[p.issuerUrl] || {},
@@ -426,9 +488,9 @@ async function forgetEverything() {
     if (ids.length) await chrome.scripting.unregisterContentScripts({ ids });
     const rules = (await chrome.declarativeNetRequest.getSessionRules()).map((r) => r.id);
     if (rules.length) await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: rules });
-    await chrome.storage.local.clear();
-    await chrome.storage.session.clear();
+    await S.clear();
     await chrome.alarms.clearAll();
+    alarmAt = null;
   });
 }
 
@@ -443,7 +505,7 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
       if (!sender.tab || !state.providers[origin]) return { ok: false };
       if (m.type === 'refused') {
         await sessionPut('refusals', origin, String(m.reason).slice(0, 32));
-        await show(sender.tab.id, 'enrolRefused', String(m.reason).slice(0, 32));
+        await show(sender.tab.id, 'enrolRefused', { subs: [String(m.reason).slice(0, 32)], at: sender.url });
         return { ok: true };
       }
       await takeGrant(origin, m, sender.tab.id);
@@ -457,6 +519,11 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
         await serial(async () => saveWallet(await W.removeProvider(await loadWallet(), m.issuerUrl)));
         return { ok: true };
       case 'consent': await onConsent(m); return { ok: true };
+      case 'asking': {
+        // the consent page: what it asks about (its URL names only the tab)
+        const a = (await session('asking'))[m.tabId];
+        return a ? { site: a.origin, kind: a.kind, private: a.private } : { error: 'not_found' };
+      }
       case 'forget': await forgetEverything(); return { ok: true };
       case 'tabState': return { title: await chrome.action.getTitle({ tabId: m.tabId }) };
       default: return { ok: false };
@@ -470,9 +537,12 @@ chrome.runtime.onMessage.addListener((m, sender, reply) => {
 });
 
 async function startup() {
-  const state = await loadWallet();
-  for (const issuerUrl of Object.keys(state.providers)) await registerGrantReader(issuerUrl);
-  await saveWallet(state);
+  await serial(async () => {
+    const state = await loadWallet();
+    for (const issuerUrl of Object.keys(state.providers)) await registerGrantReader(issuerUrl);
+    alarmAt = undefined;
+    await saveWallet(state);
+  });
 }
 chrome.runtime.onStartup.addListener(() => { startup().catch(() => {}); });
 chrome.runtime.onInstalled.addListener(() => {

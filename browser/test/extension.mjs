@@ -66,6 +66,14 @@ async function findPage(b, part, { exclude = [] } = {}) {
   }, 10000);
 }
 
+// The consent page, once it shows its question (it asks the background
+// what it is about), with its buttons live.
+async function consentPage(b) {
+  const page = await findPage(b, 'consent.html');
+  await until('the consent question', () => page.evaluate(() => document.getElementById('question').textContent));
+  return page;
+}
+
 async function run(which, s) {
   const t0 = Date.now();
   const b = await launch(which, { extension: extDir });
@@ -166,7 +174,7 @@ async function run(which, s) {
     const page = await b.browser.newPage();
     const u1 = visitUrl(s.siteUrl);
     await page.goto(u1);
-    const consent = await findPage(b, 'consent.html');
+    const consent = await consentPage(b);
     const question = await consent.evaluate(() => document.getElementById('question').textContent);
     check(`${P} the first visit asks whether to answer this site`, question.includes(new URL(s.siteUrl).host), question);
     check(`${P} ... and the page stays closed until then`, !(await opened(page)));
@@ -219,7 +227,7 @@ async function run(which, s) {
     const hostile = await b.browser.newPage();
     const u4 = visitUrl(s.aliasSiteUrl);
     await hostile.goto(u4);
-    const ask = await findPage(b, 'consent.html');
+    const ask = await consentPage(b);
     for (let i = 0; i < 5; i++) {
       await hostile.reload();
       await sleep(150);
@@ -319,7 +327,7 @@ async function run(which, s) {
     await page.deleteCookie(...(await page.cookies()));
     const u6 = visitUrl(s.siteUrl);
     await page.goto(u6);
-    const c2 = await findPage(b, 'consent.html');
+    const c2 = await consentPage(b);
     await c2.evaluate(() => document.getElementById('once').click());
     await until('the page opens', () => opened(page), 8000).catch(() => {});
     check(`${P} OIDC: after "answer this time", the page opens`, await opened(page));
