@@ -113,6 +113,7 @@ const STATES = {
   notYours: { text: '\u2013', color: '#57606a', title: 'stateNotYours' },
   refused: { text: '\u2715', color: '#cf222e', title: 'stateRefused' },
   declined: { text: '\u2013', color: '#57606a', title: 'stateDeclined' },
+  declinedPrivate: { text: '\u2013', color: '#57606a', title: 'stateDeclinedPrivate' },
   enrolled: { text: '\u2713', color: '#1a7f37', title: 'stateEnrolled' },
   enrolRefused: { text: '\u2715', color: '#cf222e', title: 'stateEnrolRefused' },
 };
@@ -147,9 +148,8 @@ async function paint(tabId, name, subs) {
   const st = STATES[name];
   const title = `${msg('extName')}: ${msg(st.title, ...subs)}`;
   try {
-    await chrome.action.setBadgeText({ tabId, text: st.text });
-    await chrome.action.setBadgeBackgroundColor({ tabId, color: st.color });
-    await chrome.action.setTitle({ tabId, title });
+    await Promise.all([chrome.action.setBadgeText({ tabId, text: st.text }),
+      chrome.action.setBadgeBackgroundColor({ tabId, color: st.color }), chrome.action.setTitle({ tabId, title })]);
   } catch {
     // the tab is gone
   }
@@ -202,16 +202,15 @@ async function onChallenge(d) {
     }
     // consent: a site answered only once the person said so
     if ((c.session.declined || {})[origin]) return { show: 'declined' };
-    if ((c.session.declinedPrivate || {})[origin] && await tabIsPrivate(d.tabId)) return { show: 'declined' };
+    if ((c.session.declinedPrivate || {})[origin] && await tabIsPrivate(d.tabId)) return { show: 'declinedPrivate' };
     const kind = choice.action === 'mint' ? 'mint' : 'spend';
     const allowed = sites[origin] === 'always' && kind === 'spend' ? true
       : sites[origin] === 'always-mint' || once[d.tabId] === `${kind} ${origin}`;
     if (!allowed) return { ask: kind };
-    const writes = once[d.tabId] ? [sessionPut('once', d.tabId, undefined)] : [];
-    if (choice.action === 'mint') return { mint: choice, grant: state.grants[choice.issuerUrl], writes };
+    if (once[d.tabId]) sessionPut('once', d.tabId, undefined).catch(() => {});
+    if (choice.action === 'mint') return { mint: choice, grant: state.grants[choice.issuerUrl] };
     // spent before it leaves: a token is never offered twice
-    writes.push(saveWallet(W.spendToken(state, choice, now(), Math.random), { rescale: true }));
-    return { token: choice.token, writes };
+    return { token: choice.token, spent: saveWallet(W.spendToken(state, choice, now(), Math.random), { rescale: true }) };
   });
   if (step === null) return undefined;
   if (step.show) return show(d.tabId, step.show, { at: url });
@@ -229,8 +228,11 @@ async function onChallenge(d) {
     }
     await serial(async () => saveWallet(W.grantUsed(await loadWallet(), step.mint.issuerUrl, 1)));
   }
-  // the wallet stored, the rule in place, then (only then) the header can leave
-  await Promise.all([...step.writes, sessionPut('sent', d.tabId, url), chrome.declarativeNetRequest.updateSessionRules({
+  // the tab's entry is in the memory copy at once (its write need not be
+  // waited for); the wallet stored and the rule in place, then (only then)
+  // the header can leave
+  sessionPut('sent', d.tabId, url).catch(() => {});
+  await Promise.all([step.spent, chrome.declarativeNetRequest.updateSessionRules({
     removeRuleIds: [ruleId(d.tabId)],
     addRules: [{
       id: ruleId(d.tabId),
@@ -278,7 +280,7 @@ async function onConsent({ tabId, answer }) {
   if (answer === 'never') {
     // from a private window: forgotten when the last private window closes
     await sessionPut(tab.incognito ? 'declinedPrivate' : 'declined', site, true);
-    await show(tabId, 'declined', { at: tab.url });
+    await show(tabId, tab.incognito ? 'declinedPrivate' : 'declined', { at: tab.url });
     return;
   }
   if (answer === 'always' && !tab.incognito) {
@@ -297,7 +299,7 @@ function onResponse(d) {
   }
   session('sent').then(async (sent) => {
     if (sent[d.tabId] !== d.url) return;
-    await Promise.all([sessionPut('sent', d.tabId, undefined), dropRule(d.tabId)]);
+    await sessionPut('sent', d.tabId, undefined);
     if (d.statusCode >= 200 && d.statusCode < 400) await show(d.tabId, 'answered', { at: d.url });
   }).catch(() => {});
 }

@@ -14,8 +14,13 @@
 // opens with a session cookie; a second page spends no token; the issuer
 // receives no request at all during the visits; no token is sent twice; a
 // site whose provider is not trusted stays closed; a site that asks again
-// and again without consent gets nothing; the wallet refills by itself when
-// low; "forget everything", then enrolment through OpenID Connect.
+// and again without consent gets nothing; a private window records nothing
+// (no site remembered, the spent token the one change to storage, nothing
+// left once private windows close); the wallet refills by itself when low,
+// and while a slow refill is out, visits open at once and no second refill
+// starts; a site that takes only site-bound tokens gets one minted at the
+// visit (one request to the issuer); "forget everything", then enrolment
+// through OpenID Connect.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -76,7 +81,7 @@ async function consentPage(b) {
 
 async function run(which, s) {
   const t0 = Date.now();
-  const b = await launch(which, { extension: extDir });
+  const b = await launch(which, { extension: extDir, privateWindows: true });
   try {
     if (process.env.AGP_DEBUG && which === 'chromium') {
       const sw = await b.browser.waitForTarget((t) => t.type() === 'service_worker');
@@ -110,6 +115,9 @@ async function run(which, s) {
     const content = (page) => page.evaluate(() => document.body.innerText).catch(() => '');
     const opened = async (page) => (await content(page)).includes(SITE_CONTENT);
     const metric = async (name) => (await s.verifierMetrics()).get(name) || 0;
+    const issued = async () => [...(await s.issuerMetrics())].filter(([k]) => k.startsWith('agepass_issuer_tokens_issued_total'))
+      .reduce((a, [, v]) => a + v, 0);
+    const tokenPosts = (from) => s.issuerRequests().slice(from).filter((l) => l.includes('POST /token-request'));
     const accepted = () => metric('agepass_verifier_tokens_accepted_total');
     let visit = 0;
     const visitUrl = (base) => `${base}?v=${which}-${++visit}`;
@@ -147,7 +155,7 @@ async function run(which, s) {
     const acc0 = await accepted();
     const closed = await b.browser.newPage();
     const u0 = visitUrl(s.siteUrl);
-    await closed.goto(u0);
+    await closed.goto(u0).catch(() => {}); // the extension may load it again first
     await sleep(700);
     check(`${P} 15: the protected page stays closed`, !(await opened(closed)) && (await content(closed)).includes('Age check required'));
     check(`${P} 15: ... and the button says no token is left`, ...(await stateSays(u0, 'no token left')));
@@ -173,7 +181,7 @@ async function run(which, s) {
     const accBefore = await accepted();
     const page = await b.browser.newPage();
     const u1 = visitUrl(s.siteUrl);
-    await page.goto(u1);
+    await page.goto(u1).catch(() => {}); // the extension may load it again first
     const consent = await consentPage(b);
     const question = await consent.evaluate(() => document.getElementById('question').textContent);
     check(`${P} the first visit asks whether to answer this site`, question.includes(new URL(s.siteUrl).host), question);
@@ -199,7 +207,7 @@ async function run(which, s) {
 
     // 5. a second page: the session, no token
     const u2 = visitUrl(s.siteUrl.replace(/\/$/, '/second.html'));
-    await page.goto(u2);
+    await page.goto(u2).catch(() => {}); // the extension may load it again first
     await until('the second page', () => opened(page), 5000).catch(() => {});
     check(`${P} a second page opens with the session cookie`, await opened(page));
     check(`${P} ... no token spent`, (await tokens()) === 29 && (await accepted()) === accBefore + 1);
@@ -215,7 +223,7 @@ async function run(which, s) {
     // 6. a site whose provider is not the person's stays closed
     const other = await b.browser.newPage();
     const u3 = visitUrl(s.otherSiteUrl);
-    await other.goto(u3);
+    await other.goto(u3).catch(() => {}); // the extension may load it again first
     await sleep(700);
     check(`${P} a site whose provider is not yours stays closed`, !(await opened(other)));
     check(`${P} ... the button says so`, ...(await stateSays(u3, 'not one of yours')));
@@ -226,7 +234,7 @@ async function run(which, s) {
     // 7. a site that asks again and again without consent gets nothing
     const hostile = await b.browser.newPage();
     const u4 = visitUrl(s.aliasSiteUrl);
-    await hostile.goto(u4);
+    await hostile.goto(u4).catch(() => {}); // the extension may load it again first
     const ask = await consentPage(b);
     for (let i = 0; i < 5; i++) {
       await hostile.reload();
@@ -250,7 +258,7 @@ async function run(which, s) {
     refusing.on('response', (r) => { if (r.status() === 401 && r.url().includes('/refusing/')) refusals++; });
     const heldBefore = await tokens();
     const u7 = visitUrl(s.refusingUrl);
-    await refusing.goto(u7);
+    await refusing.goto(u7).catch(() => {}); // the extension may load it again first
     const [said, saidTitle] = await stateSays(u7, 'refused by the site');
     await sleep(1000);
     check(`${P} a site that refuses the token: the button says refused by the site`, said, saidTitle);
@@ -258,37 +266,149 @@ async function run(which, s) {
     check(`${P} ... one token spent, not more`, (await tokens()) === heldBefore - 1);
     await refusing.close();
 
+    // 7c. a private window records nothing
+    const snapshot = () => ext.evaluate(async () => JSON.stringify({ local: await chrome.storage.local.get(null),
+      session: await chrome.storage.session.get(null) }));
+    const privateWindow = (u) => ext.evaluate(async (x) => (await chrome.windows.create({ incognito: true, url: x })).id, u);
+    const closeWindow = (id) => ext.evaluate((x) => chrome.windows.remove(x), id);
+    const privHost = new URL(s.privateSiteUrl).host;
+    const held = (st) => Object.values(st.local.wallet.providers).flatMap((p) => p.tokens.map((t) => t.token));
+    const before7c = JSON.parse(await snapshot());
+    const u8 = visitUrl(s.privateSiteUrl);
+    const win1 = await privateWindow(u8);
+    const priv = await findPage(b, u8);
+    check(`${P} private window: the extension sees the tab as private`, await until('the private tab', () => ext.evaluate(
+      async (u) => (await chrome.tabs.query({})).some((t) => t.url === u && t.incognito), u8), 5000).catch(() => false));
+    const pc = await consentPage(b);
+    const pcUrl = await pc.evaluate(() => location.href);
+    check(`${P} private window: the question's address names no site (extension pages go into the history)`,
+      !pcUrl.includes(new URL(s.privateSiteUrl).hostname), pcUrl.replace(/\?.*/, '?...'));
+    check(`${P} private window: the question says nothing is remembered, and offers no "always"`,
+      await pc.evaluate(() => !document.getElementById('private').hidden && document.getElementById('always').hidden));
+    // "always" all the same (the hidden button, as a forged answer would): still remembered nowhere
+    await pc.evaluate(() => document.getElementById('always').click());
+    await until('the private page opens', () => opened(priv), 8000).catch(() => {});
+    check(`${P} private window: after the answer, the page opens`, await opened(priv));
+    const after7c = JSON.parse(await snapshot());
+    check(`${P} private window: no site remembered`, JSON.stringify(after7c.local.sites) === JSON.stringify(before7c.local.sites) &&
+      !JSON.stringify(after7c.local).includes(privHost));
+    const spentHere = held(before7c).filter((t) => !held(after7c).includes(t));
+    const strip = (st) => JSON.stringify({ ...st.local, wallet: { ...st.local.wallet, providers: Object.fromEntries(
+      Object.entries(st.local.wallet.providers).map(([k, p]) => [k, { ...p, tokens: [], refillAt: null }])) } });
+    check(`${P} private window: the one change to storage.local is the spent token, gone`, spentHere.length === 1 &&
+      held(after7c).length === held(before7c).length - 1 && held(after7c).every((t) => held(before7c).includes(t)) &&
+      strip(after7c) === strip(before7c), `${spentHere.length} spent, ${held(before7c).length} -> ${held(after7c).length}`);
+    await closeWindow(win1);
+    // a new private window: nothing of the first is known; "not this site" there
+    const u9 = visitUrl(s.privateSiteUrl);
+    const win2 = await privateWindow(u9);
+    const priv2 = await findPage(b, u9);
+    const pc2 = await consentPage(b).catch(() => null);
+    check(`${P} private window: a new private window asks again (the answer and the session died with the first)`,
+      pc2 !== null && !(await opened(priv2)));
+    if (pc2) await pc2.evaluate(() => document.getElementById('never').click());
+    await sleep(300);
+    await priv2.reload().catch(() => {});
+    await sleep(500);
+    check(`${P} private window: after "not this site", the page stays closed`, !(await opened(priv2)));
+    check(`${P} private window: ... and the button says so`, ...(await stateSays(u9, 'in private windows')));
+    await closeWindow(win2);
+    const left = await until('the private tabs forgotten', async () => {
+      const text = await snapshot();
+      return text.includes(privHost) ? null : text;
+    }, 3000).catch(() => null);
+    check(`${P} private windows closed: no trace of that site left in storage (local or session)`, left !== null);
+    // ... and a normal window afterwards asks (the private "no" did not outlive them)
+    const normal = await b.browser.newPage();
+    const u10 = visitUrl(s.privateSiteUrl);
+    await normal.goto(u10).catch(() => {}); // the extension may load it again first
+    const pc3 = await consentPage(b).catch(() => null);
+    check(`${P} afterwards, a normal window asks for that site (nothing carried over from private windows)`, pc3 !== null);
+    if (pc3) await pc3.close();
+    await normal.close();
+
     // 8. the issuer saw no request at all during the visits; no token twice
     check(`${P} the issuer received no request at all during the visits`, s.issuerRequests().length === issuerBefore,
       s.issuerRequests().slice(issuerBefore).join('\n'));
     check(`${P} no token was sent twice (no replay at the verifier)`,
       (await metric('agepass_verifier_tokens_refused_total{reason="replay"}')) === 0);
 
-    // 9. the wallet refills by itself when it runs low (randomised moment)
+    // 9. the wallet refills by itself when it runs low (randomised moment);
+    // the issuer's answer is slowed down: meanwhile visits open at once, and
+    // no second refill starts while the first is out
     await ext.evaluate(async () => {
       const { wallet } = await chrome.storage.local.get('wallet');
       for (const p of Object.values(wallet.providers)) p.tokens = p.tokens.slice(0, 10);
       await chrome.storage.local.set({ wallet });
     });
-    await page.goto(`${s.siteOrigin}/`); // the site's public page: its cookies are the page's
-    await page.deleteCookie(...(await page.cookies()));
-    const low = s.issuerRequests().length;
-    const u5 = visitUrl(s.siteUrl);
-    await page.goto(u5);
-    await until('the page opens', () => opened(page), 8000).catch(() => {});
-    check(`${P} low wallet: a visit (the site is remembered: no question) opens the page`, await opened(page));
-    check(`${P} ... spending a token (9 left)`, (await tokens()) === 9, String(await tokens()));
-    check(`${P} ... without any request to the issuer at that moment`, s.issuerRequests().length === low);
-    await until('the wallet refills', async () => (await tokens()) === 30, 20000)
+    const freshVisit = async (u) => {
+      await page.goto(`${s.siteOrigin}/`); // the site's public page: its cookies are the page's
+      await page.deleteCookie(...(await page.cookies()));
+      const t = Date.now();
+      await page.goto(u).catch(() => {}); // the extension may load it again first
+      await until('the page opens', () => opened(page), 8000).catch(() => {});
+      return (await opened(page)) ? Date.now() - t : null;
+    };
+    s.slowIssuer(true);
+    try {
+      const low = s.issuerRequests().length;
+      const issued0 = await issued();
+      check(`${P} low wallet: a visit (the site is remembered: no question) opens the page`,
+        (await freshVisit(visitUrl(s.siteUrl))) !== null);
+      check(`${P} ... spending a token (9 left)`, (await tokens()) === 9, String(await tokens()));
+      check(`${P} ... without any request to the issuer at that moment`, s.issuerRequests().length === low);
+      // the issuer has answered the refill; its front takes about 9 s to pass the answer on
+      const out = await until('the refill is out', async () => (await issued()) > issued0, 15000).then(() => true, () => false);
+      check(`${P} ... then a refill starts by itself`, out);
+      const during = [await freshVisit(visitUrl(s.siteUrl)), await freshVisit(visitUrl(s.siteUrl))];
+      const stillOut = tokenPosts(low).length === 0;
+      check(`${P} while the refill's answer is slow: two visits open at once (${during.join(', ')} ms)`,
+        during.every((ms) => ms !== null && ms < 2500) && stillOut, stillOut ? '' : 'the refill ended before the visits');
+      check(`${P} ... and no second refill starts while the first is out`, (await issued()) === issued0 + 21,
+        `${(await issued()) - issued0} issued`);
+    } finally {
+      s.slowIssuer(false);
+    }
+    await until('the wallet refills', async () => (await tokens()) === 30, 30000)
       .then(() => check(`${P} ... then the wallet refills by itself to 30`, true))
       .catch(async (e) => check(`${P} ... then the wallet refills by itself to 30`, false, `${e.message} ${await ext.evaluate(async () => {
         const { wallet } = await chrome.storage.local.get('wallet');
         const { grants } = await chrome.storage.session.get('grants');
         const p = Object.values(wallet.providers)[0];
         const g = Object.values(grants || {})[0];
-        return JSON.stringify({ now: Math.floor(Date.now() / 1000), refillAt: p.refillAt, held: p.tokens.length,
-          grant: g && { tokensLeft: g.tokensLeft, expiresAt: g.expiresAt }, alarms: await chrome.alarms.getAll() });
+        return JSON.stringify({ now: Math.floor(Date.now() / 1000), refillAt: p.refillAt, refillingUntil: p.refillingUntil,
+          held: p.tokens.length, grant: g && { tokensLeft: g.tokensLeft, expiresAt: g.expiresAt }, alarms: await chrome.alarms.getAll() });
       })}`));
+
+    // 9b. a site that takes only site-bound tokens: one minted at the visit
+    if (s.siteBoundUrl) {
+      const bound = await b.browser.newPage();
+      const req0 = s.issuerRequests().length;
+      const held0 = await tokens();
+      const boundAccepted = async () => (await s.boundVerifierMetrics()).get('agepass_verifier_tokens_accepted_total') || 0;
+      const acc0 = await boundAccepted();
+      const u11 = visitUrl(s.siteBoundUrl);
+      await bound.goto(u11).catch(() => {}); // the extension may load it again first
+      const mc = await consentPage(b);
+      const mq = await mc.evaluate(() => document.getElementById('question').textContent);
+      check(`${P} site-bound: the extension asks first, saying the token is made now`,
+        mq.includes(new URL(s.siteBoundUrl).host) && mq.includes('made for this site only'), mq);
+      check(`${P} ... nothing asked of the issuer while it waits`, s.issuerRequests().length === req0);
+      await mc.evaluate(() => document.getElementById('once').click());
+      await until('the site-bound page opens', () => opened(bound), 10000).catch(() => {});
+      check(`${P} site-bound: after "answer this time", the page opens`, await opened(bound));
+      const asked = s.issuerRequests().slice(req0);
+      check(`${P} ... with exactly one request to the issuer: one token minted`,
+        asked.length === 1 && asked[0].includes('POST /token-request'), asked.map((l) => l.replace(/^.*?"/, '"')).join('\n'));
+      check(`${P} ... accepted once by the site-bound verifier, no wallet token spent`,
+        (await boundAccepted()) === acc0 + 1 && (await tokens()) === held0);
+      const u12 = visitUrl(s.siteBoundUrl.replace(/\/$/, '/second.html'));
+      await bound.goto(u12).catch(() => {}); // the extension may load it again first
+      await until('the second page', () => opened(bound), 5000).catch(() => {});
+      check(`${P} site-bound: a second page opens with the session, no new request to the issuer`,
+        (await opened(bound)) && s.issuerRequests().length === req0 + 1);
+      await bound.close();
+    }
 
     // 10. forget everything, then OpenID Connect
     if (shots && which === 'chromium') {
@@ -326,7 +446,7 @@ async function run(which, s) {
     await page.goto(`${s.siteOrigin}/`);
     await page.deleteCookie(...(await page.cookies()));
     const u6 = visitUrl(s.siteUrl);
-    await page.goto(u6);
+    await page.goto(u6).catch(() => {}); // the extension may load it again first
     const c2 = await consentPage(b);
     await c2.evaluate(() => document.getElementById('once').click());
     await until('the page opens', () => opened(page), 8000).catch(() => {});
@@ -337,7 +457,7 @@ async function run(which, s) {
   }
 }
 
-const s = await startServers({ agepass, issuerArgs: ['--day-cap', '60'] });
+const s = await startServers({ agepass, issuerArgs: ['--day-cap', '60'], siteBound: true });
 try {
   for (const which of only ? [only] : BROWSERS) {
     try {

@@ -7,6 +7,9 @@
 //
 //   if (inNetns()) process.exit(await reexec());   // first lines of a test
 //   const b = await launch('chromium', { extension: dir });
+//   const b = await launch('firefox', { extension: dir, privateWindows: true });
+//        the extension also allowed in private (incognito) windows, as a person
+//        allows it (Chromium: "Allow in Incognito"; Firefox: "Run in Private Windows")
 //   b.browser  the puppeteer Browser;   b.extensionId (chromium) or the id (firefox)
 //   await b.close()
 import { spawnSync } from 'node:child_process';
@@ -38,8 +41,11 @@ export function reexec() {
 }
 
 // Starts one browser headless with a fresh profile and, with `extension`
-// (an absolute folder), that unpacked extension loaded.
-export async function launch(which, { extension = null, prefs = {} } = {}) {
+// (an absolute folder), that unpacked extension loaded; with
+// privateWindows, allowed in private windows too (Chromium: CDP
+// Extensions.loadUnpacked enableInIncognito; Firefox: WebDriver BiDi
+// webExtension.install moz:allowPrivateBrowsing).
+export async function launch(which, { extension = null, prefs = {}, privateWindows = false } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), `agp-${which}-`));
   let browser;
   let extensionId = null;
@@ -50,12 +56,19 @@ export async function launch(which, { extension = null, prefs = {} } = {}) {
       headless: true,
       pipe: true, // enableExtensions needs it (else the browser is left running on error)
       userDataDir: profile,
-      enableExtensions: extension ? [extension] : false,
+      enableExtensions: !!extension, // loaded below
       args: ['--no-sandbox', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--metrics-recording-only',
         '--disable-features=Translate,OptimizationHints,MediaRouter'],
     });
     if (extension) {
+      try {
+        const cdp = await browser.target().createCDPSession();
+        await cdp.send('Extensions.loadUnpacked', { path: extension, enableInIncognito: privateWindows });
+      } catch (e) {
+        await browser.close().catch(() => browser.process()?.kill('SIGKILL'));
+        throw e;
+      }
       const sw = await browser.waitForTarget((t) => t.type() === 'service_worker' &&
         t.url().startsWith('chrome-extension://'), { timeout: 10000 });
       extensionId = new URL(sw.url()).host;
@@ -76,7 +89,16 @@ export async function launch(which, { extension = null, prefs = {} } = {}) {
         ...prefs,
       },
     });
-    if (extension) extensionId = await browser.installExtension(extension);
+    if (extension) {
+      try {
+        const r = await browser.connection.send('webExtension.install', {
+          extensionData: { type: 'path', path: extension }, 'moz:allowPrivateBrowsing': privateWindows });
+        extensionId = r.result.extension;
+      } catch (e) {
+        await browser.close().catch(() => browser.process()?.kill('SIGKILL'));
+        throw e;
+      }
+    }
   }
   return {
     which,

@@ -13,13 +13,21 @@
 //                      deploy/nginx snippets: `${s.siteUrl}` is /adult/
 //   s.otherSiteUrl     a guarded page of a site that trusts another issuer only
 //   s.aliasSiteUrl     s.siteUrl's page under another origin (127.0.0.4)
+//   s.privateSiteUrl   ... and under a third one (127.0.0.5), for private windows
 //   s.refusingUrl      a page of that site whose check never sees the token
+//   s.siteBoundUrl     (siteBound: true) a guarded page of a site whose verifier
+//                      runs --site-bound (127.0.0.3): it sends only a challenge
+//                      bound to that site, so a token is minted at the visit
+//   s.slowIssuer(on)   while on, the issuer's front sends its answers to
+//                      token requests at 600 bytes/s (nginx limit_rate): a
+//                      batch of 21 takes about 9 s to arrive
 //   s.oidc             {issuer, accounts} of the npm oidc-provider (when oidc)
 //   await s.verifierMetrics() / s.issuerMetrics()   Prometheus text as a Map
 //   await s.stop()     kills everything it started, removes its folder
 //
-// Hosts: the site is 127.0.0.1, the other site 127.0.0.2, the issuer's front
-// localhost (so their cookies never mix); every port is free-picked.
+// Hosts: the site is 127.0.0.1, the other site 127.0.0.2, the site-bound
+// site 127.0.0.3, the issuer's front localhost (so their cookies never
+// mix); every port is free-picked.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
@@ -105,7 +113,8 @@ http {
     include ${dir}/agepass-upstream.conf;
     server {
         listen ${host}:${port};
-${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site under another origin (consent tests)
+${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site under other origins (consent tests)
+        listen 127.0.0.5:${port};
 ` : ''}        root ${site};
         include ${repo}/deploy/nginx/agepass.conf;
         location /adult/ {
@@ -137,7 +146,7 @@ ${extra}
 }
 
 export async function startServers({ agepass = path.join(repo, 'build/agepass'), oidc = true,
-  issuerArgs = [] } = {}) {
+  issuerArgs = [], siteBound = false } = {}) {
   const work = mkdtempSync(path.join(tmpdir(), 'agp-browser-'));
   chmodSync(work, 0o755); // nginx workers run as an unprivileged user
   const procs = [];
@@ -158,7 +167,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
   };
   try {
     const [issuerPort, frontPort, otherIssuerPort, verifierPort, sitePort, otherVerifierPort,
-      otherSitePort] = await Promise.all(Array.from({ length: 7 }, freePort));
+      otherSitePort, boundVerifierPort, boundSitePort] = await Promise.all(Array.from({ length: 9 }, freePort));
     const issuerUrl = `http://localhost:${frontPort}`;
     const direct = `http://127.0.0.1:${issuerPort}`;
 
@@ -202,7 +211,13 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
     start('other-verifier', agepass, ['verifier', 'serve', '--state', path.join(work, 'other-verifier'),
       '--listen', `127.0.0.1:${otherVerifierPort}`, '--origin', '127.0.0.2', '--cross-origin',
       '--trust', `http://127.0.0.1:${otherIssuerPort}${dirPath},name=other.example`]);
-    await Promise.all([waitPort(verifierPort), waitPort(otherVerifierPort)]);
+    if (siteBound) {
+      start('bound-verifier', agepass, ['verifier', 'serve', '--state', path.join(work, 'bound-verifier'),
+        '--listen', `127.0.0.1:${boundVerifierPort}`, '--origin', '127.0.0.3', '--site-bound',
+        '--trust', `${direct}${dirPath},name=${ISSUER_NAME}`]);
+    }
+    await Promise.all([waitPort(verifierPort), waitPort(otherVerifierPort),
+      ...(siteBound ? [waitPort(boundVerifierPort)] : [])]);
 
     // the sites, each its own nginx (the snippets name one upstream), the
     // issuer's front in the first one
@@ -216,6 +231,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
     writeFileSync(path.join(site, 'adult/second.html'),
       `<!doctype html><meta charset=utf-8><title>Second page</title><p id="content">${SITE_CONTENT} (second page)</p>\n`);
     const accessLog = path.join(work, 'issuer-access.log');
+    const slowFlag = path.join(work, 'slow-issuer');
     const front = `    server {
         listen 127.0.0.1:${frontPort};
         access_log ${accessLog};
@@ -223,15 +239,27 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
             proxy_pass http://127.0.0.1:${issuerPort};
             proxy_set_header Host $http_host;
         }
+        location = /token-request {
+            set $agp_rate 0;
+            if (-f ${slowFlag}) {
+                set $agp_rate 600;
+            }
+            limit_rate $agp_rate;
+            proxy_pass http://127.0.0.1:${issuerPort};
+            proxy_set_header Host $http_host;
+        }
     }`;
-    for (const [name, host, port, vport, extra] of [['nginx', '127.0.0.1', sitePort, verifierPort, front],
-      ['nginx-other', '127.0.0.2', otherSitePort, otherVerifierPort, '']]) {
+    const sites = [['nginx', '127.0.0.1', sitePort, verifierPort, front],
+      ['nginx-other', '127.0.0.2', otherSitePort, otherVerifierPort, '']];
+    if (siteBound) sites.push(['nginx-bound', '127.0.0.3', boundSitePort, boundVerifierPort, '']);
+    for (const [name, host, port, vport, extra] of sites) {
       const dir = path.join(work, name);
       mkdirSync(dir);
       writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, { host, port, site, verifierPort: vport, extra }));
       start(name, 'nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir]);
     }
-    await Promise.all([waitPort(sitePort), waitPort(frontPort), waitPort(otherSitePort, '127.0.0.2')]);
+    await Promise.all([waitPort(sitePort), waitPort(frontPort), waitPort(otherSitePort, '127.0.0.2'),
+      ...(siteBound ? [waitPort(boundSitePort, '127.0.0.3')] : [])]);
 
     return {
       work,
@@ -245,6 +273,12 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       refusingUrl: `http://127.0.0.1:${sitePort}/refusing/`,
       // the same pages and verifier, under another origin
       aliasSiteUrl: `http://127.0.0.4:${sitePort}/adult/`,
+      privateSiteUrl: `http://127.0.0.5:${sitePort}/adult/`,
+      siteBoundUrl: siteBound ? `http://127.0.0.3:${boundSitePort}/adult/` : null,
+      slowIssuer(on) {
+        if (on) writeFileSync(slowFlag, '');
+        else rmSync(slowFlag, { force: true });
+      },
       oidc: op,
       // every request any client made to the issuer (its front's access log)
       issuerRequests() {
@@ -253,6 +287,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       async issuerMetrics() { return parseMetrics(await getText(`${direct}/metrics`)); },
       async verifierMetrics() { return parseMetrics(await getText(`http://127.0.0.1:${verifierPort}/metrics`)); },
       async otherVerifierMetrics() { return parseMetrics(await getText(`http://127.0.0.1:${otherVerifierPort}/metrics`)); },
+      async boundVerifierMetrics() { return parseMetrics(await getText(`http://127.0.0.1:${boundVerifierPort}/metrics`)); },
       stop,
     };
   } catch (e) {
