@@ -5,7 +5,7 @@
 // Storage stays the truth: the copy is read once when the worker starts
 // (one get of each area), every change is written through at once, and a
 // change made by anyone else (another extension page, a test harness)
-// drops the copy, which is read again at the next use. So a visit reads
+// comes into the copy from storage's change event. So a visit reads
 // nothing from storage and writes only what it changes, one key, without a
 // read-modify-write. The worker can still be stopped at any moment: it
 // keeps nothing that storage does not hold.
@@ -17,28 +17,25 @@
 const AREAS = ['local', 'session'];
 let copy = null; // {local: {...}, session: {...}}
 let loading = null;
-let generation = 0;
-// area -> key -> the JSON of our last write, to tell our changes from others'
-const written = { local: new Map(), session: new Map() };
+// area -> key -> the JSON of our writes whose change event has not come yet,
+// oldest first: an event that matches one is ours; any other is someone
+// else's, and its new value goes into the copy
+const pending = { local: new Map(), session: new Map() };
+const PENDING_MAX = 32; // a browser that sends no event for an area must not grow this
 
 const json = (v) => (v === undefined ? 'undefined' : JSON.stringify(v));
 
-export async function load() {
-  while (copy === null) {
-    if (loading === null) {
-      const gen = generation;
-      loading = Promise.all(AREAS.map((a) => chrome.storage[a].get(null))).then(([local, session]) => {
-        loading = null;
-        // dropped while it was read: read again
-        if (gen === generation) copy = { local, session };
-      }, (e) => {
-        loading = null;
-        throw e;
-      });
-    }
-    await loading;
+export function load() {
+  if (copy !== null) return Promise.resolve(copy);
+  if (loading === null) {
+    loading = Promise.all(AREAS.map((a) => chrome.storage[a].get(null))).then(([local, session]) => {
+      copy = { local, session };
+      return copy;
+    }).finally(() => {
+      loading = null;
+    });
   }
-  return copy;
+  return loading;
 }
 
 export async function get(area, key) {
@@ -53,12 +50,17 @@ export function peek(area, key) {
 // Sets (or, with undefined, removes) one key. Once the copy is there, it
 // changes before put returns (not at a later tick), so whoever reads after
 // this call sees the new value, even before storage holds it; the promise
-// is the storage write.
+// is the storage write. A value equal to the stored one is not written.
 export function put(area, key, value) {
   if (copy === null) return load().then(() => put(area, key, value));
+  const text = json(value);
+  if (json(copy[area][key]) === text) return Promise.resolve();
   if (value === undefined) delete copy[area][key];
   else copy[area][key] = value;
-  written[area].set(key, json(value));
+  const mine = pending[area].get(key) || [];
+  mine.push(text);
+  if (mine.length > PENDING_MAX) mine.shift();
+  pending[area].set(key, mine);
   return value === undefined ? chrome.storage[area].remove(key) : chrome.storage[area].set({ [key]: value });
 }
 
@@ -73,24 +75,31 @@ export function putIn(area, key, id, value) {
 }
 
 export async function clear() {
-  await load();
+  const c = await load();
+  for (const a of AREAS) {
+    for (const key of Object.keys(c[a])) {
+      const mine = pending[a].get(key) || [];
+      mine.push(json(undefined));
+      pending[a].set(key, mine);
+    }
+  }
   copy = { local: {}, session: {} };
-  for (const a of AREAS) written[a].clear();
   await Promise.all(AREAS.map((a) => chrome.storage[a].clear()));
 }
 
-function drop() {
-  generation++;
-  copy = null;
-}
-
+// Our own writes come back as events, in order; someone else's change goes
+// into the copy, unless one of ours to that key is still on its way (it
+// was made after: its event sets the copy to it).
 chrome.storage.onChanged.addListener((changes, area) => {
   if (!AREAS.includes(area) || copy === null) return;
   for (const [key, { newValue }] of Object.entries(changes)) {
-    const ours = written[area].get(key);
-    if (ours === undefined || ours !== json(newValue)) {
-      drop();
-      return;
-    }
+    const text = json(newValue);
+    const mine = pending[area].get(key) || [];
+    const i = mine.indexOf(text);
+    if (i >= 0) mine.splice(0, i + 1);
+    if (mine.length > 0) continue; // a later write of ours is on its way
+    pending[area].delete(key);
+    if (newValue === undefined) delete copy[area][key];
+    else copy[area][key] = newValue;
   }
 });
