@@ -22,8 +22,13 @@ let loading = null;
 // else's, and its new value goes into the copy
 const pending = { local: new Map(), session: new Map() };
 const PENDING_MAX = 32; // a browser that sends no event for an area must not grow this
+const PENDING_MS = 5000; // nor keep others' changes out for ever: an event comes in milliseconds
 
-const json = (v) => (v === undefined ? 'undefined' : JSON.stringify(v));
+// A value's JSON with every object's keys sorted: Chromium hands values
+// back with their keys in sorted order, Firefox in the order written.
+const sorted = (v) => (v === null || typeof v !== 'object' ? v : Array.isArray(v) ? v.map(sorted)
+  : Object.fromEntries(Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => [k, sorted(v[k])])));
+const json = (v) => (v === undefined ? 'undefined' : JSON.stringify(sorted(v)));
 
 export function load() {
   if (copy !== null) return Promise.resolve(copy);
@@ -58,7 +63,7 @@ export function put(area, key, value) {
   if (value === undefined) delete copy[area][key];
   else copy[area][key] = value;
   const mine = pending[area].get(key) || [];
-  mine.push(text);
+  mine.push({ text, at: Date.now() });
   if (mine.length > PENDING_MAX) mine.shift();
   pending[area].set(key, mine);
   return value === undefined ? chrome.storage[area].remove(key) : chrome.storage[area].set({ [key]: value });
@@ -79,7 +84,7 @@ export async function clear() {
   for (const a of AREAS) {
     for (const key of Object.keys(c[a])) {
       const mine = pending[a].get(key) || [];
-      mine.push(json(undefined));
+      mine.push({ text: json(undefined), at: Date.now() });
       pending[a].set(key, mine);
     }
   }
@@ -94,8 +99,9 @@ chrome.storage.onChanged.addListener((changes, area) => {
   if (!AREAS.includes(area) || copy === null) return;
   for (const [key, { newValue }] of Object.entries(changes)) {
     const text = json(newValue);
-    const mine = pending[area].get(key) || [];
-    const i = mine.indexOf(text);
+    const mine = (pending[area].get(key) || []).filter((w) => Date.now() - w.at < PENDING_MS);
+    pending[area].set(key, mine);
+    const i = mine.findIndex((w) => w.text === text);
     if (i >= 0) mine.splice(0, i + 1);
     if (mine.length > 0) continue; // a later write of ours is on its way
     pending[area].delete(key);
