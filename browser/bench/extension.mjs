@@ -9,7 +9,9 @@
 //   - from the 401 (its response event in puppeteer, Date.now()) to the
 //     reloaded page's load event (performance.timeOrigin + loadEventEnd, the
 //     same clock) with a wallet token, over VISITS visits (each with its
-//     session cookie deleted first).
+//     session cookie deleted first); and, of that, from the 401 to the
+//     request that carries the token (puppeteer's request event): the
+//     extension's own part.
 //
 //   node bench/extension.mjs [AGEPASS] [--visits 100] [--browser chromium|firefox]
 import { execFileSync } from 'node:child_process';
