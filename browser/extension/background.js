@@ -258,6 +258,8 @@ async function onChallenge(d) {
 async function ask(tabId, origin, kind) {
   const asking = await session('asking');
   if (asking[tabId] && asking[tabId].origin === origin) return undefined; // already asked: no new window
+  // taken at once (the copy changes before any other event runs), then completed
+  sessionPut('asking', tabId, { origin, kind, private: true }).catch(() => {});
   const priv = await tabIsPrivate(tabId);
   await sessionPut('asking', tabId, { origin, kind, private: priv });
   await show(tabId, 'asking', { at: origin });

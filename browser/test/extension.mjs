@@ -89,6 +89,8 @@ async function run(which, s) {
       w.on('console', (m) => console.log(`# worker: ${m.text()}`));
     }
     const ext = await findPage(b, 'popup.html');
+    // popup.js has run (its listeners are on; else a click would submit the form natively)
+    await until('the popup is ready', () => ext.evaluate(() => !document.getElementById('no-provider').hidden));
     const call = (m) => ext.evaluate((x) => chrome.runtime.sendMessage(x), m);
     const summary = async () => (await call({ type: 'summary' })).providers;
     const tokens = async () => {
