@@ -88,9 +88,18 @@ async function run(which, s) {
       const w = await sw.worker();
       w.on('console', (m) => console.log(`# worker: ${m.text()}`));
     }
-    const ext = await findPage(b, 'popup.html');
-    // popup.js has run (its listeners are on; else a click would submit the form natively)
-    await until('the popup is ready', () => ext.evaluate(() => !document.getElementById('no-provider').hidden));
+    // The page the test build opens at install, once popup.js has run in it
+    // (its listeners are on; else a click would submit the form natively).
+    // Firefox restarts an extension it allows in private windows: the page
+    // opened before the restart is dead, another one opens.
+    const ext = await until('the popup is ready', async () => {
+      for (const p of await b.browser.pages()) {
+        const ready = await p.evaluate(() => location.href.includes('popup.html') &&
+          !document.getElementById('no-provider').hidden).catch(() => false);
+        if (ready) return p;
+      }
+      return null;
+    });
     const call = (m) => ext.evaluate((x) => chrome.runtime.sendMessage(x), m);
     const summary = async () => (await call({ type: 'summary' })).providers;
     const tokens = async () => {
