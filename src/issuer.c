@@ -97,7 +97,8 @@ static const char usage[] =
     "enrols with OpenID Connect at GET /enroll/oidc/start?provider=NAME.\n"
     "--wallet-url URL names the provider's web wallet in the directory\n"
     "(agepass-wallet-url: age-check pages link to it); an enrolment begun with\n"
-    "?wallet=1 then sends the grant back to that URL, in its fragment.\n"
+    "?wallet=1 (/enroll/dev, /enroll/oidc/start) then sends the grant back to\n"
+    "that URL, in its fragment.\n"
     "--wallet-dir DIR serves the built wallet (browser/wallet/dist) at /wallet/\n"
     "(then --wallet-url defaults to PUBLIC_URL/wallet/).\n";
 
@@ -970,17 +971,19 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         AGP_WIPE(grant);
         return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
     }
-    {
-        const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
-        return grant_page(conn, grant, best, tokens,
-                          w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0');
-    }
+    return grant_page(conn, grant, best, tokens, ev->to_wallet && wallet_url[0] != '\0');
+}
+
+/* see issuer.h */
+bool issuer_from_wallet(struct MHD_Connection *conn)
+{
+    const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
+    return w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0';
 }
 
 /* GET /enroll/dev: the development attester's form, for browsers. */
 static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
 {
-    const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
     static const char for_wallet[] =
         "<!doctype html><meta charset=utf-8><title>agepass: development enrolment</title>\n"
         "<h1>Development enrolment</h1>\n"
@@ -997,7 +1000,7 @@ static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
         "<form method=\"post\" action=\"/enroll/dev\">\n<label>Age <input id=\"age\" "
         "name=\"age\" type=\"number\" min=\"0\" max=\"150\" value=\"25\" required></label>\n"
         "<button id=\"enrol\" type=\"submit\">Enrol</button>\n</form>\n";
-    if (w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0')
+    if (issuer_from_wallet(conn))
         return issuer_send(conn, MHD_HTTP_OK, for_wallet, sizeof for_wallet - 1,
                            "text/html; charset=utf-8");
     return issuer_send(conn, MHD_HTTP_OK, page, sizeof page - 1, "text/html; charset=utf-8");
@@ -1033,6 +1036,7 @@ static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn
     int form_age;
 
     if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    ev.to_wallet = issuer_from_wallet(conn);
     if ((form_age = dev_form_age(up->buf, up->len)) >= 0) {
         ev.age = (unsigned)form_age;
         return issuer_grant(s, conn, &ev);

@@ -182,7 +182,7 @@ async function home(cfg, grantFragment) {
   const base = cfg.provider;
   $('enrol-dev').href = `${base}/enroll/dev?wallet=1`;
   $('enrol-dev').hidden = !cfg.enrol.includes('dev');
-  $('enrol-oidc').href = `${base}/enroll/oidc/start`;
+  $('enrol-oidc').href = `${base}/enroll/oidc/start?wallet=1`;
   $('enrol-oidc').hidden = !cfg.enrol.includes('oidc');
   $('enrol-eu').href = `${base}/enroll/mdoc/qr`;
   $('enrol-eu').hidden = !cfg.enrol.includes('mdoc');

@@ -9,7 +9,8 @@
 // Per browser: axe-core finds no WCAG 2.2 AA violation on the age-check
 // page in each of its languages, nor on the wallet; the wallet's button is
 // reached and used with the keyboard alone; a person enrols in the wallet
-// (dev attester) and the grant comes back without copy and paste; from the
+// (dev attester, then OpenID Connect with the npm oidc-provider) and the
+// grant comes back without copy and paste; from the
 // age-check page the wallet answers and the person lands on the page wanted
 // with a session (Chromium by a tap, Firefox by the keyboard alone: Tab to
 // the button, Enter, Enter), while the wallet origin and the issuer (one nginx front,
@@ -83,6 +84,23 @@ async function walletState(page) {
 
 async function text(page, sel) {
   return page.$eval(sel, (e) => e.textContent).catch(() => '');
+}
+
+// At the OpenID Provider: its dev login (any password) and consent forms,
+// as many as it shows (none when it remembers the person), until the
+// browser leaves it for the issuer.
+async function loginAtOp(page, account, op) {
+  for (let step = 0; step < 6; step++) {
+    await page.waitForFunction((o) => location.origin !== o || document.querySelector('form') !== null,
+      { timeout: 10000 }, op);
+    if (await page.evaluate((o) => location.origin !== o, op)) return;
+    if (await page.$('input[name="login"]')) {
+      await page.$eval('input[name="login"]', (e, a) => { e.value = a; }, account);
+      await page.$eval('input[name="password"]', (e) => { e.value = 'any'; });
+    }
+    await Promise.all([page.waitForNavigation(), page.$eval('form', (f) => f.requestSubmit())]);
+  }
+  throw new Error(`still at the OpenID Provider: ${page.url()}`);
 }
 
 async function run(which, s) {
@@ -208,13 +226,44 @@ async function run(which, s) {
     check(`${tag}: ... the refused forms spent nothing: the same token then works (${good.status})`,
       good.status === 303 && good.headers.get('location') === '/adult/');
 
+    // OpenID Connect from the wallet: the grant comes back to it by itself
+    await page.goto(walletUrl, { waitUntil: 'load' });
+    await page.click('#forget');
+    await Promise.all([page.waitForNavigation(), page.click('#enrol-oidc')]);
+    // one adult per browser: each has its own daily token cap
+    const account = which === 'chromium' ? 'acct-adult-q7w3' : 'acct-year-m5x1';
+    await loginAtOp(page, account, s.oidc.issuer);
+    const oidcBack = await page.waitForFunction(() => location.pathname.endsWith('/wallet/') &&
+      document.getElementById('provider-tokens')?.textContent === '30', { timeout: 20000 }).then(() => true, () => false);
+    check(`${tag}: OpenID Connect from the wallet: back in the wallet, 30 tokens fetched`, oidcBack,
+      `${page.url()} tokens ${await text(page, '#provider-tokens')}: ${await text(page, '#status')}`);
+    check(`${tag}: ... the grant left the address bar`, !(await page.evaluate(() => location.href)).includes('grant='));
+    // begun elsewhere (not from the wallet): the grant page stays, with no way to the wallet
+    await page.goto(`${s.issuerUrl}/enroll/oidc/start`, { waitUntil: 'load' });
+    await loginAtOp(page, account, s.oidc.issuer);
+    await page.waitForSelector('#agepass-grant', { timeout: 10000 }).catch(() => {});
+    await new Promise((r) => setTimeout(r, 300)); // a refresh to the wallet would have begun
+    check(`${tag}: ... begun outside the wallet: the grant page stays, no link to the wallet`,
+      new URL(page.url()).pathname === '/enroll/oidc/callback' && (await page.$('#agepass-wallet')) === null &&
+      (await page.$('#agepass-grant')) !== null, page.url());
+
     return ms;
   } finally {
     await b.close();
   }
 }
 
-const s = await startServers({ agepass, oidc: false, issuerArgs: ['--wallet-dir', wallet] });
+const s = await startServers({ agepass, issuerArgs: ['--wallet-dir', wallet] });
+
+// the OpenID Connect state of an enrolment the wallet begins looks like any other
+{
+  const state = async (q) => new URL((await (await fetch(`${s.issuerDirectUrl}/enroll/oidc/start${q}`,
+    { headers: { accept: 'application/json' } })).json()).authorize_url).searchParams.get('state');
+  const [plain, fromWallet, again] = [await state(''), await state('?wallet=1'), await state('?wallet=1')];
+  check('OIDC: a wallet state has the length and alphabet of any state, and two never repeat',
+    fromWallet.length === plain.length && /^[A-Za-z0-9_-]+$/.test(fromWallet) && fromWallet !== again &&
+    fromWallet.slice(0, 22) !== again.slice(0, 22), `${plain} ${fromWallet}`);
+}
 try {
   for (const which of BROWSERS) {
     if (only && only !== which) continue;
