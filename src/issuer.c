@@ -56,6 +56,7 @@
 #include "cli.h"
 #include "http.h"
 #include "issuer.h"
+#include "cors.h"
 #include "wallet_files.h"
 
 #define MAX_CLASSES    8
@@ -98,7 +99,8 @@ static const char usage[] =
     "--wallet-url URL names the provider's web wallet in the directory\n"
     "(agepass-wallet-url: age-check pages link to it); an enrolment begun with\n"
     "?wallet=1 (/enroll/dev, /enroll/oidc/start) then sends the grant back to\n"
-    "that URL, in its fragment.\n"
+    "that URL, in its fragment; that URL's origin gets CORS answers on the\n"
+    "directory and /token-request (a wallet on a static host of its own).\n"
     "--wallet-dir DIR serves the built wallet (browser/wallet/dist) at /wallet/\n"
     "(then --wallet-url defaults to PUBLIC_URL/wallet/).\n";
 
@@ -485,6 +487,7 @@ enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const 
     if (r == NULL) return MHD_NO;
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    cors_add(r);
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -550,6 +553,7 @@ static enum MHD_Result directory(struct service *s, struct MHD_Connection *conn)
     MHD_add_response_header(r, "Content-Type", "application/private-token-issuer-directory");
     MHD_add_response_header(r, "Cache-Control", "public, max-age=3600");
     MHD_add_response_header(r, "ETag", s->etag);
+    cors_add(r);
     ret = MHD_queue_response(conn, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -1074,6 +1078,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0;
         return MHD_YES;
     }
+    cors_begin(conn, url); /* the web wallet's requests from its own origin */
+    if (cors_is_preflight(method)) return cors_preflight(conn);
     if (strcmp(url, "/.well-known/private-token-issuer-directory") == 0 &&
         strcmp(method, "GET") == 0)
         return directory(s, conn);
@@ -1337,6 +1343,12 @@ static int cmd_serve(int argc, char **argv)
         /* the wallet it serves itself, unless another URL was given */
         if (wallet_url[0] == '\0' && svc.public_url[0] != '\0')
             snprintf(wallet_url, sizeof wallet_url, "%s/wallet/", svc.public_url);
+    }
+    /* the wallet's origin may read the directory and token answers (CORS) */
+    if (wallet_url[0] != '\0' && !cors_set_wallet_origin(wallet_url)) {
+        fprintf(stderr, "agepass: --wallet-url: no origin in %s\n", wallet_url);
+        rc = CLI_USAGE;
+        goto out;
     }
     if ((rc = oidc_setup(&svc, o, n)) != CLI_OK) goto out;
     rc = CLI_REJECTED;

@@ -9,6 +9,9 @@
 //   node browser/wallet/build.mjs [--out DIR] [--provider URL] [--enrol dev,oidc,mdoc]
 // --provider defaults to the origin the wallet is served from (the
 // provider serving its own wallet: agepass issuer serve --wallet-dir).
+// With another origin (the wallet on a static host of its own), the page's
+// CSP lets it connect there too (connect-src), and the issuer answers it
+// with CORS for the origin of its --wallet-url.
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,7 +25,7 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const out = path.resolve(opt('--out', path.join(here, 'dist')));
-const provider = opt('--provider', '');
+const provider = opt('--provider', '').replace(/\/$/, '');
 const enrol = opt('--enrol', 'dev,oidc,mdoc').split(',').filter(Boolean);
 if (provider && !/^https?:\/\/[^/#?\s]+\/?$/.test(provider)) {
   console.error('build.mjs: --provider takes an origin, e.g. https://ap.example');
@@ -51,6 +54,11 @@ files.push('config.json');
 const sri = (f) => 'sha384-' + createHash('sha384').update(readFileSync(path.join(out, f))).digest('base64');
 const modules = files.filter((f) => f.endsWith('.js') && f !== 'sw.js' && f !== 'app.js').sort();
 let html = readFileSync(path.join(out, 'index.html'), 'utf8');
+if (provider) {
+  const origin = new URL(provider).origin;
+  if (!html.includes("connect-src 'self';")) throw new Error('index.html: no connect-src to extend');
+  html = html.replace("connect-src 'self';", `connect-src 'self' ${origin};`);
+}
 html = html.replace('<!--MODULEPRELOADS-->', modules.map((m) =>
   `<link rel="modulepreload" href="${m}" integrity="${sri(m)}">`).join('\n'));
 html = html.replace('<script type="module" src="app.js"></script>',
