@@ -27,7 +27,7 @@ function t(key, vars = {}) {
 }
 
 async function loadCatalogue() {
-  const supported = ['en', 'fr'];
+  const supported = ['en', 'fr', 'de', 'es', 'it']; // one catalogue each in i18n/ (test/i18n.test.mjs)
   const want = (navigator.languages ?? [navigator.language]).map((l) => l.slice(0, 2).toLowerCase());
   const lang = want.find((l) => supported.includes(l)) ?? 'en';
   const res = await fetch(`i18n/${lang}.json`);

@@ -133,6 +133,22 @@ async function run(which, s) {
     const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
     check(`${tag}: the wallet runs under its service worker`, controlled);
     await axe(page, `${tag}: wallet`);
+    // the wallet in the browser's language: each catalogue, each with no axe-core violation
+    for (const lang of ['fr', 'de', 'es', 'it']) {
+      const p2 = await b.browser.newPage();
+      await p2.evaluateOnNewDocument((l) => Object.defineProperty(navigator, 'languages', { get: () => [l] }), lang);
+      await p2.setViewport({ width: PHONE.viewport.width, height: PHONE.viewport.height });
+      await p2.goto(walletUrl, { waitUntil: 'load' });
+      await p2.waitForFunction((l) => document.documentElement.lang === l, { timeout: 5000 }, lang).catch(() => {});
+      const want = JSON.parse(readFileSync(path.join(repo, `browser/wallet/src/i18n/${lang}.json`), 'utf8')).title;
+      const h1 = await text(p2, 'h1');
+      check(`${tag}: the wallet in ${lang}: "${want}"`, h1 === want, h1);
+      await axe(p2, `${tag}: wallet (${lang})`);
+      if (lang === 'de' && shots && which === 'chromium') {
+        await p2.screenshot({ path: path.join(repo, 'docs/wallet-home-de.png'), fullPage: true });
+      }
+      await p2.close();
+    }
 
     // a minor first: refused at enrolment, nothing in the wallet, cannot pass
     await page.click('#enrol-dev');
