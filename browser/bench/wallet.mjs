@@ -11,7 +11,15 @@
 // caches, gzip -9 each, as a static host serving compressed files sends
 // them).
 //
-//   node browser/bench/wallet.mjs [--runs 100] [--browser chromium|firefox] [--agepass PATH]
+// With --profile, the p50 of each phase too: toAsk (tap → the wallet's
+// question shown, as the driver sees it), toLoad (yes → the protected
+// page's load event), and each page's own Navigation and Resource Timing
+// (w_doc: the wallet page's HTML from its service worker; w_dcl, w_load;
+// w_asked: when app.js showed the question; w_files, w_lastFile: the
+// files it loaded and the end of the last; s_first, s_load: the
+// protected page's first byte, after the POST and its 303, and its load).
+//
+//   node browser/bench/wallet.mjs [--runs 100] [--browser chromium|firefox] [--agepass PATH] [--profile]
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +36,7 @@ const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const runs = Math.min(1000, Math.max(1, Number(opt('--runs', '100'))));
 const only = opt('--browser', null);
+const profile = args.includes('--profile');
 const agepass = path.resolve(opt('--agepass', path.join(repo, 'build/agepass')));
 const dist = path.join(repo, 'browser/wallet/dist');
 const built = execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', dist,
@@ -46,6 +55,7 @@ async function enrol(page, walletUrl) {
 async function bench(which, s) {
   const b = await launch(which);
   const times = [];
+  const phases = [];
   let skipped = 0;
   try {
     const page = await b.browser.newPage();
@@ -76,15 +86,32 @@ async function bench(which, s) {
       if (which === 'chromium') await Promise.all([page.waitForNavigation(), page.tap('ul.wallets a')]);
       else await Promise.all([page.waitForNavigation(), page.click('ul.wallets a')]);
       await page.waitForSelector('#ask-view:not([hidden])');
+      const t1 = performance.now();
+      // where the wallet page's time went, by its own clock (Navigation and Resource Timing)
+      const w = await page.evaluate(() => {
+        const n = performance.getEntriesByType('navigation')[0];
+        const r = performance.getEntriesByType('resource');
+        const asked = performance.getEntriesByName('agepass-asked')[0];
+        return { doc: n.responseEnd, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd,
+          asked: asked ? asked.startTime : NaN, files: r.length,
+          lastFile: Math.max(0, ...r.map((e) => e.responseEnd)) };
+      });
       await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#yes')]);
-      times.push(performance.now() - t0);
+      const t2 = performance.now();
+      const site = await page.evaluate(() => {
+        const n = performance.getEntriesByType('navigation')[0];
+        return { first: n.responseStart, load: n.loadEventEnd };
+      });
+      times.push(t2 - t0);
+      phases.push({ toAsk: t1 - t0, toLoad: t2 - t1, ...Object.fromEntries(Object.entries(w).map(([k, v]) => [`w_${k}`, v])),
+        s_first: site.first, s_load: site.load });
       left--;
       if (page.url() !== s.siteUrl) throw new Error(`run ${i}: ended at ${page.url()}`);
     }
   } finally {
     await b.close();
   }
-  return { times, skipped };
+  return { times, skipped, phases };
 }
 
 const s = await startServers({ agepass, oidc: false, issuerArgs: ['--wallet-dir', dist] });
@@ -94,10 +121,16 @@ try {
   console.log('|---|---|---|---|');
   for (const which of BROWSERS) {
     if (only && only !== which) continue;
-    const { times, skipped } = await bench(which, s);
+    const { times, skipped, phases } = await bench(which, s);
     const label = which === 'chromium' ? 'Chromium (Pixel 5 emulation)' : 'Firefox ESR';
     console.log(`| ${label} | ${times.length}${skipped ? ` (${skipped} skipped)` : ''} | ` +
       `${pct(times, 0.5).toFixed(0)} ms | ${pct(times, 0.95).toFixed(0)} ms |`);
+    if (profile) {
+      // p50 of each phase: the driver's view (tap to question, yes to load) and each page's own clock
+      const keys = Object.keys(phases[0] ?? {});
+      console.log(`#   ${label} phases, p50 (ms): ${keys.map((k) =>
+        `${k} ${Math.round(pct(phases.map((p) => p[k] ?? NaN), 0.5))}`).join(', ')}`);
+    }
   }
 } finally {
   await s.stop();
