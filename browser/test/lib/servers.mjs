@@ -14,6 +14,7 @@
 //   s.otherSiteUrl     a guarded page of a site that trusts another issuer only
 //   s.aliasSiteUrl     s.siteUrl's page under another origin (127.0.0.4)
 //   s.refusingUrl      a page of that site whose check never sees the token
+//   ${s.siteOrigin}/logout  clears the session cookie (Max-Age=0)
 //   s.oidc             {issuer, accounts} of the npm oidc-provider (when oidc)
 //   s.walletUrl        with walletHost: DIR, the files of DIR served by a
 //                      static host of their own (nginx, 127.0.0.1:another
@@ -115,6 +116,13 @@ ${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site unde
         location /adult/ {
             include ${repo}/deploy/nginx/agepass-protect.conf;
             try_files $uri $uri/index.html =404;
+        }
+        # the site's logout: the session cookie cleared by the site itself
+        # (browser/bench/wallet.mjs: a new visit each run, in every browser)
+        location = /logout {
+            add_header Set-Cookie "agepass_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax";
+            default_type text/plain;
+            return 200 "logged out\n";
         }
         # a site that never takes a token (its check drops the Authorization
         # header): the client must stop after the second 401
