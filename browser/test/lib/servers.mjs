@@ -21,7 +21,12 @@
 //   s.slowIssuer(on)   while on, the issuer's front sends its answers to
 //                      token requests at 600 bytes/s (nginx limit_rate): a
 //                      batch of 21 takes about 9 s to arrive
+//   ${s.siteOrigin}/logout  clears the session cookie (Max-Age=0)
 //   s.oidc             {issuer, accounts} of the npm oidc-provider (when oidc)
+//   s.walletUrl        with walletHost: DIR, the files of DIR served by a
+//                      static host of their own (nginx, 127.0.0.1:another
+//                      port, /wallet/), given to the issuer as --wallet-url;
+//                      s.walletRequests() counts what it was asked
 //   await s.verifierMetrics() / s.issuerMetrics()   Prometheus text as a Map
 //   await s.stop()     kills everything it started, removes its folder
 //
@@ -121,6 +126,13 @@ ${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site unde
             include ${repo}/deploy/nginx/agepass-protect.conf;
             try_files $uri $uri/index.html =404;
         }
+        # the site's logout: the session cookie cleared by the site itself
+        # (browser/bench/wallet.mjs: a new visit each run, in every browser)
+        location = /logout {
+            add_header Set-Cookie "agepass_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax";
+            default_type text/plain;
+            return 200 "logged out\n";
+        }
         # a site that never takes a token (its check drops the Authorization
         # header): the client must stop after the second 401
         location = /_agepass/check-refusing {
@@ -146,7 +158,7 @@ ${extra}
 }
 
 export async function startServers({ agepass = path.join(repo, 'build/agepass'), oidc = true,
-  issuerArgs = [], siteBound = false } = {}) {
+  issuerArgs = [], siteBound = false, walletHost = null } = {}) {
   const work = mkdtempSync(path.join(tmpdir(), 'agp-browser-'));
   chmodSync(work, 0o755); // nginx workers run as an unprivileged user
   const procs = [];
@@ -167,7 +179,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
   };
   try {
     const [issuerPort, frontPort, otherIssuerPort, verifierPort, sitePort, otherVerifierPort,
-      otherSitePort, boundVerifierPort, boundSitePort] = await Promise.all(Array.from({ length: 9 }, freePort));
+      otherSitePort, boundVerifierPort, boundSitePort, walletPort] = await Promise.all(Array.from({ length: 10 }, freePort));
     const issuerUrl = `http://localhost:${frontPort}`;
     const direct = `http://127.0.0.1:${issuerPort}`;
 
@@ -195,9 +207,13 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
     // the trusted issuer, and another one no site of ours trusts but the other site
     await run(agepass, ['issuer', 'init', '--state', path.join(work, 'issuer'), '--name', ISSUER_NAME]);
     await run(agepass, ['issuer', 'init', '--state', path.join(work, 'other-issuer'), '--name', 'other.example']);
+    // the web wallet on a static host of its own: another origin than the issuer's
+    const walletUrl = walletHost ? `http://127.0.0.1:${walletPort}/wallet/` : null;
+    const walletArgs = walletHost ? ['--wallet-url', walletUrl] : [];
     start('issuer', agepass, ['issuer', 'serve', '--state', path.join(work, 'issuer'),
       '--listen', `127.0.0.1:${issuerPort}`, '--insecure-dev-attester',
-      '--request-uri', `${issuerUrl}/token-request`, '--public-url', issuerUrl, ...oidcArgs, ...issuerArgs]);
+      '--request-uri', `${issuerUrl}/token-request`, '--public-url', issuerUrl, ...oidcArgs, ...walletArgs,
+      ...issuerArgs]);
     start('other-issuer', agepass, ['issuer', 'serve', '--state', path.join(work, 'other-issuer'),
       '--listen', `127.0.0.1:${otherIssuerPort}`, '--insecure-dev-attester']);
     await Promise.all([waitPort(issuerPort), waitPort(otherIssuerPort)]);
@@ -232,6 +248,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       `<!doctype html><meta charset=utf-8><title>Second page</title><p id="content">${SITE_CONTENT} (second page)</p>\n`);
     const accessLog = path.join(work, 'issuer-access.log');
     const slowFlag = path.join(work, 'slow-issuer');
+    const walletLog = path.join(work, 'wallet-access.log');
     const front = `    server {
         listen 127.0.0.1:${frontPort};
         access_log ${accessLog};
@@ -248,7 +265,16 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
             proxy_pass http://127.0.0.1:${issuerPort};
             proxy_set_header Host $http_host;
         }
-    }`;
+    }
+${walletHost ? `    server {
+        listen 127.0.0.1:${walletPort};
+        access_log ${walletLog};
+        include /etc/nginx/mime.types;
+        location /wallet/ {
+            alias ${walletHost}/;
+            add_header Cache-Control "max-age=86400"; # as the issuer serves it (src/wallet_files.c)
+        }
+    }` : ''}`;
     const sites = [['nginx', '127.0.0.1', sitePort, verifierPort, front],
       ['nginx-other', '127.0.0.2', otherSitePort, otherVerifierPort, '']];
     if (siteBound) sites.push(['nginx-bound', '127.0.0.3', boundSitePort, boundVerifierPort, '']);
@@ -259,7 +285,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       start(name, 'nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir]);
     }
     await Promise.all([waitPort(sitePort), waitPort(frontPort), waitPort(otherSitePort, '127.0.0.2'),
-      ...(siteBound ? [waitPort(boundSitePort, '127.0.0.3')] : [])]);
+      ...(siteBound ? [waitPort(boundSitePort, '127.0.0.3')] : []), walletHost ? waitPort(walletPort) : null]);
 
     return {
       work,
@@ -280,6 +306,10 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
         else rmSync(slowFlag, { force: true });
       },
       oidc: op,
+      walletUrl,
+      walletRequests() {
+        return existsSync(walletLog) ? readFileSync(walletLog, 'utf8').split('\n').filter(Boolean) : [];
+      },
       // every request any client made to the issuer (its front's access log)
       issuerRequests() {
         return existsSync(accessLog) ? readFileSync(accessLog, 'utf8').split('\n').filter(Boolean) : [];
