@@ -784,12 +784,13 @@ static const char *status_of(const struct row *row)
     return row->suppressed ? "suppressed" : row->no_data ? "no_data" : "ok";
 }
 
-static void labels_text(const struct row *row, char *out, size_t cap)
+/* The labels as name=value pairs joined with sep ("; " in the CSV, ", " for people). */
+static void labels_text(const struct row *row, char *out, size_t cap, const char *sep)
 {
     size_t i, pos = 0;
     out[0] = '\0';
     for (i = 0; i < row->n_labels && pos < cap; i++) {
-        int n = snprintf(out + pos, cap - pos, "%s%s=%s", i ? ";" : "", row->labels[i].name,
+        int n = snprintf(out + pos, cap - pos, "%s%s=%s", i ? sep : "", row->labels[i].name,
                          row->labels[i].value);
         if (n < 0) break;
         pos += (size_t)n;
@@ -811,7 +812,7 @@ static void write_csv(const struct report *r, struct report_buf *b)
     report_buf_puts(b, "period_from,period_to,section,figure,labels,value,unit,status\r\n");
     for (i = 0; i < r->n; i++) {
         const struct row *row = &r->rows[i];
-        labels_text(row, labels, sizeof labels);
+        labels_text(row, labels, sizeof labels, ";");
         if (row->suppressed)
             value_text(r, row, value, sizeof value);
         else if (row->no_data)
@@ -980,7 +981,7 @@ static const char css[] =
 static void html_row(struct report_buf *b, const struct report *r, const struct row *row)
 {
     char labels[1200], value[64];
-    labels_text(row, labels, sizeof labels);
+    labels_text(row, labels, sizeof labels, ", ");
     value_text(r, row, value, sizeof value);
     report_buf_puts(b, "<tr><td>");
     html_esc(b, words_of(row->figure));
@@ -1021,9 +1022,11 @@ static bool write_html(const struct report *r, const struct report_chart ch[CH_C
     report_buf_printf(b, "<h1>Age checks: the figures of %s %s</h1>\n", r->kind, r->name);
     report_buf_printf(b,
                       "<p class=\"note\">From %s to %s (UTC), as the operator's Prometheus "
-                      "counted them. Every count between 1 and %u is shown as &ldquo;&lt; %u"
-                      "&rdquo;, and a share that rests on such a count is not shown, so that "
-                      "no figure can single out a person. Nothing here names anyone.</p>\n",
+                      "counted them (the end excluded). Every count between 1 and %u is shown "
+                      "as &ldquo;&lt; %u&rdquo;, and a figure from which such a count could be "
+                      "worked out (with a total) reads &ldquo;hidden&rdquo;, as does a share "
+                      "resting on either, so that no figure can single out a person. Nothing "
+                      "here names anyone.</p>\n",
                       r->from_text, r->to_text, r->k - 1, r->k);
     report_buf_puts(b, "<h2>Key figures</h2>\n<table class=\"key\">\n");
     for (i = 0; i < sizeof key_figures / sizeof key_figures[0]; i++) {
@@ -1077,9 +1080,10 @@ static bool write_pdf(const struct report *r, const struct report_chart ch[CH_CO
     if (ok) {
         snprintf(head, sizeof head, "Age checks: the figures of %s %s", r->kind, r->name);
         snprintf(intro, sizeof intro,
-                 "From %s to %s (UTC), as the operator's Prometheus counted them. Every count "
-                 "between 1 and %u is shown as \"< %u\", and a share that rests on such a count "
-                 "is not shown, so that no figure can single out a person.",
+                 "From %s to %s (UTC), as the operator's Prometheus counted them (the end "
+                 "excluded). Every count between 1 and %u is shown as \"< %u\", and a figure "
+                 "from which such a count could be worked out (with a total) reads \"hidden\", "
+                 "as does a share resting on either, so that no figure can single out a person.",
                  r->from_text, r->to_text, r->k - 1, r->k);
         bl[n++] = (struct report_block){.kind = REPORT_H1, .text = head};
         bl[n++] = (struct report_block){.kind = REPORT_PARA, .text = intro};
@@ -1102,7 +1106,7 @@ static bool write_pdf(const struct report *r, const struct report_chart ch[CH_CO
             for (i = 0; i < r->n && n < cap - 20; i++) {
                 const struct row *row = &r->rows[i];
                 if (strcmp(row->section, sections[s].id) != 0) continue;
-                labels_text(row, text[t + 1], sizeof text[0]);
+                labels_text(row, text[t + 1], sizeof text[0], ", ");
                 value_text(r, row, text[t + 2], sizeof text[0]);
                 bl[n++] = (struct report_block){.kind = REPORT_ROW,
                                                 .text = words_of(row->figure),

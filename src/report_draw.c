@@ -4,9 +4,10 @@
  * laid out with Pango: bar charts as PNG (embedded in the HTML page) and the
  * whole report as an A4 PDF holding the same charts as vector drawings.
  *
- * A suppressed count (0 < n < k) is drawn as a hatched band up to k marked
- * "< k", the same for every such count, so that no bar's length tells the
- * number the tables hide.
+ * A suppressed count (0 < n < k, or hidden to protect one) is drawn as a
+ * short hatched band of one fixed width marked "< k" or "hidden", the same
+ * for every such count, so that no bar's length tells the number the
+ * tables hide.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,16 +19,17 @@
 
 #include "report.h"
 
-#define FONT    "DejaVu Sans"
-#define CHART_W 640.0
-#define BAR_H   20.0
-#define BAR_GAP 8.0
-#define TITLE_H 34.0
-#define LABEL_W 210.0
-#define VALUE_W 70.0
-#define PAGE_W  595.0 /* A4 in points */
-#define PAGE_H  842.0
-#define MARGIN  50.0
+#define FONT     "DejaVu Sans"
+#define CHART_W  640.0
+#define BAR_H    20.0
+#define BAR_GAP  8.0
+#define TITLE_H  34.0
+#define LABEL_W  210.0
+#define VALUE_W  70.0
+#define HIDDEN_W 36.0
+#define PAGE_W   595.0 /* A4 in points */
+#define PAGE_H   842.0
+#define MARGIN   50.0
 
 /* Draws text at (x, y) (top left), at most width wide (wrapped); returns its height. */
 static double text(cairo_t *cr, double x, double y, double width, const char *s, double size,
@@ -79,7 +81,7 @@ static void hatch(cairo_t *cr, double x, double y, double w, double h)
 /* The chart at the origin, CHART_W wide, chart_height(c) high. */
 static void draw_chart(cairo_t *cr, const struct report_chart *c, unsigned k)
 {
-    double max = (double)k, bar_w = CHART_W - LABEL_W - VALUE_W - 10.0, y = TITLE_H;
+    double max = 1, bar_w = CHART_W - LABEL_W - VALUE_W - 10.0, y = TITLE_H;
     char shown[32];
     size_t i;
 
@@ -100,8 +102,7 @@ static void draw_chart(cairo_t *cr, const struct report_chart *c, unsigned k)
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
         text(cr, 0, y + 3, LABEL_W - 8, c->label[i], 10, false, true);
         if (v->suppressed) {
-            double w = bar_w * (double)k / max;
-            hatch(cr, LABEL_W, y, w, BAR_H);
+            hatch(cr, LABEL_W, y, HIDDEN_W, BAR_H); /* one width for all: tells no number */
             if (v->secondary)
                 snprintf(shown, sizeof shown, "hidden");
             else
