@@ -1142,6 +1142,22 @@ static bool prom_url(struct report *r, const char *url)
     return true;
 }
 
+/* mkdir -p: dir and its missing parents (mode 0755). */
+static bool make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t i, n = strlen(dir);
+    if (n == 0 || n >= sizeof path) return false;
+    memcpy(path, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0') continue;
+        path[i] = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) return false;
+        if (i < n) path[i] = '/';
+    }
+    return true;
+}
+
 static const char *const out_names[] = {"report.html", "report.pdf", "report.csv", "report.json"};
 
 int cmd_report(int argc, char **argv)
@@ -1197,7 +1213,7 @@ int cmd_report(int argc, char **argv)
         cli_fail("report", AGP_ERR_NOMEM);
         goto out;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (!make_dirs(dir)) {
         cli_fail(dir, AGP_ERR_IO);
         goto out;
     }
