@@ -757,7 +757,12 @@ static void value_text(const struct report *r, const struct row *row, char *out,
     } else if (row->unit == U_SECONDS) {
         snprintf(out, cap, "%.3f s", row->value);
     } else if (row->unit == U_DATE) {
-        if (!format_day(out, cap, (int64_t)row->value, true)) snprintf(out, cap, "?");
+        /* a day for people (and the time if not midnight); the CSV and JSON keep the time */
+        struct tm tm;
+        time_t t = (time_t)row->value;
+        if (gmtime_r(&t, &tm) == NULL ||
+            strftime(out, cap, t % 86400 == 0 ? "%Y-%m-%d" : "%Y-%m-%d %H:%M", &tm) == 0)
+            snprintf(out, cap, "?");
     } else {
         snprintf(out, cap, "in force");
     }

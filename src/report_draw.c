@@ -171,6 +171,7 @@ static void room(struct page *p, double need)
     cairo_show_page(p->cr);
     p->number++;
     p->y = MARGIN;
+    cairo_set_source_rgb(p->cr, 0.1, 0.1, 0.1); /* the footer's grey stays on its page */
 }
 
 /* see report.h */
