@@ -1246,5 +1246,6 @@ out:
         report_buf_free(&out[i]);
     free(ch);
     free(r.rows);
+    report_draw_done();
     return rc;
 }
