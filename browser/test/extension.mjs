@@ -129,7 +129,10 @@ async function run(which, s) {
     const issued = async () => [...(await s.issuerMetrics())].filter(([k]) => k.startsWith('agepass_issuer_tokens_issued_total'))
       .reduce((a, [, v]) => a + v, 0);
     const tokenPosts = (from) => s.issuerRequests().slice(from).filter((l) => l.includes('POST /token-request'));
-    const accepted = () => metric('agepass_verifier_tokens_accepted_total');
+    // tokens accepted, summed over their labels (issuer, age, scope)
+    const accepted = async () => [...(await s.verifierMetrics())]
+      .filter(([k]) => k.startsWith('agepass_verifier_tokens_accepted_total{'))
+      .reduce((sum, [, v]) => sum + v, 0);
     let visit = 0;
     const visitUrl = (base) => `${base}?v=${which}-${++visit}`;
     const P = `${which}:`;
@@ -396,7 +399,9 @@ async function run(which, s) {
       const bound = await b.browser.newPage();
       const req0 = s.issuerRequests().length;
       const held0 = await tokens();
-      const boundAccepted = async () => (await s.boundVerifierMetrics()).get('agepass_verifier_tokens_accepted_total') || 0;
+      const boundAccepted = async () => [...(await s.boundVerifierMetrics())]
+        .filter(([k]) => k.startsWith('agepass_verifier_tokens_accepted_total{'))
+        .reduce((sum, [, v]) => sum + v, 0);
       const acc0 = await boundAccepted();
       const u11 = visitUrl(s.siteBoundUrl);
       await bound.goto(u11).catch(() => {}); // the extension may load it again first
