@@ -35,13 +35,12 @@
 #include "agepass/authhdr.h"
 #include "agepass/token.h"
 #include "agepass/util.h"
+#include "audit_match.h"
 #include "cli.h"
 
 #define AUDIT_TIMEOUT_MS 10000
 #define AUDIT_BODY_MAX   (4 * 1024 * 1024) /* a larger answer is read as a failed check */
 #define AUDIT_PAGE_MAX   (256 * 1024)      /* an age-check page is smaller than this */
-#define AUDIT_LINES_MAX  512               /* lines of the page compared with a body */
-#define AUDIT_LINE_MIN   8                 /* shorter lines say nothing of the page */
 #define COOKIE_NAME_MAX  64
 
 static const char usage[] =
@@ -157,80 +156,6 @@ static void keep_page(struct audit *a, const struct cli_http_resp *resp)
     a->page_len = resp->len;
 }
 
-/*
- * The value of the cookie name in the Set-Cookie fields of set_cookie
- * (joined with ", " by cli_http), copied into out as "name=value"; false
- * if absent, empty or longer than cap. A cookie value holds neither ';'
- * nor ',' (RFC 6265 §4.1.1 cookie-octet), so both end it.
- */
-static bool find_cookie(const char *set_cookie, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    const char *p = set_cookie;
-    while (p != NULL && *p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (strncmp(p, name, n) == 0 && p[n] == '=') {
-            size_t len = strcspn(p, ";,");
-            if (len == n + 1 || len >= cap) return false;
-            memcpy(out, p, len);
-            out[len] = '\0';
-            return true;
-        }
-        /* the next field starts after ", " outside attributes: skip to it */
-        p = strstr(p, ", ");
-    }
-    return false;
-}
-
-/* True if hay[0..hlen) holds needle[0..nlen) (nlen > 0). */
-static bool holds(const uint8_t *hay, size_t hlen, const uint8_t *needle, size_t nlen)
-{
-    const uint8_t *p = hay, *end = hay + hlen;
-    while (nlen <= (size_t)(end - p)) {
-        const uint8_t *q = memchr(p, needle[0], (size_t)(end - p) - nlen + 1);
-        if (q == NULL) return false;
-        if (memcmp(q, needle, nlen) == 0) return true;
-        p = q + 1;
-    }
-    return false;
-}
-
-/*
- * Whether body shows the page: holds it whole, or lines of it (of at least
- * AUDIT_LINE_MIN bytes once trimmed, the first AUDIT_LINES_MAX) that make
- * more than half of those lines' bytes. Writes how much it holds.
- */
-static bool shows_page(const uint8_t *body, size_t len, const uint8_t *page, size_t page_len,
-                       char *why, size_t cap)
-{
-    size_t pos = 0, lines = 0, total = 0, found = 0;
-    if (page_len == 0 || len == 0) return false;
-    if (holds(body, len, page, page_len)) {
-        snprintf(why, cap, "holds the whole page (%zu bytes)", page_len);
-        return true;
-    }
-    while (pos < page_len && lines < AUDIT_LINES_MAX) {
-        const uint8_t *nl = memchr(page + pos, '\n', page_len - pos);
-        size_t end = nl ? (size_t)(nl - page) : page_len, s = pos, e = end;
-        while (s < e && (page[s] == ' ' || page[s] == '\t'))
-            s++;
-        while (e > s && (page[e - 1] == ' ' || page[e - 1] == '\t' || page[e - 1] == '\r'))
-            e--;
-        if (e - s >= AUDIT_LINE_MIN) {
-            lines++;
-            total += e - s;
-            if (holds(body, len, page + s, e - s)) found += e - s;
-        }
-        pos = end + 1;
-    }
-    if (total > 0 && found * 2 > total) {
-        snprintf(why, cap, "holds %zu of the page's %zu bytes of text lines", found, total);
-        return true;
-    }
-    return false;
-}
-
 /* The refusal rows' rule: 401 or 403, no session cookie; the body is kept. */
 static void expect_refused(struct audit *a, struct row *r, agp_err err, struct cli_http_resp *resp)
 {
@@ -245,7 +170,7 @@ static void expect_refused(struct audit *a, struct row *r, agp_err err, struct c
         set(r, FAIL, "HTTP %ld, not 401 or 403%s", resp->status,
             resp->status >= 200 && resp->status < 300 ? ": let in" : "");
     if (resp->set_cookie != NULL &&
-        find_cookie(resp->set_cookie, a->cookie_name, cookie, sizeof cookie))
+        audit_find_cookie(resp->set_cookie, a->cookie_name, cookie, sizeof cookie))
         add(r, true, "; it opened a session (%s cookie)", a->cookie_name);
     agp_wipe(cookie, sizeof cookie);
     if (resp->status >= 200 && resp->status < 300) keep_page(a, resp);
@@ -505,7 +430,8 @@ static void judge_content(struct audit *a)
     char why[160];
     size_t i;
     if (nc->result == PENDING) {
-        if (a->page != NULL && shows_page(nc->body, nc->len, a->page, a->page_len, why, sizeof why))
+        if (a->page != NULL &&
+            audit_shows_page(nc->body, nc->len, a->page, a->page_len, why, sizeof why))
             set(nc, FAIL, "%zu bytes: the body shows the page: %s", nc->len, why);
         else if (a->page != NULL)
             set(nc, PASS, "%zu bytes, none of the %zu-byte page", nc->len, a->page_len);
@@ -519,7 +445,7 @@ static void judge_content(struct audit *a)
     for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
         struct row *r = &a->rows[kept[i]];
         if (r->body == NULL || r->result == SKIP) continue;
-        if (shows_page(r->body, r->len, a->page, a->page_len, why, sizeof why))
+        if (audit_shows_page(r->body, r->len, a->page, a->page_len, why, sizeof why))
             add(r, true, "; the body shows the page: %s", why);
     }
 }
@@ -548,7 +474,7 @@ static void with_wallet(struct audit *a, const char *www)
     } else {
         let_in = true;
         have_cookie = resp.set_cookie != NULL &&
-                      find_cookie(resp.set_cookie, a->cookie_name, cookie, sizeof cookie);
+                      audit_find_cookie(resp.set_cookie, a->cookie_name, cookie, sizeof cookie);
         free(a->page); /* the page a good token opens is the reference */
         a->page = NULL;
         keep_page(a, &resp);
