@@ -350,6 +350,7 @@ static void malformed(struct audit *a)
     static const char head[] = "Authorization: PrivateToken token=\"";
     static char big[sizeof head + 2800 + 2]; /* 2800 base64url bytes: longer than any token */
     struct row *r = &a->rows[R_MALFORMED];
+    char cookie[512];
     size_t i, n = sizeof values / sizeof values[0];
     bool ok = true;
 
@@ -372,11 +373,15 @@ static void malformed(struct audit *a)
         } else {
             add(r, false, "%s%ld", i ? " " : "", resp.status);
         }
+        if (resp.set_cookie != NULL &&
+            audit_find_cookie(resp.set_cookie, a->cookie_name, cookie, sizeof cookie))
+            add(r, true, " (header %zu opened a session)", i + 1);
         if (resp.status >= 200 && resp.status < 300) keep_page(a, &resp);
         if (resp.len >= r->len) keep_body(r, &resp); /* the largest is compared */
         cli_http_resp_free(&resp);
     }
     if (ok) add(r, false, " (%zu headers)", n + 1);
+    agp_wipe(cookie, sizeof cookie);
 }
 
 /* Prints the table, or JSON; returns the exit status. */
