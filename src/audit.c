@@ -444,7 +444,8 @@ static void judge_content(struct audit *a)
             set(nc, FAIL, "%zu bytes: more than an age-check page (%u)", nc->len,
                 (unsigned)AUDIT_PAGE_MAX);
         else
-            set(nc, PASS, "%zu bytes (no page to compare with: give --wallet)", nc->len);
+            set(nc, PASS, "%zu bytes (no page to compare with%s)", nc->len,
+                a->wallet ? ": the token opened an empty one" : ": give --wallet");
     }
     if (a->page == NULL) return;
     for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
