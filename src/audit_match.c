@@ -16,13 +16,13 @@ bool audit_find_cookie(const char *set_cookie, const char *name, char *out, size
     size_t n = strlen(name);
     const char *p = set_cookie;
     if (cap > 0) out[0] = '\0';
-    if (n == 0) return false;
+    if (n == 0 || strcspn(name, "=;, \t") != n) return false; /* not a cookie name */
     while (p != NULL && *p != '\0') {
         while (*p == ' ' || *p == ',')
             p++;
         if (strncmp(p, name, n) == 0 && p[n] == '=') {
             size_t len = strcspn(p, ";,");
-            if (len == n + 1 || len >= cap) return false;
+            if (len <= n + 1 || len >= cap) return false;
             memcpy(out, p, len);
             out[len] = '\0';
             return true;

@@ -22,8 +22,9 @@
  * "name=value", NUL-terminated. The name must start a field (after ", "
  * or at the start), be followed by '=', and the value runs to the first
  * ';' or ',' (neither is a cookie-octet, RFC 6265 §4.1.1). False if the
- * cookie is absent, its value empty, or "name=value" does not fit in
- * out[0..cap); out is then "" (when cap > 0).
+ * cookie is absent, its value empty, name is empty or holds '=', ';',
+ * ',', a space or a tab, or "name=value" does not fit in out[0..cap); out
+ * is then "" (when cap > 0).
  */
 bool audit_find_cookie(const char *set_cookie, const char *name, char *out, size_t cap);
 

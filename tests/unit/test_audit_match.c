@@ -45,6 +45,10 @@ int main(void)
                               sizeof out));
     EXPECT(!audit_find_cookie("", "agepass_session", out, sizeof out));
     EXPECT(!audit_find_cookie("=abc", "", out, sizeof out));
+    /* a name that is no cookie name (found by the fuzzer: "1, " matched "1, =0,") */
+    EXPECT(!audit_find_cookie("0, 1, =0,sd", "1, ", out, sizeof out) && out[0] == '\0');
+    EXPECT(!audit_find_cookie("a;=b", "a;", out, sizeof out));
+    EXPECT(!audit_find_cookie("a==b", "a=", out, sizeof out));
     /* empty value, value too long for out */
     EXPECT(!audit_find_cookie("agepass_session=; Max-Age=0", "agepass_session", out, sizeof out));
     EXPECT(!audit_find_cookie("s=0123456789", "s", out, 12) && out[0] == '\0');
