@@ -4,7 +4,8 @@
 # verifier, and Debian's nginx with the shipped snippets as the README
 # deploys them (the audit must pass, with and without --wallet); the same
 # nginx with deliberately broken locations (content served without the
-# check, the page sent with the 401), and two verifiers without a shared
+# check, the page sent with the 401, any Authorization let in unchecked),
+# and two verifiers without a shared
 # replay store behind one nginx (a replay lands on the one that never saw
 # the token): the audit must fail there, on the right row, with the reason.
 # And the command's own bad input. Usage: audit.sh AGEPASS
@@ -34,7 +35,7 @@ mkdir -m 700 vst2 && cp vst/verifier-secret vst2/
 pids+=($!)
 wait_port "$v2port" || exit 2
 
-mkdir -p site/adult site/leaky site/leak401
+mkdir -p site/adult site/leaky site/leak401 site/lax
 echo "ADULT CONTENT 7f3a" >site/adult/index.html
 echo "ADULT CONTENT 7f3a" >site/leaky/index.html
 echo "ADULT CONTENT 7f3a" >site/leak401/index.html
@@ -51,6 +52,12 @@ location /leak401/ {
     auth_request_set \$agepass_cookie \$upstream_http_set_cookie;
     add_header Set-Cookie \$agepass_cookie always;
     error_page 401 /_leaked/index.html;
+    try_files \$uri \$uri/index.html =404;
+}
+# misconfigured on purpose: any Authorization header lets in, unchecked
+location /lax/ {
+    if (\$http_authorization != "") { rewrite ^ /leaky/index.html last; }
+    include $repo/deploy/nginx/agepass-protect.conf;
     try_files \$uri \$uri/index.html =404;
 }
 location /_leaked/ {
@@ -151,6 +158,13 @@ check "... on the content row, saying the 401 holds the page" \
     bash -c "grep -F '401 shows none of the page' b2.out | grep -q 'FAIL.*shows the page: holds the whole page'"
 check "... while its status rows pass (401, a challenge)" bash -c "[ '$(row 'no session: 401' b2.out)' = pass ] && [ '$(row 'challenge parses (RFC 9577)' b2.out)' = pass ]"
 
+"$agepass" audit "$site/lax/" >b3.out 2>b3.err
+check "a location that lets any Authorization in fails the audit: exit 1" [ $? -eq 1 ]
+check "... its no-session rows pass" bash -c "[ '$(row 'no session: 401' b3.out)' = pass ] && [ '$(row 'challenge parses (RFC 9577)' b3.out)' = pass ]"
+check "... the forged token is let in: FAIL with the reason" bash -c "grep -F 'forged token refused' b3.out | grep -q 'FAIL.*HTTP 200, not 401 or 403: let in'"
+check "... so is the untrusted key's token" bash -c "grep -F \"untrusted key's token refused\" b3.out | grep -q 'FAIL.*HTTP 200'"
+check "... and the malformed headers, each named" bash -c "grep -F 'malformed Authorization' b3.out | grep -q 'FAIL.*200 (header 1).*200 (header 8)'"
+
 # 3. a verifier pair without a shared replay store: the replay lands on the other one
 "$agepass" audit "http://127.0.0.1:$n2port/adult/" --wallet "$AGEPASS_WALLET" >c1.out 2>c1.err
 check "two verifiers with separate replay stores fail the audit: exit 1" [ $? -eq 1 ]
@@ -162,20 +176,20 @@ check "... and only there" [ "$(grep -cE "^  .{36} FAIL " c1.out)" = 1 ]
 check "no URL: usage error (2)" [ $? -eq 2 ]
 "$agepass" audit "not a url" 2>d2.err
 check "a bad URL: 2, saying why" bash -c "[ $? -eq 2 ] && grep -q 'not an http:// or https:// URL' d2.err"
-"$agepass" audit "ftp://127.0.0.1/adult/" 2>/dev/null
-check "another scheme: 2" [ $? -eq 2 ]
-"$agepass" audit "http://user:pw@127.0.0.1:$nport/adult/" 2>/dev/null
-check "a URL with a user part: 2" [ $? -eq 2 ]
+"$agepass" audit "ftp://127.0.0.1/adult/" 2>d5.err
+check "another scheme: 2, saying why" bash -c "[ $? -eq 2 ] && grep -q 'not an http:// or https:// URL' d5.err"
+"$agepass" audit "http://user:pw@127.0.0.1:$nport/adult/" 2>d6.err
+check "a URL with a user part: 2, saying why" bash -c "[ $? -eq 2 ] && grep -q 'no user@ part' d6.err"
 dead=$(free_port)
 "$agepass" audit "http://127.0.0.1:$dead/adult/" >d3.out 2>d3.err
 check "an unreachable site: 2, with a clear message" bash -c "[ $? -eq 2 ] && grep -q 'cannot reach http://127.0.0.1:$dead/adult/' d3.err"
 "$agepass" audit "$site/adult/" --wallet "$work/none.json" 2>d4.err
 check "a wallet file that does not exist: 2" bash -c "[ $? -eq 2 ] && grep -q 'no wallet file' d4.err"
-"$agepass" audit "$site/adult/" --cookie-name 'a=b' 2>/dev/null
-check "a cookie name with '=': 2" [ $? -eq 2 ]
+"$agepass" audit "$site/adult/" --cookie-name 'a=b' 2>d7.err
+check "a cookie name with '=': 2, saying why" bash -c "[ $? -eq 2 ] && grep -q 'cookie-name takes a cookie name' d7.err"
 "$agepass" audit "$site/adult/" --bogus 2>/dev/null
 check "an unknown option: 2" [ $? -eq 2 ]
-check "--help: 0" "$agepass" audit --help
+check "--help: 0, with the options" bash -c "'$agepass' audit --help | grep -q -- --cookie-name"
 
-[ "$fail" -eq 0 ] || for f in a1 a2 b1 b2 c1; do echo "--- $f"; cat $f.out $f.err; done
+[ "$fail" -eq 0 ] || for f in a1 a2 b1 b2 b3 c1; do echo "--- $f"; cat $f.out $f.err; done
 finish
