@@ -207,6 +207,23 @@ static size_t pick_challenge(const struct agp_www_auth *wa)
     return first;
 }
 
+/*
+ * Appends ", issuer NAME" to names unless it is there already or does not
+ * fit; bytes outside printable ASCII are shown as '?' (the name comes from
+ * the site and goes to a terminal).
+ */
+static void add_name(char *names, size_t cap, const struct agp_span *name)
+{
+    char item[AGP_ISSUER_NAME_MAX + 16];
+    size_t i, n = strlen(", issuer ");
+    memcpy(item, ", issuer ", n);
+    for (i = 0; i < name->len && n < sizeof item - 1; i++)
+        item[n++] = name->ptr[i] >= 0x20 && name->ptr[i] < 0x7f ? (char)name->ptr[i] : '?';
+    item[n] = '\0';
+    if (strstr(names, item) != NULL || strlen(names) + n >= cap) return;
+    memcpy(names + strlen(names), item, n + 1);
+}
+
 /* The challenge row: at least one type 0x0002 challenge, each token-key an RFC 9578 key. */
 static void check_challenges(struct row *r, const struct agp_www_auth *wa, size_t broken,
                              bool had_header)
@@ -230,12 +247,7 @@ static void check_challenges(struct row *r, const struct agp_www_auth *wa, size_
             if (agp_key_load_spki(&k, c->token_key, c->token_key_len) != AGP_OK) bad_keys++;
             agp_key_free(k);
         }
-        if (strlen(names) + ch.issuer_name.len + 3 < sizeof names &&
-            strstr(names, "issuer ") == NULL) {
-            size_t n = strlen(names);
-            snprintf(names + n, sizeof names - n, ", issuer %.*s", (int)ch.issuer_name.len,
-                     (const char *)ch.issuer_name.ptr);
-        }
+        add_name(names, sizeof names, &ch.issuer_name);
     }
     if (usable == 0)
         set(r, FAIL, "no PrivateToken challenge of token type 0x0002 that parses");

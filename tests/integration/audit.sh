@@ -5,9 +5,9 @@
 # deploys them (the audit must pass, with and without --wallet); the same
 # nginx with deliberately broken locations (content served without the
 # check, the page sent with the 401, any Authorization let in unchecked),
-# and two verifiers without a shared
-# replay store behind one nginx (a replay lands on the one that never saw
-# the token): the audit must fail there, on the right row, with the reason.
+# and two verifiers without a shared replay store behind one nginx (a
+# replay lands on the one that never saw the token): the audit must fail
+# there, on the right row, with the reason.
 # And the command's own bad input. Usage: audit.sh AGEPASS
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
