@@ -178,9 +178,20 @@ AGP_MUST_USE agp_err cli_http(const struct cli_http_req *req, struct cli_http_re
 void cli_http_resp_free(struct cli_http_resp *resp);
 void cli_http_resp_clear_headers(struct cli_http_resp *resp);
 
+/*
+ * What `agepass get` does with a 401 (src/client.c), for `agepass audit`:
+ * opens the wallet file at wallet_path, answers the challenges of www (the
+ * WWW-Authenticate fields, one per line) with one wallet token of a key a
+ * challenge lists, removing it from the wallet before it is sent, and
+ * writes the "Authorization: ..." header line into authz[0..cap). Never
+ * asks an issuer. CLI_OK, or the reason on stderr and CLI_REJECTED.
+ */
+int cli_wallet_answer(const char *wallet_path, const char *www, char *authz, size_t cap);
+
 int cmd_keygen(int argc, char **argv);
 int cmd_client(const char *verb, int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 int cmd_issuer(int argc, char **argv);
 int cmd_token(int argc, char **argv);

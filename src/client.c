@@ -1287,6 +1287,16 @@ done:
     return rc;
 }
 
+/* see cli.h */
+int cli_wallet_answer(const char *wallet_path, const char *www, char *authz, size_t cap)
+{
+    struct wallet w;
+    int rc;
+    if ((rc = wallet_open(&w, wallet_path)) == CLI_OK) rc = answer(&w, www, false, authz, cap);
+    wallet_close(&w);
+    return rc;
+}
+
 int cmd_client(const char *verb, int argc, char **argv)
 {
     if (strcmp(verb, "enroll") == 0) return cmd_enroll(argc, argv);
