@@ -436,10 +436,10 @@ static agp_err session_cookie(const struct agp_verifier *v, char *out, size_t ca
 }
 
 /*
- * The redemption steps; *why is set on every refusal, *key_age (the class
- * of the key that signed the token) on success.
+ * The redemption steps; *why is set on every refusal, *what (the key that
+ * signed the token, the challenge's kind) on success.
  */
-static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, unsigned *key_age,
+static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, struct agp_redeemed *what,
                       const char *authz, size_t authz_len, unsigned age, int64_t now)
 {
     uint8_t raw[AGP_TOKEN_LEN + 1], tag_in[2 * AGP_SHA256_LEN], tag[AGP_REPLAY_TAG_LEN];
@@ -484,7 +484,30 @@ static agp_err redeem(struct agp_verifier *v, enum agp_refusal *why, unsigned *k
            : err == AGP_ERR_REPLAY ? AGP_REFUSED_REPLAY
                                    : AGP_REFUSED_STORE;
     if (err != AGP_OK && err != AGP_ERR_REPLAY) err = AGP_ERR_IO;
-    *key_age = k->age;
+    if (err == AGP_OK) {
+        memcpy(what->issuer_name, k->name, k->name_len + 1);
+        what->age = k->age;
+        memcpy(what->key_id, agp_key_id(k->key), AGP_SHA256_LEN);
+        what->cross_origin = cross;
+    }
+    return err;
+}
+
+/* see agepass/verifier.h */
+agp_err agp_verifier_redeem_info(struct agp_verifier *v, struct agp_redeemed *what,
+                                 enum agp_refusal *why, char *cookie, size_t cookie_cap,
+                                 const char *authz, size_t authz_len, unsigned age, int64_t now)
+{
+    agp_err err;
+    memset(what, 0, sizeof *what);
+    pthread_rwlock_rdlock(&v->lock);
+    err = redeem(v, why, what, authz, authz_len, age, now);
+    pthread_rwlock_unlock(&v->lock);
+    if (cookie_cap > 0) cookie[0] = '\0';
+    /* the session proves what the key proves, not what this page asked */
+    if (err == AGP_OK)
+        err = session_cookie(v, cookie, cookie_cap, what->age, (uint32_t)now, (uint32_t)now);
+    if (err != AGP_OK) memset(what, 0, sizeof *what);
     return err;
 }
 
@@ -493,15 +516,26 @@ agp_err agp_verifier_redeem(struct agp_verifier *v, enum agp_refusal *why, char 
                             size_t cookie_cap, const char *authz, size_t authz_len, unsigned age,
                             int64_t now)
 {
-    unsigned key_age = 0;
-    agp_err err;
+    struct agp_redeemed what;
+    return agp_verifier_redeem_info(v, &what, why, cookie, cookie_cap, authz, authz_len, age, now);
+}
+
+/* see agepass/verifier.h */
+size_t agp_verifier_list_keys(struct agp_verifier *v, struct agp_verifier_key_info *out, size_t cap)
+{
+    size_t i, n = 0;
     pthread_rwlock_rdlock(&v->lock);
-    err = redeem(v, why, &key_age, authz, authz_len, age, now);
+    for (i = 0; i < v->nkeys && n < cap; i++, n++) {
+        const struct vkey *k = &v->keys[i];
+        memset(&out[n], 0, sizeof out[n]);
+        memcpy(out[n].issuer_name, k->name, k->name_len + 1);
+        out[n].age = k->age;
+        memcpy(out[n].key_id, agp_key_id(k->key), AGP_SHA256_LEN);
+        out[n].not_before = k->not_before;
+        out[n].expires_at = k->expires_at;
+    }
     pthread_rwlock_unlock(&v->lock);
-    if (cookie_cap > 0) cookie[0] = '\0';
-    if (err != AGP_OK) return err;
-    /* the session proves what the key proves, not what this page asked */
-    return session_cookie(v, cookie, cookie_cap, key_age, (uint32_t)now, (uint32_t)now);
+    return n;
 }
 
 /* Finds `name=value` in a Cookie header ("a=b; c=d"); the first one wins. */

@@ -246,7 +246,7 @@ enum MHD_Result mdoc_enrol_request(struct mdoc_enrol *m, struct MHD_Connection *
     json_t *req, *body;
     char *text;
     enum MHD_Result ret;
-    if (age == 0) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+    if (age == 0) return issuer_refuse_enrol(conn, ES_MDOC, ER_INVALID, MHD_HTTP_BAD_REQUEST);
     if (new_nonce(m, age, (int64_t)time(NULL), nonce) != AGP_OK)
         return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "", 0, NULL);
     req = authorization_request(m, nonce, age);
@@ -369,14 +369,14 @@ static enum MHD_Result refuse_mdoc(struct MHD_Connection *conn, agp_err err)
 {
     fprintf(stderr, "agepass issuer: mdoc enrolment: %s\n", agp_err_str(err));
     switch (err) {
-    case AGP_ERR_EXPIRED: return issuer_refuse_enrol(conn, ER_EXPIRED, MHD_HTTP_FORBIDDEN);
+    case AGP_ERR_EXPIRED: return issuer_refuse_enrol(conn, ES_MDOC, ER_EXPIRED, MHD_HTTP_FORBIDDEN);
     case AGP_ERR_NOMEM:
     case AGP_ERR_CRYPTO:
     case AGP_ERR_INTERNAL:
     case AGP_ERR_RANDOM: return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "", 0, NULL);
     default: break;
     }
-    return issuer_refuse_enrol(conn, ER_INVALID,
+    return issuer_refuse_enrol(conn, ES_MDOC, ER_INVALID,
                                agp_err_kind(err) == AGP_KIND_MALFORMED
                                    ? MHD_HTTP_BAD_REQUEST
                                    : MHD_HTTP_UNPROCESSABLE_CONTENT);
@@ -420,7 +420,8 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
     int64_t now = (int64_t)time(NULL);
     unsigned age;
 
-    if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    if (up->too_big)
+        return issuer_refuse_enrol(conn, ES_MDOC, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
     if ((f.vp_token = malloc(ISSUER_UPLOAD_MAX)) == NULL || (resp = malloc(AGP_MDOC_MAX)) == NULL) {
         err = AGP_ERR_NOMEM;
         goto refuse;
@@ -442,6 +443,7 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
     if ((err = agp_mdoc_verify(&res, resp, resp_len, &p)) != AGP_OK) goto refuse;
     ev.age = res.age;
     ev.source = NULL;
+    ev.from = ES_MDOC;
     ev.digest = res.digest;
     ev.expires_at = res.valid_until;
     ret = issuer_grant(s, conn, &ev);

@@ -54,7 +54,7 @@
 #define CODE_MAX       1024
 #define SCOPE_MAX      256
 #define CLIENT_ID_MAX  256
-#define PROVIDERS_MAX  8
+#define PROVIDERS_MAX  ENROL_OIDC_MAX /* one `source` label each */
 #define NAME_MAX_LEN   32
 
 /* One --oidc-provider. */
@@ -259,6 +259,18 @@ int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg
 }
 
 /* see issuer.h */
+size_t oidc_enrol_count(const struct oidc_enrol *o)
+{
+    return o != NULL ? o->n : 0;
+}
+
+/* see issuer.h */
+const char *oidc_enrol_name(const struct oidc_enrol *o, size_t i)
+{
+    return o->p[i].name;
+}
+
+/* see issuer.h */
 void oidc_enrol_free(struct oidc_enrol *o)
 {
     size_t i;
@@ -406,11 +418,11 @@ static const char *arg(struct MHD_Connection *conn, const char *name, size_t max
     return v;
 }
 
-static enum MHD_Result refuse(struct MHD_Connection *conn, enum enrol_refusal why, unsigned status,
-                              const char *detail)
+static enum MHD_Result refuse(struct MHD_Connection *conn, enum enrol_source from,
+                              enum enrol_refusal why, unsigned status, const char *detail)
 {
     fprintf(stderr, "agepass issuer: oidc: %s\n", detail);
-    return issuer_refuse_enrol(conn, why, status);
+    return issuer_refuse_enrol(conn, from, why, status);
 }
 
 /*
@@ -569,6 +581,7 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
     struct agp_oidc_claims cl;
     struct issuer_evidence ev = {0};
     int64_t now = (int64_t)time(NULL);
+    enum enrol_source from = oe->n == 1 ? ES_OIDC : ES_OIDC_UNKNOWN;
     enum MHD_Result ret;
     unsigned age = 0;
     long status;
@@ -576,35 +589,45 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
     size_t i;
 
     memset(&cl, 0, sizeof cl);
+    memset(&f, 0, sizeof f);
+    /*
+     * The provider whose key made the state (only a wrong MAC tries the
+     * next): the source the metrics count this callback for, whatever
+     * follows; with one provider, it is that one.
+     */
+    err = AGP_ERR_SIGNATURE;
+    for (i = 0; state != NULL && i < oe->n && err == AGP_ERR_SIGNATURE; i++) {
+        o = &oe->p[i];
+        err = agp_oidc_flow_open(&f, o->key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
+    }
+    if (err == AGP_OK || err == AGP_ERR_EXPIRED)
+        from = (enum enrol_source)(ES_OIDC + (size_t)(o - oe->p));
     if (perr != NULL) {
         /* RFC 6749 §4.1.2.1: the provider refused (access_denied, login_required...) */
         bool plain =
             strlen(perr) <= 64 && strspn(perr, "abcdefghijklmnopqrstuvwxyz_") == strlen(perr);
         fprintf(stderr, "agepass issuer: oidc: the provider answered error=%s\n",
                 plain ? perr : "(unprintable)");
-        return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+        agp_wipe(&f, sizeof f);
+        return issuer_refuse_enrol(conn, from, ER_INVALID, MHD_HTTP_BAD_REQUEST);
     }
     if (state == NULL || code == NULL)
-        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "callback without code or state");
-    /* the provider whose key made the state (only a wrong MAC tries the next) */
-    err = AGP_ERR_SIGNATURE;
-    for (i = 0; i < oe->n && err == AGP_ERR_SIGNATURE; i++) {
-        o = &oe->p[i];
-        err = agp_oidc_flow_open(&f, o->key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
-    }
+        return refuse(conn, from, ER_INVALID, MHD_HTTP_BAD_REQUEST,
+                      "callback without code or state");
     if (err == AGP_ERR_EXPIRED)
-        return refuse(conn, ER_EXPIRED, MHD_HTTP_UNAUTHORIZED, "state expired: start again");
+        return refuse(conn, from, ER_EXPIRED, MHD_HTTP_UNAUTHORIZED, "state expired: start again");
     if (err != AGP_OK)
-        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, "state not made by this issuer");
+        return refuse(conn, from, ER_INVALID, MHD_HTTP_BAD_REQUEST,
+                      "state not made by this issuer");
     if (iss != NULL && strcmp(iss, o->issuer) != 0) {
         /* RFC 9207 §2.4: a response from another provider than the state's (mix-up attack) */
         agp_wipe(&f, sizeof f);
-        return refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST,
+        return refuse(conn, from, ER_INVALID, MHD_HTTP_BAD_REQUEST,
                       "callback from another issuer than the state's provider");
     }
     err = agp_istore_evidence_once(issuer_store(s), f.digest, issuer_hour_ceil(f.expires_at), now);
     if (err == AGP_ERR_REPLAY) {
-        ret = refuse(conn, ER_REUSED, MHD_HTTP_CONFLICT, "this state was used already");
+        ret = refuse(conn, from, ER_REUSED, MHD_HTTP_CONFLICT, "this state was used already");
         goto out;
     }
     if (err != AGP_OK) {
@@ -627,7 +650,7 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
         char detail[128];
         snprintf(detail, sizeof detail, "the token endpoint of %s refused the code (HTTP %ld)",
                  o->name, status);
-        ret = refuse(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);
+        ret = refuse(conn, from, ER_INVALID, MHD_HTTP_BAD_REQUEST, detail);
         goto out;
     }
     err = verify(o, &cl, id_token, f.nonce, now, NULL);
@@ -635,7 +658,7 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
         char detail[128];
         snprintf(detail, sizeof detail, "no birthdate in the ID token, none from UserInfo: %s",
                  err == AGP_ERR_TOKEN_TYPE ? "not a signed JWT" : agp_err_str(err));
-        ret = refuse(conn, err == AGP_ERR_EXPIRED ? ER_EXPIRED : ER_INVALID,
+        ret = refuse(conn, from, err == AGP_ERR_EXPIRED ? ER_EXPIRED : ER_INVALID,
                      err == AGP_ERR_EXPIRED ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_BAD_REQUEST, detail);
         goto out;
     }
@@ -644,12 +667,13 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
         char detail[128];
         snprintf(detail, sizeof detail, "ID token refused: %s%s", agp_err_str(err),
                  err == AGP_ERR_NOT_FOUND ? " (no sub or no birthdate with a year)" : "");
-        ret = refuse(conn, err == AGP_ERR_EXPIRED ? ER_EXPIRED : ER_INVALID,
+        ret = refuse(conn, from, err == AGP_ERR_EXPIRED ? ER_EXPIRED : ER_INVALID,
                      err == AGP_ERR_EXPIRED ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_BAD_REQUEST, detail);
         goto out;
     }
     ev.age = age;
     ev.source = o->issuer;
+    ev.from = from;
     ev.subject = cl.sub;
     ev.expires_at = f.expires_at;
     ret = issuer_grant(s, conn, &ev);

@@ -21,7 +21,8 @@
  *                            EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c),
  *                            with --mdoc-trust or --mdoc-trusted-list
  *   GET  /enroll/oidc/start, /enroll/oidc/callback   OpenID Connect (src/enroll_oidc.c)
- *   GET  /metrics            Prometheus counters, totals only
+ *   GET  /metrics            Prometheus counters, totals only (docs/figures-metrics.md);
+ *                            with --metrics-listen, only on that second listener
  *
  * With --redis URL the store is Redis instead (lib/istore_redis.c), shared
  * by every instance serving the same state folder: grants and caps are one.
@@ -56,6 +57,7 @@
 #include "cli.h"
 #include "http.h"
 #include "issuer.h"
+#include "metrics.h"
 #include "wallet_files.h"
 
 #define MAX_CLASSES    8
@@ -79,6 +81,7 @@ static const char usage[] =
     "                            [--oidc-provider ISSUER_URL,client_id=ID,secret_file=FILE\n"
     "                             [,scope=openid birthdate][,name=NAME]]...\n"
     "                            [--wallet-url URL] [--wallet-dir DIR]\n"
+    "                            [--metrics-listen HOST:PORT]\n"
     "       agepass issuer rotate --state DIR [--now] [--min-epoch-days 7] [--force]\n"
     "\n"
     "init makes one RSA-2048 key per age class for the current and the next key\n"
@@ -99,7 +102,9 @@ static const char usage[] =
     "(agepass-wallet-url: age-check pages link to it); an enrolment begun with\n"
     "?wallet=1 then sends the grant back to that URL, in its fragment.\n"
     "--wallet-dir DIR serves the built wallet (browser/wallet/dist) at /wallet/\n"
-    "(then --wallet-url defaults to PUBLIC_URL/wallet/).\n";
+    "(then --wallet-url defaults to PUBLIC_URL/wallet/).\n"
+    "--metrics-listen HOST:PORT serves GET /metrics there only (the main\n"
+    "listener then answers 404 to it).\n";
 
 /* --wallet-url, or "": the directory names it; grant pages may go back to it. */
 static char wallet_url[AGP_URI_MAX + 1];
@@ -447,9 +452,26 @@ enum req_refusal {
 static const char *const req_refusal_names[RR_COUNT] = {
     "malformed", "unknown_key", "no_grant", "wrong_class", "over_quota", "store_error"};
 
+/* The endpoint label of the latency histogram: a fixed list (see endpoint_of). */
+enum endpoint {
+    EP_DIRECTORY,
+    EP_ENROL,
+    EP_GRANT,
+    EP_TOKEN,
+    EP_BATCH,
+    EP_PAGE,
+    EP_METRICS,
+    EP_OTHER,
+    EP_COUNT
+};
+static const char *const endpoint_names[EP_COUNT] = {"directory", "enrol", "grant",   "token",
+                                                     "batch",     "page",  "metrics", "other"};
+
 static struct {
-    atomic_ulong enrolled, enrol_refused[ER_COUNT], req_refused[RR_COUNT];
+    atomic_ulong enrolled[ES_COUNT], enrol_refused[ES_COUNT][ER_COUNT], req_refused[RR_COUNT];
     atomic_ulong issued[MAX_EPOCHS][MAX_CLASSES];
+    atomic_ulong rotations; /* key sets taken up by reload() */
+    struct metrics_histogram latency[EP_COUNT];
 } stats;
 
 struct service {
@@ -473,6 +495,7 @@ struct service {
     struct oidc_enrol *oidc;             /* NULL unless an OpenID Connect provider is configured */
     char public_url[PUBLIC_URL_MAX + 1]; /* --public-url without a final '/'; "" if not given */
     struct wallet_files *wallet;         /* --wallet-dir, or NULL */
+    bool metrics_apart;                  /* --metrics-listen: no /metrics on the main listener */
 };
 
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
@@ -554,37 +577,140 @@ static enum MHD_Result directory(struct service *s, struct MHD_Connection *conn)
     return ret;
 }
 
-static enum MHD_Result metrics(struct service *s, struct MHD_Connection *conn)
+/* The label value of source src, or NULL if that source is not enabled. */
+static const char *source_name(const struct service *s, size_t src)
 {
-    char buf[8192];
-    size_t n = 0, i, e, c;
-    int w;
-#define EMIT(...)                                                                                  \
-    do {                                                                                           \
-        w = snprintf(buf + n, sizeof buf - n, __VA_ARGS__);                                        \
-        if (w < 0 || (size_t)w >= sizeof buf - n) return MHD_NO;                                   \
-        n += (size_t)w;                                                                            \
-    } while (0)
-    EMIT("# TYPE agepass_issuer_enrolments_accepted_total counter\n"
-         "agepass_issuer_enrolments_accepted_total %lu\n"
-         "# TYPE agepass_issuer_enrolments_refused_total counter\n",
-         atomic_load(&stats.enrolled));
-    for (i = 0; i < ER_COUNT; i++)
-        EMIT("agepass_issuer_enrolments_refused_total{reason=\"%s\"} %lu\n", enrol_refusal_names[i],
-             atomic_load(&stats.enrol_refused[i]));
-    EMIT("# TYPE agepass_issuer_token_requests_refused_total counter\n");
+    size_t n = oidc_enrol_count(s->oidc);
+    if (src == ES_DEV) return s->dev ? "dev" : NULL;
+    if (src == ES_MDOC) return s->mdoc != NULL ? "mdoc" : NULL;
+    if (src == ES_OIDC_UNKNOWN) return n > 1 ? "oidc" : NULL;
+    return src - ES_OIDC < n ? oidc_enrol_name(s->oidc, src - ES_OIDC) : NULL;
+}
+
+/* The end of epoch e: the next one's start, else its planned length after its own. */
+static int64_t epoch_end(const struct service *s, size_t e)
+{
+    if (e + 1 < s->st.nepochs) return s->st.epochs[e + 1].start;
+    return s->st.epochs[e].start + (int64_t)s->st.epoch_days * DAY;
+}
+
+/* The metric names of docs/figures-metrics.md; the caller holds the read lock. */
+static void write_metrics(const struct service *s, struct metrics_page *p)
+{
+    static const char accepted[] = "agepass_issuer_enrolments_accepted_total",
+                      refused[] = "agepass_issuer_enrolments_refused_total",
+                      attempts[] = "agepass_issuer_enrolments_attempts_total";
+    char classes[MAX_CLASSES * 4 + 1] = "", sources[ES_COUNT * 34 + 1] = "";
+    unsigned sorted[MAX_CLASSES];
+    size_t i, e, c, src;
+
+    metrics_common(p, "issuer");
+    metrics_head(p, attempts, "counter",
+                 "Enrolments that reached a decision (accepted or refused), by evidence source.");
+    for (src = 0; src < ES_COUNT; src++) {
+        unsigned long n;
+        if (source_name(s, src) == NULL) continue;
+        n = atomic_load(&stats.enrolled[src]);
+        for (i = 0; i < ER_COUNT; i++)
+            n += atomic_load(&stats.enrol_refused[src][i]);
+        metrics_printf(p, "%s{source=\"%s\"} %lu\n", attempts, source_name(s, src), n);
+    }
+    metrics_head(p, accepted, "counter", "Enrolments accepted (a grant made), by evidence source.");
+    for (src = 0; src < ES_COUNT; src++)
+        if (source_name(s, src) != NULL)
+            metrics_printf(p, "%s{source=\"%s\"} %lu\n", accepted, source_name(s, src),
+                           atomic_load(&stats.enrolled[src]));
+    metrics_head(p, refused, "counter", "Enrolments refused, by evidence source and reason.");
+    for (src = 0; src < ES_COUNT; src++)
+        for (i = 0; i < ER_COUNT && source_name(s, src) != NULL; i++)
+            metrics_printf(p, "%s{source=\"%s\",reason=\"%s\"} %lu\n", refused, source_name(s, src),
+                           enrol_refusal_names[i], atomic_load(&stats.enrol_refused[src][i]));
+    metrics_head(p, "agepass_issuer_token_requests_refused_total", "counter",
+                 "Token requests refused, by reason.");
     for (i = 0; i < RR_COUNT; i++)
-        EMIT("agepass_issuer_token_requests_refused_total{reason=\"%s\"} %lu\n",
-             req_refusal_names[i], atomic_load(&stats.req_refused[i]));
-    EMIT("# TYPE agepass_issuer_tokens_issued_total counter\n");
+        metrics_printf(p, "agepass_issuer_token_requests_refused_total{reason=\"%s\"} %lu\n",
+                       req_refusal_names[i], atomic_load(&stats.req_refused[i]));
+    metrics_head(p, "agepass_issuer_tokens_issued_total", "counter",
+                 "Tokens issued, by age class, key (first 4 bytes of its id) and key epoch start.");
+    for (e = 0; e < s->st.nepochs; e++) {
+        char day[16];
+        time_t t = (time_t)s->st.epochs[e].start;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%d", &tm) == 0)
+            snprintf(day, sizeof day, "unknown");
+        for (c = 0; c < s->st.nclasses; c++) {
+            const uint8_t *id = agp_key_id(s->st.epochs[e].keys[c]);
+            metrics_printf(p,
+                           "agepass_issuer_tokens_issued_total{age=\"%u\",key=\"%02x%02x%02x%02x\","
+                           "epoch=\"%s\"} %lu\n",
+                           s->st.classes[c], id[0], id[1], id[2], id[3], day,
+                           atomic_load(&stats.issued[e][c]));
+        }
+    }
+    metrics_head(
+        p, "agepass_issuer_key_rotations_total", "counter",
+        "Key sets the running issuer took up (SIGHUP after issuer rotate) since it started.");
+    metrics_printf(p, "agepass_issuer_key_rotations_total %lu\n", atomic_load(&stats.rotations));
+    metrics_head(p, "agepass_issuer_key_expiry_timestamp_seconds", "gauge",
+                 "When each key stops being issued with: the end of its epoch, Unix seconds.");
     for (e = 0; e < s->st.nepochs; e++)
         for (c = 0; c < s->st.nclasses; c++) {
             const uint8_t *id = agp_key_id(s->st.epochs[e].keys[c]);
-            EMIT("agepass_issuer_tokens_issued_total{age=\"%u\",key=\"%02x%02x%02x%02x\"} %lu\n",
-                 s->st.classes[c], id[0], id[1], id[2], id[3], atomic_load(&stats.issued[e][c]));
+            metrics_printf(p,
+                           "agepass_issuer_key_expiry_timestamp_seconds{age=\"%u\",key=\"%02x%02x%"
+                           "02x%02x\"} %lld\n",
+                           s->st.classes[c], id[0], id[1], id[2], id[3],
+                           (long long)epoch_end(s, e));
         }
-#undef EMIT
-    return issuer_send(conn, MHD_HTTP_OK, buf, n, "text/plain; version=0.0.4");
+    metrics_head(p, "agepass_issuer_request_duration_seconds", "histogram",
+                 "Time from a request's head to its answer, by endpoint.");
+    for (i = 0; i < EP_COUNT; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "endpoint=\"%s\"", endpoint_names[i]);
+        metrics_histogram(p, "agepass_issuer_request_duration_seconds", label, &stats.latency[i]);
+    }
+    /* the configuration in force: classes ascending, the least of them, the sources */
+    memcpy(sorted, s->st.classes, s->st.nclasses * sizeof sorted[0]);
+    for (i = 1; i < s->st.nclasses; i++)
+        for (c = i; c > 0 && sorted[c - 1] > sorted[c]; c--) {
+            unsigned t = sorted[c];
+            sorted[c] = sorted[c - 1];
+            sorted[c - 1] = t;
+        }
+    for (i = 0; i < s->st.nclasses; i++)
+        snprintf(classes + strlen(classes), sizeof classes - strlen(classes), "%s%u", i ? "," : "",
+                 sorted[i]);
+    for (src = 0; src < ES_COUNT; src++)
+        if (source_name(s, src) != NULL && src != ES_OIDC_UNKNOWN)
+            snprintf(sources + strlen(sources), sizeof sources - strlen(sources), "%s%s",
+                     sources[0] ? "," : "", source_name(s, src));
+    metrics_head(p, "agepass_issuer_config_info", "gauge",
+                 "The issuer's configuration in force: always 1.");
+    metrics_printf(p,
+                   "agepass_issuer_config_info{min_age=\"%u\",classes=\"%s\",sources=\"%s\","
+                   "epoch_days=\"%u\",day_cap=\"%u\",epoch_cap=\"%u\",enrol_cap=\"%u\"} 1\n",
+                   sorted[0], classes, sources, s->st.epoch_days, s->day_cap, s->epoch_cap,
+                   s->enrol_cap);
+}
+
+static enum MHD_Result metrics(struct service *s, struct MHD_Connection *conn)
+{
+    struct metrics_page p = {0};
+    write_metrics(s, &p);
+    return metrics_send(conn, &p);
+}
+
+/* The second listener's page (--metrics-listen): takes the read lock itself. */
+static enum MHD_Result metrics_page_apart(void *cls, struct MHD_Connection *conn)
+{
+    struct service *s = cls;
+    struct metrics_page p = {0};
+    pthread_mutex_lock(&s->turn);
+    pthread_mutex_unlock(&s->turn);
+    pthread_rwlock_rdlock(&s->lock);
+    write_metrics(s, &p);
+    pthread_rwlock_unlock(&s->lock);
+    return metrics_send(conn, &p);
 }
 
 /* Bearer GRANT -> SHA-256 of the grant's bytes; false if absent or malformed. */
@@ -835,11 +961,11 @@ static bool wants_json(struct MHD_Connection *conn)
            strstr(accept, "text/html") == NULL;
 }
 
-enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
-                                    unsigned status)
+enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_source from,
+                                    enum enrol_refusal why, unsigned status)
 {
     char body[256];
-    atomic_fetch_add(&stats.enrol_refused[why], 1);
+    atomic_fetch_add(&stats.enrol_refused[from][why], 1);
     fprintf(stderr, "agepass issuer: enrolment refused: %s\n", enrol_refusal_names[why]);
     if (!wants_json(conn)) {
         /* a browser: the reason, also in an element the extension reads */
@@ -927,7 +1053,7 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
 
     for (c = 0; c < s->st.nclasses; c++)
         if (s->st.classes[c] <= ev->age && s->st.classes[c] > best) best = s->st.classes[c];
-    if (best == 0) return issuer_refuse_enrol(conn, ER_UNDER_AGE, MHD_HTTP_FORBIDDEN);
+    if (best == 0) return issuer_refuse_enrol(conn, ev->from, ER_UNDER_AGE, MHD_HTTP_FORBIDDEN);
     if (ev->source != NULL) {
         err = pseudonym_of(s, ev->source, ev->subject, pseudonym);
         if (err == AGP_OK) {
@@ -945,7 +1071,8 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
                 err = agp_istore_count(s->store, enrolments, 1, s->enrol_cap, UINT_MAX, 0, now);
             AGP_WIPE(mac);
             if (err == AGP_ERR_RANGE)
-                return issuer_refuse_enrol(conn, ER_OVER_QUOTA, MHD_HTTP_TOO_MANY_REQUESTS);
+                return issuer_refuse_enrol(conn, ev->from, ER_OVER_QUOTA,
+                                           MHD_HTTP_TOO_MANY_REQUESTS);
         }
     } else {
         err = agp_random(pseudonym, sizeof pseudonym);
@@ -954,7 +1081,7 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
             err = agp_istore_evidence_once(s->store, ev->digest, issuer_hour_ceil(ev->expires_at),
                                            now);
             if (err == AGP_ERR_REPLAY)
-                return issuer_refuse_enrol(conn, ER_REUSED, MHD_HTTP_CONFLICT);
+                return issuer_refuse_enrol(conn, ev->from, ER_REUSED, MHD_HTTP_CONFLICT);
         }
     }
     if (err != AGP_OK ||
@@ -962,7 +1089,7 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         fprintf(stderr, "agepass issuer: cannot record a grant: %s\n", agp_err_str(err));
         return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol right now\n");
     }
-    atomic_fetch_add(&stats.enrolled, 1);
+    atomic_fetch_add(&stats.enrolled[ev->from], 1);
     if (wants_json(conn)) {
         snprintf(body, sizeof body,
                  "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%lld}\n", grant, best,
@@ -1027,12 +1154,13 @@ static int dev_form_age(const char *body, size_t len)
 static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn,
                                   const struct upload *up)
 {
-    struct issuer_evidence ev = {0};
+    struct issuer_evidence ev = {.from = ES_DEV};
     json_error_t jerr;
     json_t *root, *age_j;
     int form_age;
 
-    if (up->too_big) return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    if (up->too_big)
+        return issuer_refuse_enrol(conn, ES_DEV, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
     if ((form_age = dev_form_age(up->buf, up->len)) >= 0) {
         ev.age = (unsigned)form_age;
         return issuer_grant(s, conn, &ev);
@@ -1042,7 +1170,7 @@ static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn
     if (!json_is_integer(age_j) || json_integer_value(age_j) < 0 ||
         json_integer_value(age_j) > 150) {
         json_decref(root);
-        return issuer_refuse_enrol(conn, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+        return issuer_refuse_enrol(conn, ES_DEV, ER_INVALID, MHD_HTTP_BAD_REQUEST);
     }
     ev.age = (unsigned)json_integer_value(age_j);
     json_decref(root);
@@ -1073,7 +1201,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/.well-known/private-token-issuer-directory") == 0 &&
         strcmp(method, "GET") == 0)
         return directory(s, conn);
-    if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0) return metrics(s, conn);
+    if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0 && !s->metrics_apart)
+        return metrics(s, conn);
     if (s->wallet != NULL && strncmp(url, "/wallet/", 8) == 0 && strcmp(method, "GET") == 0)
         return wallet_files_serve(s->wallet, conn, url + 8);
     if (strcmp(url, "/token-request") == 0 && strcmp(method, "POST") == 0) {
@@ -1103,22 +1232,63 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return send_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
+/* The endpoint label of a request: its route, from a fixed list. */
+static enum endpoint endpoint_of(struct MHD_Connection *conn, const char *url, const char *method)
+{
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (get && strcmp(url, "/.well-known/private-token-issuer-directory") == 0) return EP_DIRECTORY;
+    if (get && strcmp(url, "/metrics") == 0) return EP_METRICS;
+    if (post && strcmp(url, "/token-request") == 0) {
+        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+        return ct != NULL && strcasecmp(ct, AGP_BATCH_REQUEST_TYPE) == 0 ? EP_BATCH : EP_TOKEN;
+    }
+    /* the routes that decide on evidence and make grants */
+    if ((post && strcmp(url, "/enroll/dev") == 0) ||
+        (post && strcmp(url, "/enroll/mdoc/response") == 0) ||
+        (get && strcmp(url, "/enroll/oidc/callback") == 0))
+        return EP_GRANT;
+    if (get && strncmp(url, "/enroll/", 8) == 0) return EP_ENROL;
+    if (get && strncmp(url, "/wallet/", 8) == 0) return EP_PAGE;
+    return EP_OTHER;
+}
+
 /* handle(), with the read lock held around the call that routes and answers. */
 static enum MHD_Result handle_locked(void *cls, struct MHD_Connection *conn, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_size, void **con_cls)
 {
     struct service *s = cls;
+    struct upload *up;
     enum MHD_Result ret;
 
-    if (*con_cls == NULL || *upload_size != 0) /* setting up, or a chunk of the body */
-        return handle(cls, conn, url, method, version, upload_data, upload_size, con_cls);
+    if (*con_cls == NULL || *upload_size != 0) { /* setting up, or a chunk of the body */
+        bool head = *con_cls == NULL;
+        ret = handle(cls, conn, url, method, version, upload_data, upload_size, con_cls);
+        if (head && *con_cls != NULL) ((struct upload *)*con_cls)->started_us = metrics_now_us();
+        return ret;
+    }
+    up = *con_cls;
     pthread_mutex_lock(&s->turn);
     pthread_mutex_unlock(&s->turn);
     pthread_rwlock_rdlock(&s->lock);
     ret = handle(cls, conn, url, method, version, upload_data, upload_size, con_cls);
     pthread_rwlock_unlock(&s->lock);
+    metrics_observe(&stats.latency[endpoint_of(conn, url, method)],
+                    metrics_now_us() - up->started_us);
     return ret;
+}
+
+/* Whether a and b hold the same keys (a reload that changed nothing is no rotation). */
+static bool same_keys(const struct issuer_state *a, const struct issuer_state *b)
+{
+    size_t e, c;
+    if (a->nepochs != b->nepochs || a->nclasses != b->nclasses) return false;
+    for (e = 0; e < a->nepochs; e++)
+        for (c = 0; c < a->nclasses; c++)
+            if (memcmp(agp_key_id(a->epochs[e].keys[c]), agp_key_id(b->epochs[e].keys[c]),
+                       AGP_SHA256_LEN) != 0)
+                return false;
+    return true;
 }
 
 /*
@@ -1166,6 +1336,7 @@ static void reload(struct service *s, const char *dir, const char *uri)
     for (e = 0; e < MAX_EPOCHS; e++)
         for (c = 0; c < MAX_CLASSES; c++)
             atomic_store(&stats.issued[e][c], issued[e][c]);
+    if (!same_keys(&old, &s->st)) atomic_fetch_add(&stats.rotations, 1);
     pthread_rwlock_unlock(&s->lock);
     pthread_mutex_unlock(&s->turn);
     free(old_directory);
@@ -1258,12 +1429,13 @@ static int cmd_serve(int argc, char **argv)
                           {.name = "--mdoc-trusted-list"},
                           {.name = "--oidc-provider", .kind = CLI_REPEAT},
                           {.name = "--wallet-url"},
-                          {.name = "--wallet-dir"}};
+                          {.name = "--wallet-dir"},
+                          {.name = "--metrics-listen"}};
     size_t n = sizeof o / sizeof o[0];
     static struct service svc; /* lives as long as the daemon */
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    struct http_server *d = NULL;
+    struct http_server *d = NULL, *md = NULL;
     const char *dir;
     char path[4096], uri[AGP_URI_MAX + 1];
     uint64_t day_cap = 30, epoch_cap = 300, enrol_cap = 10;
@@ -1277,6 +1449,7 @@ static int cmd_serve(int argc, char **argv)
     if (cli_get(o, n, "--config") != NULL &&
         (rc = cli_merge_config(o, n, cli_get(o, n, "--config"), usage)) != CLI_OK)
         return rc;
+    metrics_started();
     signal(SIGXFSZ, SIG_IGN); /* a full disk or file limit is an error (503), not a death */
     if ((cli_get(o, n, "--day-cap") &&
          (!cli_parse_uint(cli_get(o, n, "--day-cap"), 100000, &day_cap) || day_cap == 0)) ||
@@ -1352,6 +1525,7 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     }
     locks = true;
+    svc.metrics_apart = cli_get(o, n, "--metrics-listen") != NULL;
     if (cli_get(o, n, "--redis") != NULL) {
         /* nothing is connected yet: an unreachable Redis shows as 503s, and in the log */
         if ((err = agp_istore_open_redis(&svc.store, cli_get(o, n, "--redis"))) != AGP_OK) {
@@ -1388,6 +1562,9 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
         goto out;
     }
+    if (svc.metrics_apart &&
+        metrics_listen_start(&md, cli_get(o, n, "--metrics-listen"), metrics_page_apart, &svc) != 0)
+        goto out;
     fprintf(stderr,
             "agepass issuer: %s listening on %s; epoch %u current; caps %u a day, %u an epoch, %u "
             "enrolments a day\n",
@@ -1399,6 +1576,7 @@ static int cmd_serve(int argc, char **argv)
     fprintf(stderr, "agepass issuer: stopping\n");
     rc = CLI_OK;
 out:
+    http_stop(md);
     http_stop(d);
     oidc_enrol_free(svc.oidc);
     if (locks) {

@@ -25,6 +25,21 @@
 
 enum enrol_refusal { ER_UNDER_AGE, ER_INVALID, ER_EXPIRED, ER_REUSED, ER_OVER_QUOTA, ER_COUNT };
 
+/*
+ * Where an enrolment's evidence came from: the `source` label of the
+ * enrolment metrics. ES_OIDC + i is the i-th --oidc-provider (its name);
+ * ES_OIDC_UNKNOWN an OpenID Connect callback whose provider cannot be
+ * told (several providers, and no state of ours).
+ */
+#define ENROL_OIDC_MAX 8
+enum enrol_source {
+    ES_DEV,
+    ES_MDOC,
+    ES_OIDC_UNKNOWN,
+    ES_OIDC,
+    ES_COUNT = ES_OIDC + ENROL_OIDC_MAX
+};
+
 struct service;
 
 /* A request body being received. */
@@ -32,6 +47,7 @@ struct upload {
     char buf[ISSUER_UPLOAD_MAX];
     size_t len;
     bool too_big;
+    int64_t started_us; /* metrics_now_us() when the head was in: the latency histogram */
 };
 
 /* What a module learnt from evidence it accepted. */
@@ -48,14 +64,15 @@ struct issuer_evidence {
     const char *subject;
     const uint8_t *digest; /* 32 bytes, when source is NULL */
     int64_t expires_at;
+    enum enrol_source from; /* for the metrics */
 };
 
 /* Sends body with status and content type; Cache-Control: no-store. */
 enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const void *body,
                             size_t len, const char *ctype);
-/* Counts the refusal, logs its reason, answers {"error": reason} with status. */
-enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_refusal why,
-                                    unsigned status);
+/* Counts the refusal for its source, logs its reason, answers {"error": reason} with status. */
+enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_source from,
+                                    enum enrol_refusal why, unsigned status);
 /*
  * Turns accepted evidence into a grant for the highest age class it
  * covers (403 under_age if none), applying the one-use rule for evidence
@@ -114,6 +131,9 @@ struct oidc_enrol;
 int oidc_enrol_new(struct oidc_enrol **out, const struct enroll_oidc_config *cfg,
                    const uint8_t key[32]);
 void oidc_enrol_free(struct oidc_enrol *o);
+/* How many providers o has (0 for NULL), and the configured name of the i-th. */
+size_t oidc_enrol_count(const struct oidc_enrol *o);
+const char *oidc_enrol_name(const struct oidc_enrol *o, size_t i);
 /* GET /enroll/oidc/start and GET /enroll/oidc/callback (see src/enroll_oidc.c). */
 enum MHD_Result oidc_enrol_start(const struct oidc_enrol *o, struct MHD_Connection *conn);
 enum MHD_Result oidc_enrol_callback(struct oidc_enrol *o, struct service *s,

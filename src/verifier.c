@@ -50,6 +50,7 @@
 #include "agepass/verifier.h"
 #include "cli.h"
 #include "http.h"
+#include "metrics.h"
 #include "pages.h"
 #include "verifier_class.h"
 
@@ -58,11 +59,11 @@ static const char usage[] =
     "           [--origin NAME] [--min-age 18] [--front ADDR]... [--redis URL]\n"
     "           [--site-bound] [--window SECONDS] [--session-idle SECONDS] [--sync-ms MS]\n"
     "           [--allow-volatile-replay-store]\n"
-    "           [--page-template DIR] [--redeem-url URL]\n"
+    "           [--page-template DIR] [--redeem-url URL] [--metrics-listen HOST:PORT]\n"
     "\n"
     "Answers nginx auth_request subrequests: 200 for an open session or a good\n"
     "token, 401 with PrivateToken challenges otherwise, 503 if the replay store\n"
-    "is unreachable. GET /metrics gives Prometheus counters.\n"
+    "is unreachable. GET /metrics gives Prometheus counters (docs/figures-metrics.md).\n"
     "\n"
     "  --state DIR         keeps verifier-secret and (without --redis) replay.log\n"
     "  --trust SOURCE      an issuer to trust, repeatable, either\n"
@@ -99,16 +100,40 @@ static const char usage[] =
     "  --redeem-url URL    where web wallets post tokens back to this site\n"
     "                      (default: /_agepass/redeem on the site nginx names in\n"
     "                      X-Agepass-Site, else https://ORIGIN/_agepass/redeem)\n"
+    "  --metrics-listen HOST:PORT  serve GET /metrics there only (a second\n"
+    "                      listener; the main one then answers 404 to it)\n"
     "  --config FILE       options as `name value` lines (e.g. `trust URL`);\n"
     "                      the command line wins over the file\n";
 
-/* Counters for /metrics: totals only, no label that could name anyone. */
+/*
+ * Counters for /metrics (docs/figures-metrics.md): totals only, no label
+ * that could name anyone: issuer names and key ids are the operator's
+ * configuration, the rest fixed lists.
+ */
+enum check_code { CODE_200, CODE_400, CODE_401, CODE_403, CODE_503, CODE_COUNT };
+static const char *const check_codes[CODE_COUNT] = {"200", "400", "401", "403", "503"};
+
+/* Tokens accepted for one trusted issuer and class, by scope (0 site-bound, 1 cross-origin). */
+#define ACCEPT_ROWS (2 * AGP_VERIFIER_MAX_KEYS)
+struct accept_row {
+    char issuer[AGP_ISSUER_NAME_MAX + 1];
+    unsigned age;
+    atomic_ulong n[2];
+};
+
 static struct {
     atomic_ulong challenges, accepted, sessions_opened, sessions_valid, store_errors;
     atomic_ulong directory_partitions; /* directories refused: two current or next keys */
     atomic_ulong refused[AGP_REFUSAL_COUNT];
     atomic_ulong header_not_front, header_below_min;
-} stats;
+    atomic_ulong checks[CODE_COUNT];
+    atomic_ulong refreshes_ok, refreshes_failed;
+    struct metrics_histogram check_latency;
+    /* rows are added (under mu), never removed: a counter never goes back */
+    pthread_mutex_t mu;
+    struct accept_row rows[ACCEPT_ROWS];
+    size_t nrows;
+} stats = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 struct service {
     struct agp_verifier *v;
@@ -118,6 +143,9 @@ struct service {
     struct pages *pages;
     const char *redeem_url;     /* --redeem-url, or NULL */
     char site[AGP_URI_MAX + 1]; /* scheme://host[:port] of the default redeem URL */
+    unsigned session_idle_s;    /* for agepass_verifier_config_info */
+    bool site_bound;
+    bool metrics_apart; /* --metrics-listen: no /metrics on the main listener */
 };
 
 /* What a failed check of the Redis store means for the operator. */
@@ -160,43 +188,130 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
     return ret;
 }
 
-static enum MHD_Result metrics(struct MHD_Connection *conn)
+/* The row of (issuer, age), added if new; NULL if the table is full. */
+static struct accept_row *accept_row(const char *issuer, unsigned age)
 {
-    char buf[4096];
-    size_t n = 0, i;
-    int w;
-    w = snprintf(buf, sizeof buf,
-                 "# TYPE agepass_verifier_challenges_total counter\n"
-                 "agepass_verifier_challenges_total %lu\n"
-                 "# TYPE agepass_verifier_tokens_accepted_total counter\n"
-                 "agepass_verifier_tokens_accepted_total %lu\n"
-                 "# TYPE agepass_verifier_sessions_opened_total counter\n"
-                 "agepass_verifier_sessions_opened_total %lu\n"
-                 "# TYPE agepass_verifier_sessions_valid_total counter\n"
-                 "agepass_verifier_sessions_valid_total %lu\n"
-                 "# TYPE agepass_verifier_store_errors_total counter\n"
-                 "agepass_verifier_store_errors_total %lu\n"
-                 "# TYPE agepass_verifier_directory_refused_total counter\n"
-                 "agepass_verifier_directory_refused_total{reason=\"key_partition\"} %lu\n"
-                 "# TYPE agepass_verifier_class_headers_not_taken_total counter\n"
-                 "agepass_verifier_class_headers_not_taken_total{reason=\"not_front\"} %lu\n"
-                 "agepass_verifier_class_headers_not_taken_total{reason=\"below_min_age\"} %lu\n"
-                 "# TYPE agepass_verifier_tokens_refused_total counter\n",
-                 atomic_load(&stats.challenges), atomic_load(&stats.accepted),
-                 atomic_load(&stats.sessions_opened), atomic_load(&stats.sessions_valid),
-                 atomic_load(&stats.store_errors), atomic_load(&stats.directory_partitions),
-                 atomic_load(&stats.header_not_front), atomic_load(&stats.header_below_min));
-    if (w < 0 || (size_t)w >= sizeof buf) return MHD_NO;
-    n = (size_t)w;
+    struct accept_row *r = NULL;
+    size_t i;
+    pthread_mutex_lock(&stats.mu);
+    for (i = 0; i < stats.nrows && r == NULL; i++)
+        if (stats.rows[i].age == age && strcmp(stats.rows[i].issuer, issuer) == 0)
+            r = &stats.rows[i];
+    if (r == NULL && stats.nrows < ACCEPT_ROWS) {
+        r = &stats.rows[stats.nrows++];
+        snprintf(r->issuer, sizeof r->issuer, "%s", issuer);
+        r->age = age;
+    }
+    pthread_mutex_unlock(&stats.mu);
+    return r;
+}
+
+static void count_accepted(const struct agp_redeemed *what)
+{
+    struct accept_row *r = accept_row(what->issuer_name, what->age);
+    atomic_fetch_add(&stats.accepted, 1);
+    if (r != NULL) atomic_fetch_add(&r->n[what->cross_origin ? 1 : 0], 1);
+}
+
+static void count_check(unsigned status, int64_t started_us)
+{
+    enum check_code c = status == MHD_HTTP_OK             ? CODE_200
+                        : status == MHD_HTTP_BAD_REQUEST  ? CODE_400
+                        : status == MHD_HTTP_FORBIDDEN    ? CODE_403
+                        : status == MHD_HTTP_UNAUTHORIZED ? CODE_401
+                                                          : CODE_503;
+    atomic_fetch_add(&stats.checks[c], 1);
+    metrics_observe(&stats.check_latency, metrics_now_us() - started_us);
+}
+
+static void trust_metrics(struct metrics_page *p); /* the directories' series, below */
+
+static const char *const simple_counters[][2] = {
+    {"agepass_verifier_challenges_total", "Challenges sent (401 with WWW-Authenticate)."},
+    {"agepass_verifier_sessions_opened_total", "Sessions opened by an accepted token."},
+    {"agepass_verifier_sessions_valid_total", "Access checks answered 200 by a session cookie."},
+    {"agepass_verifier_store_errors_total",
+     "Tokens not redeemed because the replay store failed (503)."},
+};
+
+static void write_metrics(const struct service *s, struct metrics_page *p)
+{
+    static const char accepted[] = "agepass_verifier_tokens_accepted_total";
+    const unsigned long simple[] = {
+        atomic_load(&stats.challenges), atomic_load(&stats.sessions_opened),
+        atomic_load(&stats.sessions_valid), atomic_load(&stats.store_errors)};
+    struct agp_verifier_key_info keys[AGP_VERIFIER_MAX_KEYS];
+    size_t i, nkeys = agp_verifier_list_keys(s->v, keys, AGP_VERIFIER_MAX_KEYS);
+    char name[2 * AGP_ISSUER_NAME_MAX + 1];
+
+    metrics_common(p, "verifier");
+    for (i = 0; i < sizeof simple / sizeof simple[0]; i++) {
+        metrics_head(p, simple_counters[i][0], "counter", simple_counters[i][1]);
+        metrics_printf(p, "%s %lu\n", simple_counters[i][0], simple[i]);
+    }
+    /* every trusted (issuer, class) has its rows from the first scrape on */
+    for (i = 0; i < nkeys; i++)
+        (void)accept_row(keys[i].issuer_name, keys[i].age);
+    metrics_head(p, accepted, "counter",
+                 "Tokens accepted, by trusted issuer, age class of the key, and challenge scope.");
+    pthread_mutex_lock(&stats.mu);
+    for (i = 0; i < stats.nrows; i++) {
+        const struct accept_row *r = &stats.rows[i];
+        metrics_escape(name, sizeof name, r->issuer);
+        metrics_printf(p, "%s{issuer=\"%s\",age=\"%u\",scope=\"cross_origin\"} %lu\n", accepted,
+                       name, r->age, atomic_load(&r->n[1]));
+        metrics_printf(p, "%s{issuer=\"%s\",age=\"%u\",scope=\"site_bound\"} %lu\n", accepted, name,
+                       r->age, atomic_load(&r->n[0]));
+    }
+    pthread_mutex_unlock(&stats.mu);
+    metrics_head(p, "agepass_verifier_tokens_refused_total", "counter",
+                 "Tokens refused (401), by reason.");
     for (i = 1; i < AGP_REFUSAL_COUNT; i++) {
         if (i == AGP_REFUSED_STORE) continue; /* counted as store_errors */
-        w = snprintf(buf + n, sizeof buf - n,
-                     "agepass_verifier_tokens_refused_total{reason=\"%s\"} %lu\n",
-                     agp_refusal_name((enum agp_refusal)i), atomic_load(&stats.refused[i]));
-        if (w < 0 || (size_t)w >= sizeof buf - n) return MHD_NO;
-        n += (size_t)w;
+        metrics_printf(p, "agepass_verifier_tokens_refused_total{reason=\"%s\"} %lu\n",
+                       agp_refusal_name((enum agp_refusal)i), atomic_load(&stats.refused[i]));
     }
-    return reply(conn, MHD_HTTP_OK, buf, "text/plain; version=0.0.4", NULL, NULL);
+    metrics_head(p, "agepass_verifier_directory_refused_total", "counter",
+                 "Issuer directories refused, by reason.");
+    metrics_printf(p, "agepass_verifier_directory_refused_total{reason=\"key_partition\"} %lu\n",
+                   atomic_load(&stats.directory_partitions));
+    metrics_head(p, "agepass_verifier_class_headers_not_taken_total", "counter",
+                 "X-Agepass-Min-Age headers not taken as given, by reason.");
+    metrics_printf(p,
+                   "agepass_verifier_class_headers_not_taken_total{reason=\"not_front\"} %lu\n"
+                   "agepass_verifier_class_headers_not_taken_total{reason=\"below_min_age\"} %lu\n",
+                   atomic_load(&stats.header_not_front), atomic_load(&stats.header_below_min));
+    metrics_head(p, "agepass_verifier_checks_total", "counter",
+                 "Access checks, by the status answered.");
+    for (i = 0; i < CODE_COUNT; i++)
+        metrics_printf(p, "agepass_verifier_checks_total{code=\"%s\"} %lu\n", check_codes[i],
+                       atomic_load(&stats.checks[i]));
+    metrics_head(p, "agepass_verifier_check_duration_seconds", "histogram",
+                 "Time to answer an access check.");
+    metrics_histogram(p, "agepass_verifier_check_duration_seconds", "", &stats.check_latency);
+    trust_metrics(p);
+    metrics_head(p, "agepass_verifier_key_expiry_timestamp_seconds", "gauge",
+                 "When each trusted key stops being accepted, Unix seconds.");
+    for (i = 0; i < nkeys; i++)
+        metrics_printf(p,
+                       "agepass_verifier_key_expiry_timestamp_seconds{issuer=\"%s\",age=\"%u\","
+                       "key=\"%02x%02x%02x%02x\"} %lld\n",
+                       metrics_escape(name, sizeof name, keys[i].issuer_name), keys[i].age,
+                       keys[i].key_id[0], keys[i].key_id[1], keys[i].key_id[2], keys[i].key_id[3],
+                       (long long)keys[i].expires_at);
+    metrics_head(p, "agepass_verifier_config_info", "gauge",
+                 "The verifier's configuration in force: always 1.");
+    metrics_printf(p,
+                   "agepass_verifier_config_info{min_age=\"%u\",session_seconds=\"%u\","
+                   "site_bound=\"%d\"} 1\n",
+                   s->min_age, s->session_idle_s, s->site_bound ? 1 : 0);
+}
+
+static enum MHD_Result metrics(void *cls, struct MHD_Connection *conn)
+{
+    struct metrics_page p = {0};
+    write_metrics(cls, &p);
+    return metrics_send(conn, &p);
 }
 
 /* Counts headers named name; a duplicated Authorization is refused. */
@@ -221,8 +336,9 @@ static unsigned header_count(struct MHD_Connection *conn, const char *name)
     return hc.n;
 }
 
-/* 401 with fresh challenges for age class age. */
-static enum MHD_Result challenge(struct service *s, struct MHD_Connection *conn, unsigned age)
+/* 401 with fresh challenges for age class age (503 if there is none); *status: which. */
+static enum MHD_Result challenge(struct service *s, struct MHD_Connection *conn, unsigned age,
+                                 unsigned *status)
 {
     static _Thread_local char www[AGP_HEADER_MAX];
     size_t len;
@@ -230,10 +346,12 @@ static enum MHD_Result challenge(struct service *s, struct MHD_Connection *conn,
     if (err != AGP_OK) {
         fprintf(stderr, "agepass verifier: no challenge for age class %u: %s\n", age,
                 agp_err_str(err));
+        *status = MHD_HTTP_SERVICE_UNAVAILABLE;
         return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n", "text/plain",
                      NULL, NULL);
     }
     atomic_fetch_add(&stats.challenges, 1);
+    *status = MHD_HTTP_UNAUTHORIZED;
     return reply(conn, MHD_HTTP_UNAUTHORIZED, denied_body, "text/plain", www, NULL);
 }
 
@@ -408,17 +526,18 @@ static enum MHD_Result required_page(struct service *s, struct MHD_Connection *c
 static unsigned redeem_authz(struct service *s, char set_cookie[AGP_COOKIE_MAX], const char *authz,
                              bool duplicated, unsigned age, int64_t now)
 {
+    struct agp_redeemed what;
     enum agp_refusal why;
     agp_err err;
     if (duplicated) {
         why = AGP_REFUSED_MALFORMED;
         err = AGP_ERR_SYNTAX;
     } else {
-        err = agp_verifier_redeem(s->v, &why, set_cookie, AGP_COOKIE_MAX, authz, strlen(authz), age,
-                                  now);
+        err = agp_verifier_redeem_info(s->v, &what, &why, set_cookie, AGP_COOKIE_MAX, authz,
+                                       strlen(authz), age, now);
     }
     if (err == AGP_OK) {
-        atomic_fetch_add(&stats.accepted, 1);
+        count_accepted(&what);
         atomic_fetch_add(&stats.sessions_opened, 1);
         return MHD_HTTP_OK;
     }
@@ -492,16 +611,55 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/*
+ * An access check (nginx's auth_request): a session, a token, or a
+ * challenge. *status is what it answers, for the metrics.
+ */
+static enum MHD_Result access_check(struct service *s, struct MHD_Connection *conn, int64_t now,
+                                    unsigned *status)
+{
+    const char *authz, *cookie;
+    char set_cookie[AGP_COOKIE_MAX];
+    unsigned age = s->min_age;
+    agp_err err;
+
+    *status = MHD_HTTP_BAD_REQUEST;
+    if (!needed_class(s, conn, &age))
+        return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
+    cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
+    err = cookie == NULL ? AGP_ERR_NOT_FOUND
+                         : agp_verifier_session(s->v, set_cookie, sizeof set_cookie, cookie,
+                                                strlen(cookie), age, now);
+    if (err == AGP_OK) {
+        atomic_fetch_add(&stats.sessions_valid, 1);
+        *status = MHD_HTTP_OK;
+        return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
+    }
+    if (err == AGP_ERR_RANGE) { /* a good session of a lower class: not for this page */
+        atomic_fetch_add(&stats.refused[AGP_REFUSED_WRONG_CLASS], 1);
+        fprintf(stderr, "agepass verifier: session refused: wrong_class (below class %u)\n", age);
+    }
+
+    authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (authz != NULL) {
+        *status =
+            redeem_authz(s, set_cookie, authz, header_count(conn, "Authorization") > 1, age, now);
+        if (*status == MHD_HTTP_OK) return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
+        if (*status == MHD_HTTP_SERVICE_UNAVAILABLE)
+            return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n",
+                         "text/plain", NULL, NULL);
+    }
+    return challenge(s, conn, age, status);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_size, void **con_cls)
 {
     struct service *s = cls;
-    const char *authz, *cookie;
-    char set_cookie[AGP_COOKIE_MAX];
     unsigned age = s->min_age, status;
-    agp_err err;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = (int64_t)time(NULL), started;
+    enum MHD_Result ret;
     (void)version;
 
     if (*con_cls == NULL) { /* first call: headers only */
@@ -532,37 +690,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "text/plain", NULL,
                      NULL);
-    if (strcmp(url, "/metrics") == 0) return metrics(conn);
+    if (strcmp(url, "/metrics") == 0)
+        return s->metrics_apart
+                   ? reply(conn, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain", NULL, NULL)
+                   : metrics(s, conn);
 
-    if (!needed_class(s, conn, &age))
-        return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
-    if (strcmp(url, "/page/required") == 0)
+    if (strcmp(url, "/page/required") == 0 || strcmp(url, "/page/unavailable") == 0) {
+        if (!needed_class(s, conn, &age))
+            return reply(conn, MHD_HTTP_BAD_REQUEST, "bad age class\n", "text/plain", NULL, NULL);
+        if (strcmp(url, "/page/unavailable") == 0) return unavailable_page(s, conn);
         return required_page(s, conn, MHD_HTTP_UNAUTHORIZED, age,
                              MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Agepass-Return"),
                              false);
-    if (strcmp(url, "/page/unavailable") == 0) return unavailable_page(s, conn);
-
-    cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Cookie");
-    err = cookie == NULL ? AGP_ERR_NOT_FOUND
-                         : agp_verifier_session(s->v, set_cookie, sizeof set_cookie, cookie,
-                                                strlen(cookie), age, now);
-    if (err == AGP_OK) {
-        atomic_fetch_add(&stats.sessions_valid, 1);
-        return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
     }
-    if (err == AGP_ERR_RANGE) { /* a good session of a lower class: not for this page */
-        atomic_fetch_add(&stats.refused[AGP_REFUSED_WRONG_CLASS], 1);
-        fprintf(stderr, "agepass verifier: session refused: wrong_class (below class %u)\n", age);
-    }
-
-    authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (authz == NULL) return challenge(s, conn, age);
-    status = redeem_authz(s, set_cookie, authz, header_count(conn, "Authorization") > 1, age, now);
-    if (status == MHD_HTTP_OK) return reply(conn, MHD_HTTP_OK, "", NULL, NULL, set_cookie);
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "age check unavailable\n", "text/plain",
-                     NULL, NULL);
-    return challenge(s, conn, age);
+    started = metrics_now_us();
+    ret = access_check(s, conn, now, &status);
+    count_check(status, started);
+    return ret;
 }
 
 /* Reads DIR/verifier-secret, making it (0600) the first time. */
@@ -602,6 +746,7 @@ struct trust {
 
 static struct {
     struct trust t[CLI_MAX_REPEAT];
+    atomic_llong last_success[CLI_MAX_REPEAT]; /* Unix seconds of each directory's last fetch */
     size_t n;
     const char *state_dir;
     unsigned refresh_s;
@@ -680,8 +825,11 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
         return err;
     }
     /* the issuer's own name for its challenges, unless the operator chose one */
-    if (!t->name_given && d.issuer_name[0] != '\0')
+    if (!t->name_given && d.issuer_name[0] != '\0') {
+        pthread_mutex_lock(&trusts.mu); /* the metrics page reads it */
         memcpy(t->name, d.issuer_name, strlen(d.issuer_name) + 1);
+        pthread_mutex_unlock(&trusts.mu);
+    }
     for (i = 0; i < d.count; i++) {
         struct agp_key *key = NULL;
         unsigned age = d.keys[i].age ? d.keys[i].age : t->age;
@@ -716,6 +864,42 @@ static agp_err apply_directory(struct agp_verifier *v, size_t index, const uint8
     return AGP_OK;
 }
 
+/*
+ * The directories' series (only when some --trust is a URL): refreshes by
+ * result, and each directory's last good fetch under its issuer's name.
+ */
+static void trust_metrics(struct metrics_page *p)
+{
+    char name[2 * AGP_ISSUER_NAME_MAX + 1];
+    size_t i, urls = 0;
+    for (i = 0; i < trusts.n; i++)
+        urls += trusts.t[i].is_url;
+    if (urls == 0) return;
+    metrics_head(p, "agepass_verifier_directory_refreshes_total", "counter",
+                 "Fetches of the trusted issuers' directories, by result.");
+    metrics_printf(p,
+                   "agepass_verifier_directory_refreshes_total{result=\"ok\"} %lu\n"
+                   "agepass_verifier_directory_refreshes_total{result=\"failed\"} %lu\n",
+                   atomic_load(&stats.refreshes_ok), atomic_load(&stats.refreshes_failed));
+    metrics_head(
+        p, "agepass_verifier_directory_last_success_timestamp_seconds", "gauge",
+        "When each trusted directory was last fetched and taken, Unix seconds (0: never).");
+    /*
+     * the name is read while the refresh thread may write it (a directory's
+     * own name, set once it is first fetched): a copy under trusts.mu
+     */
+    for (i = 0; i < trusts.n; i++) {
+        if (!trusts.t[i].is_url) continue;
+        pthread_mutex_lock(&trusts.mu);
+        metrics_escape(name, sizeof name, trusts.t[i].name);
+        pthread_mutex_unlock(&trusts.mu);
+        metrics_printf(p,
+                       "agepass_verifier_directory_last_success_timestamp_seconds{issuer=\"%s\"} "
+                       "%lld\n",
+                       name, atomic_load(&trusts.last_success[i]));
+    }
+}
+
 /* Fetches one directory; falls back to (at start) or refreshes the cache. */
 static void refresh_one(struct agp_verifier *v, size_t index, bool at_start)
 {
@@ -729,9 +913,12 @@ static void refresh_one(struct agp_verifier *v, size_t index, bool at_start)
     snprintf(cache, sizeof cache, "%s/trust-%zu.json", trusts.state_dir, index + 1);
     err = cli_http_get(t->where, AGP_DIR_MAX_BYTES, 5000, &body, &len, &status);
     if (err == AGP_OK && status == 200 && apply_directory(v, index, body, len) == AGP_OK) {
+        atomic_fetch_add(&stats.refreshes_ok, 1);
+        atomic_store(&trusts.last_success[index], (long long)time(NULL));
         if (cli_output(cache, body, len, 0600) != CLI_OK)
             fprintf(stderr, "agepass verifier: cannot cache %s\n", t->where);
     } else {
+        atomic_fetch_add(&stats.refreshes_failed, 1);
         fprintf(stderr, "agepass verifier: %s: no usable directory (%s, HTTP %ld)%s\n", t->where,
                 agp_err_str(err), status,
                 at_start ? "; using the cached copy if any" : "; keeping the current keys");
@@ -843,6 +1030,7 @@ static int serve(int argc, char **argv)
         {.name = "--allow-volatile-replay-store", .kind = CLI_FLAG},
         {.name = "--page-template"},
         {.name = "--redeem-url"},
+        {.name = "--metrics-listen"},
     };
     size_t n = sizeof o / sizeof o[0];
     const char *dir;
@@ -855,7 +1043,7 @@ static int serve(int argc, char **argv)
     struct agp_verifier *v = NULL;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    struct http_server *d = NULL;
+    struct http_server *d = NULL, *md = NULL;
     struct service svc = {0};
     char redeem_default[AGP_URI_MAX + 1];
     char path[4096];
@@ -870,6 +1058,7 @@ static int serve(int argc, char **argv)
     if (cli_get(o, n, "--config") != NULL &&
         (rc = cli_merge_config(o, n, cli_get(o, n, "--config"), usage)) != CLI_OK)
         return rc;
+    metrics_started();
     signal(SIGXFSZ, SIG_IGN); /* a full disk or file limit is an error, not a death */
     signal(SIGPIPE, SIG_IGN);
     if ((cli_get(o, n, "--min-age") &&
@@ -959,6 +1148,9 @@ static int serve(int argc, char **argv)
     svc.v = v;
     svc.store = store;
     svc.min_age = (unsigned)min_age;
+    svc.session_idle_s = cfg.session_idle_s;
+    svc.site_bound = !cfg.cross_origin;
+    svc.metrics_apart = cli_get(o, n, "--metrics-listen") != NULL;
     rc = CLI_REJECTED;
     if (pages_load(&svc.pages, cli_get(o, n, "--page-template") ? cli_get(o, n, "--page-template")
                                                                 : AGP_PAGES_DIR) != CLI_OK)
@@ -995,6 +1187,9 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "agepass: cannot listen on %s\n", cli_get(o, n, "--listen"));
         goto out;
     }
+    if (svc.metrics_apart &&
+        metrics_listen_start(&md, cli_get(o, n, "--metrics-listen"), metrics, &svc) != 0)
+        goto out;
     fprintf(stderr,
             "agepass verifier: listening on %s, origin %s, age %u%s, class header from %s\n",
             cli_get(o, n, "--listen"), cfg.origin, (unsigned)min_age,
@@ -1011,6 +1206,7 @@ out:
         pthread_mutex_unlock(&trusts.mu);
         pthread_join(refresh_thread, NULL);
     }
+    http_stop(md);
     http_stop(d);
     agp_verifier_free(v);
     agp_replay_free(store);

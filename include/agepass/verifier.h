@@ -161,6 +161,38 @@ AGP_MUST_USE agp_err agp_verifier_redeem(struct agp_verifier *v, enum agp_refusa
                                          char *cookie, size_t cookie_cap, const char *authz,
                                          size_t authz_len, unsigned age, int64_t now);
 
+/* What a redemption spent, for the metrics: nothing of the token itself. */
+struct agp_redeemed {
+    char issuer_name[AGP_ISSUER_NAME_MAX + 1]; /* the trusted key's issuer, as configured */
+    unsigned age;                              /* the class the key proves */
+    uint8_t key_id[AGP_SHA256_LEN];            /* the key's token_key_id (public) */
+    bool cross_origin;                         /* a cross-origin challenge; else site-bound */
+};
+
+/*
+ * agp_verifier_redeem, that also fills *what on success (zeroed on
+ * failure) with the key and the kind of challenge the token answered.
+ */
+AGP_MUST_USE agp_err agp_verifier_redeem_info(struct agp_verifier *v, struct agp_redeemed *what,
+                                              enum agp_refusal *why, char *cookie,
+                                              size_t cookie_cap, const char *authz,
+                                              size_t authz_len, unsigned age, int64_t now);
+
+/* One trusted key, as agp_verifier_list_keys describes it (public values only). */
+struct agp_verifier_key_info {
+    char issuer_name[AGP_ISSUER_NAME_MAX + 1];
+    unsigned age;
+    uint8_t key_id[AGP_SHA256_LEN];
+    int64_t not_before, expires_at; /* expires_at: its tokens are refused from then on */
+};
+
+/*
+ * Describes up to cap of the keys trusted now into out; returns how many
+ * it wrote (at most AGP_VERIFIER_MAX_KEYS are ever trusted).
+ */
+size_t agp_verifier_list_keys(struct agp_verifier *v, struct agp_verifier_key_info *out,
+                              size_t cap);
+
 /*
  * Checks the Cookie header value for a session of class age or higher that
  * is neither idle too long nor too old. When the session was last refreshed

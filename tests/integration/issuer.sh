@@ -118,7 +118,7 @@ check "the service still serves ($s)" [ "$s" = 200 ]
 
 # figures, and what the issuer keeps
 curl -s "$base/metrics" >metrics.txt
-check "metrics: two enrolments accepted" grep -q '^agepass_issuer_enrolments_accepted_total 2$' metrics.txt
+check "metrics: two enrolments accepted" grep -q '^agepass_issuer_enrolments_accepted_total{source="dev"} 2$' metrics.txt
 check "metrics: one refused as under age" grep -q 'reason="under_age"} 1$' metrics.txt
 check "metrics: 4 tokens issued in all" bash -c "[ \$(grep '^agepass_issuer_tokens_issued_total' metrics.txt | awk '{s+=\$2} END {print s}') = 4 ]"
 check "metrics: a wrong class counted" grep -q 'reason="wrong_class"} 1$' metrics.txt

@@ -78,7 +78,7 @@ check "the JSON body still works: 200" bash -c \
     "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{\"age\": 25}' '$base/enroll/dev') = 200 ]"
 
 curl -s "$base/metrics" >metrics.txt
-check "metrics: four enrolments accepted" grep -q "^agepass_issuer_enrolments_accepted_total 4$" metrics.txt
+check "metrics: four enrolments accepted" grep -q '^agepass_issuer_enrolments_accepted_total{source="dev"} 4$' metrics.txt
 check "metrics: one under_age" grep -q 'reason="under_age"} 1$' metrics.txt
 check "metrics: twelve invalid_evidence" grep -q 'reason="invalid_evidence"} 12$' metrics.txt
 check "privacy: the grant is not in the issuer's log" bash -c "! grep -qF '$grant' issuer.log"

@@ -107,3 +107,10 @@ CONF
     pids+=($!)
     wait_port "$2" || { cat "$work/nginx/stderr"; return 1; }
 }
+
+# metric_sum FILE NAME [REGEX]: the sum of the series named NAME in FILE (a
+# /metrics page), whatever their labels, or only those whose name-and-labels
+# match REGEX (e.g. 'source="dev"').
+metric_sum() {
+    awk -v n="$2" -v re="${3:-}" '!/^#/ { split($1, a, "{"); if (a[1] == n && $1 ~ re) s += $2 } END { print s + 0 }' "$1"
+}

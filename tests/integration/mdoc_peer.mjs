@@ -243,12 +243,12 @@ try {
     Object.values(wl.issuers)[0]?.tokens?.filter((t) => t.age === 18).length === 3);
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  const count = (reason) => Number((metrics.match(new RegExp(`refused_total\\{reason="${reason}"\\} (\\d+)`)) ?? [])[1]);
+  const count = (reason) => Number((metrics.match(new RegExp(`refused_total\\{source="mdoc",reason="${reason}"\\} (\\d+)`)) ?? [])[1]);
   check('metrics: reused_evidence 3', count('reused_evidence') === 3, metrics);
   check('metrics: under_age 1, expired_evidence 1', count('under_age') === 1 && count('expired_evidence') === 1);
   check('metrics: invalid_evidence 10 (nonce, origin, element, device key, CA, junk, state, no token, state twice, NUL)',
     count('invalid_evidence') === 10, String(count('invalid_evidence')));
-  check('metrics: 3 enrolments accepted', /enrolments_accepted_total 3\b/.test(metrics));
+  check('metrics: 3 enrolments accepted (source mdoc)', /enrolments_accepted_total\{source="mdoc"\} 3\b/.test(metrics));
 } finally {
   issuer.kill('SIGTERM');
   await new Promise((r) => issuer.on('exit', r));

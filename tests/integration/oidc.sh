@@ -200,7 +200,7 @@ check "enrol cap: another person" node "$here/oidc_flow.mjs" "$base_es" acct-yea
 s=$(callback "$(cat es3.cb)" es3.json)
 check "enrol cap: ... still enrols: 200 ($s)" bash -c "[ $s = 200 ] && grep -q grant es3.json"
 check "enrol cap: counted as over_quota" bash -c \
-    "curl -s '$base_es/metrics' | grep -q 'enrolments_refused_total{reason=\"over_quota\"} 1$'"
+    "curl -s '$base_es/metrics' | grep -q 'enrolments_refused_total{source=\"[a-z0-9.-]*\",reason=\"over_quota\"} 1$'"
 
 # no session on the issuer: a flow started at one instance ends at another
 # sharing the state folder, and a replay across them is still refused
@@ -248,10 +248,10 @@ check "a callback naming another issuer (RFC 9207): 400 ($s)" [ "$s" = 400 ]
 s=$(curl -s -o /dev/null -w '%{http_code}' "$base/.well-known/private-token-issuer-directory")
 check "the issuer keeps serving: 200 ($s)" [ "$s" = 200 ]
 curl -s "$base/metrics" >metrics.txt
-check "metrics: six enrolments accepted (this instance)" grep -q '^agepass_issuer_enrolments_accepted_total 6$' metrics.txt
-check "metrics: one under_age" grep -q 'reason="under_age"} 1$' metrics.txt
-check "metrics: two reused_evidence" grep -q 'reason="reused_evidence"} 2$' metrics.txt
-check "metrics: seven invalid_evidence" grep -q 'reason="invalid_evidence"} 7$' metrics.txt
+check "metrics: six enrolments accepted (this instance)" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_accepted_total)" = 6 ]
+check "metrics: one under_age" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_refused_total 'reason="under_age"')" = 1 ]
+check "metrics: two reused_evidence" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_refused_total 'reason="reused_evidence"')" = 2 ]
+check "metrics: seven invalid_evidence" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_refused_total 'reason="invalid_evidence"')" = 7 ]
 check "log: each refusal with its reason" bash -c "[ \$(grep -c 'enrolment refused: invalid_evidence' issuer.log) = 7 ] && grep -q 'the token endpoint of op-a refused the code' issuer.log && grep -q 'state not made by this issuer' issuer.log"
 
 # privacy: nothing of the accounts in the store files or the log

@@ -74,7 +74,7 @@ check "log: refused algorithms named" grep -q 'ID token refused: unsupported tok
 check "log: unknown keys named" grep -q 'ID token refused: unusable key' issuer.log
 check "log: claim mismatches named" grep -q 'ID token refused: token was made for another challenge' issuer.log
 curl -s "$base/metrics" >metrics.txt
-check "metrics: 4 accepted" grep -q '^agepass_issuer_enrolments_accepted_total 4$' metrics.txt
+check "metrics: 4 accepted" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_accepted_total)" = 4 ]
 check "metrics: 12 invalid_evidence" grep -q 'reason="invalid_evidence"} 12$' metrics.txt
 check "metrics: 2 expired_evidence" grep -q 'reason="expired_evidence"} 2$' metrics.txt
 s=$(curl -s -o /dev/null -w '%{http_code}' "$base/.well-known/private-token-issuer-directory")

@@ -20,10 +20,10 @@ check "the block runs to the end" [ $? -eq 0 ]
 check "the age check passes" grep -q '^age check passed$' "$work/out"
 check "the wallet holds 29 tokens after spending one" grep -q 'over 18: 29 tokens' "$work/out"
 check "the issuer counted 1 enrolment and 30 tokens" bash -c \
-    "grep -q '^agepass_issuer_enrolments_accepted_total 1$' '$work/out' &&
+    "grep -q '^agepass_issuer_enrolments_accepted_total{source=\"dev\"} 1$' '$work/out' &&
      grep -q '^agepass_issuer_tokens_issued_total{.*} 30$' '$work/out'"
 check "the verifier counted 1 token and 1 session" bash -c \
-    "grep -q '^agepass_verifier_tokens_accepted_total 1$' '$work/out' &&
+    "grep -q '^agepass_verifier_tokens_accepted_total{.*} 1$' '$work/out' &&
      grep -q '^agepass_verifier_sessions_opened_total 1$' '$work/out'"
 [ "$fail" -eq 0 ] || cat "$work/out"
 finish
