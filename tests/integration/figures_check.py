@@ -114,7 +114,7 @@ for title, e in panels:
 # The key figures: exactly the value the load implies.
 record_names = {r["record"] for r in records}
 for e, want in expected["exact"].items():
-    name = re.match(r"[a-zA-Z_:]+", e).group(0)
+    name = re.match(r"[a-zA-Z0-9_:]+", e).group(0)
     if ":" in name:
         report(name in record_names, f"{name} is a recording rule of rules.yml")
     err, res = query(e)
