@@ -252,6 +252,25 @@ check "metrics: six enrolments accepted (this instance)" [ "$(metric_sum metrics
 check "metrics: one under_age" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_refused_total 'reason="under_age"')" = 1 ]
 check "metrics: two reused_evidence" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_refused_total 'reason="reused_evidence"')" = 2 ]
 check "metrics: seven invalid_evidence" [ "$(metric_sum metrics.txt agepass_issuer_enrolments_refused_total 'reason="invalid_evidence"')" = 7 ]
+# per evidence source (issue 15): op-b's two grants (adult-b, cross3) under its
+# name, the cross-provider attacks under the state's provider (op-a), the
+# callbacks with no state of ours under "oidc" (two providers: unattributable)
+check "metrics: op-b's two enrolments under source op-b" grep -q '^agepass_issuer_enrolments_accepted_total{source="op-b"} 2$' metrics.txt
+check "metrics: four under op-a" grep -q '^agepass_issuer_enrolments_accepted_total{source="op-a"} 4$' metrics.txt
+check "metrics: the minor under op-a" grep -q '^agepass_issuer_enrolments_refused_total{source="op-a",reason="under_age"} 1$' metrics.txt
+check "metrics: the 3 callbacks with no state of ours under oidc" grep -q '^agepass_issuer_enrolments_refused_total{source="oidc",reason="invalid_evidence"} 3$' metrics.txt
+check "metrics: attempts = accepted + refused, for each source (op-a, op-b, oidc only)" python3 - metrics.txt <<'EOF'
+import re, sys
+page = open(sys.argv[1]).read()
+def by(name):
+    out = {}
+    for src, v in re.findall(r'^%s\{source="([^"]+)"[^}]*\} (\d+)$' % name, page, re.M):
+        out[src] = out.get(src, 0) + int(v)
+    return out
+att, acc, ref = (by('agepass_issuer_enrolments_%s_total' % n) for n in ('attempts', 'accepted', 'refused'))
+assert sorted(att) == ['oidc', 'op-a', 'op-b'], att
+assert all(att[s] == acc[s] + ref[s] for s in att), (att, acc, ref)
+EOF
 check "log: each refusal with its reason" bash -c "[ \$(grep -c 'enrolment refused: invalid_evidence' issuer.log) = 7 ] && grep -q 'the token endpoint of op-a refused the code' issuer.log && grep -q 'state not made by this issuer' issuer.log"
 
 # privacy: nothing of the accounts in the store files or the log

@@ -207,6 +207,40 @@ int main(void)
     EXPECT(redeem(v, authz, 18, NOW, NULL, NULL) == AGP_REFUSED_WRONG_CHALLENGE);
     EXPECT(redeem(cross, authz, 18, NOW + 86000, NULL, NULL) == AGP_REFUSED_NONE);
     EXPECT(redeem(cross, authz, 18, NOW + 86000, NULL, NULL) == AGP_REFUSED_REPLAY);
+    /* what a redemption spent, for the metrics: the key, its class, the scope */
+    {
+        struct agp_redeemed what;
+        struct agp_verifier_key_info keys[AGP_VERIFIER_MAX_KEYS];
+        enum agp_refusal why;
+        char c[AGP_COOKIE_MAX], a2[1024];
+        size_t site_len;
+        uint8_t site[AGP_CHALLENGE_MAX];
+        make_authz(a2, sizeof a2, sk21, ch, ch_len, NULL);
+        EXPECT_OK(
+            agp_verifier_redeem_info(cross, &what, &why, c, sizeof c, a2, strlen(a2), 18, NOW));
+        EXPECT(what.cross_origin && what.age == 21 &&
+               strcmp(what.issuer_name, "issuer.example") == 0);
+        EXPECT(memcmp(what.key_id, agp_key_id(sk21), AGP_SHA256_LEN) == 0);
+        /* a replay: refused, and nothing said of the key */
+        EXPECT_ERR(
+            agp_verifier_redeem_info(cross, &what, &why, c, sizeof c, a2, strlen(a2), 18, NOW),
+            AGP_ERR_REPLAY);
+        EXPECT(why == AGP_REFUSED_REPLAY && what.age == 0 && what.issuer_name[0] == '\0');
+        /* a site-bound token of the same verifier (the second challenge of the header) */
+        site_len = first_challenge(cross, 18, NOW, 1, site);
+        EXPECT(site_len > 40);
+        make_authz(a2, sizeof a2, sk18, site, site_len, NULL);
+        EXPECT_OK(
+            agp_verifier_redeem_info(cross, &what, &why, c, sizeof c, a2, strlen(a2), 18, NOW));
+        EXPECT(!what.cross_origin && what.age == 18);
+        /* the keys, as the metrics list them */
+        EXPECT(agp_verifier_list_keys(cross, keys, AGP_VERIFIER_MAX_KEYS) == 2);
+        EXPECT(keys[0].age == 18 && keys[1].age == 21 && keys[0].expires_at == KEYS_END);
+        EXPECT(memcmp(keys[1].key_id, agp_key_id(sk21), AGP_SHA256_LEN) == 0);
+        EXPECT(strcmp(keys[1].issuer_name, "issuer.example") == 0);
+        EXPECT(agp_verifier_list_keys(cross, keys, 1) == 1);
+        EXPECT(agp_verifier_list_keys(cross, keys, 0) == 0);
+    }
     /*
      * issue 10 item 2: a spent cross-origin token stays spent for as long as
      * its key is accepted (it came back after 90 days), and the key is
