@@ -185,5 +185,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_issuer(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_verifier(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const char usage[] =
     "           finalize, verify, and the HTTP headers of RFC 9577\n"
     "  issuer   init, serve, rotate: the age provider's token service\n"
     "  verifier serve   the site's verifier for nginx auth_request\n"
+    "  report   a period's figures from Prometheus: HTML, PDF, CSV, JSON\n"
     "\n"
     "Run 'agepass COMMAND --help' for the options of a command,\n"
     "'agepass --version' (or -V) for the version and the OpenSSL in use.\n"
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "verifier") == 0) return cmd_verifier(argc - 2, argv + 2);
     if (strcmp(argv[1], "issuer") == 0) return cmd_issuer(argc - 2, argv + 2);
     if (strcmp(argv[1], "demo") == 0) return cmd_demo(argc - 2, argv + 2);
+    if (strcmp(argv[1], "report") == 0) return cmd_report(argc - 2, argv + 2);
     if (strcmp(argv[1], "enroll") == 0 || strcmp(argv[1], "fetch") == 0 ||
         strcmp(argv[1], "get") == 0 || strcmp(argv[1], "wallet") == 0)
         return cmd_client(argv[1], argc - 2, argv + 2);
