@@ -1233,11 +1233,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 }
 
 /* The endpoint label of a request: its route, from a fixed list. */
-static enum endpoint endpoint_of(struct MHD_Connection *conn, const char *url, const char *method)
+static enum endpoint endpoint_of(const struct service *s, struct MHD_Connection *conn,
+                                 const char *url, const char *method)
 {
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     if (get && strcmp(url, "/.well-known/private-token-issuer-directory") == 0) return EP_DIRECTORY;
-    if (get && strcmp(url, "/metrics") == 0) return EP_METRICS;
+    if (get && strcmp(url, "/metrics") == 0) return s->metrics_apart ? EP_OTHER : EP_METRICS;
     if (post && strcmp(url, "/token-request") == 0) {
         const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
         return ct != NULL && strcasecmp(ct, AGP_BATCH_REQUEST_TYPE) == 0 ? EP_BATCH : EP_TOKEN;
@@ -1273,7 +1274,7 @@ static enum MHD_Result handle_locked(void *cls, struct MHD_Connection *conn, con
     pthread_rwlock_rdlock(&s->lock);
     ret = handle(cls, conn, url, method, version, upload_data, upload_size, con_cls);
     pthread_rwlock_unlock(&s->lock);
-    metrics_observe(&stats.latency[endpoint_of(conn, url, method)],
+    metrics_observe(&stats.latency[endpoint_of(s, conn, url, method)],
                     metrics_now_us() - up->started_us);
     return ret;
 }

@@ -88,6 +88,9 @@ check "issuer: 1 malformed token request" is i1.txt 'agepass_issuer_token_reques
 check "issuer: latency: 7 grant requests (6 by curl, 1 by the client)" is i1.txt 'agepass_issuer_request_duration_seconds_count{endpoint="grant"}' 7
 check "issuer: latency: 1 batch" is i1.txt 'agepass_issuer_request_duration_seconds_count{endpoint="batch"}' 1
 check "issuer: latency: 1 single token request" is i1.txt 'agepass_issuer_request_duration_seconds_count{endpoint="token"}' 1
+check "issuer: latency: the main port's /metrics (404) is 'other', not 'metrics'" bash -c "
+    grep -q '^agepass_issuer_request_duration_seconds_count{endpoint=\"other\"} 1$' i1.txt &&
+    grep -q '^agepass_issuer_request_duration_seconds_count{endpoint=\"metrics\"} 0$' i1.txt"
 check "issuer: latency: +Inf bucket = count" is i1.txt 'agepass_issuer_request_duration_seconds_bucket{endpoint="grant",le="+Inf"}' 7
 check "issuer: latency: 14 buckets per endpoint, cumulative" python3 - i1.txt <<'EOF'
 import re, sys
