@@ -757,7 +757,12 @@ static void value_text(const struct report *r, const struct row *row, char *out,
     } else if (row->unit == U_SECONDS) {
         snprintf(out, cap, "%.3f s", row->value);
     } else if (row->unit == U_DATE) {
-        if (!format_day(out, cap, (int64_t)row->value, true)) snprintf(out, cap, "?");
+        /* a day for people (and the time if not midnight); the CSV and JSON keep the time */
+        struct tm tm;
+        time_t t = (time_t)row->value;
+        if (gmtime_r(&t, &tm) == NULL ||
+            strftime(out, cap, t % 86400 == 0 ? "%Y-%m-%d" : "%Y-%m-%d %H:%M", &tm) == 0)
+            snprintf(out, cap, "?");
     } else {
         snprintf(out, cap, "in force");
     }
@@ -1142,6 +1147,22 @@ static bool prom_url(struct report *r, const char *url)
     return true;
 }
 
+/* mkdir -p: dir and its missing parents (mode 0755). */
+static bool make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t i, n = strlen(dir);
+    if (n == 0 || n >= sizeof path) return false;
+    memcpy(path, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0') continue;
+        path[i] = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) return false;
+        if (i < n) path[i] = '/';
+    }
+    return true;
+}
+
 static const char *const out_names[] = {"report.html", "report.pdf", "report.csv", "report.json"};
 
 int cmd_report(int argc, char **argv)
@@ -1197,7 +1218,7 @@ int cmd_report(int argc, char **argv)
         cli_fail("report", AGP_ERR_NOMEM);
         goto out;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (!make_dirs(dir)) {
         cli_fail(dir, AGP_ERR_IO);
         goto out;
     }
@@ -1225,5 +1246,6 @@ out:
         report_buf_free(&out[i]);
     free(ch);
     free(r.rows);
+    report_draw_done();
     return rc;
 }

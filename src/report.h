@@ -110,4 +110,7 @@ struct report_block {
 /* The blocks laid out on A4 pages into a PDF in *pdf; false if cairo failed. */
 bool report_pdf(const struct report_block *blocks, size_t n, unsigned k, struct report_buf *pdf);
 
+/* Frees what cairo, Pango and fontconfig keep for the process; call last. */
+void report_draw_done(void);
+
 #endif

@@ -15,6 +15,7 @@
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 
 #include "report.h"
@@ -171,6 +172,7 @@ static void room(struct page *p, double need)
     cairo_show_page(p->cr);
     p->number++;
     p->y = MARGIN;
+    cairo_set_source_rgb(p->cr, 0.1, 0.1, 0.1); /* the footer's grey stays on its page */
 }
 
 /* see report.h */
@@ -233,4 +235,13 @@ bool report_pdf(const struct report_block *blocks, size_t n, unsigned k, struct 
     ok = ok && cairo_surface_status(s) == CAIRO_STATUS_SUCCESS;
     cairo_surface_destroy(s);
     return ok && !pdf->failed;
+}
+
+/* see report.h */
+void report_draw_done(void)
+{
+    /* the font map and fontconfig's caches are process-wide: freed once, at the end */
+    pango_cairo_font_map_set_default(NULL);
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -46,7 +46,7 @@ page() {
 }
 
 page agepass.1 "--help" "keygen --help" "token --help" "demo --help" "enroll --help" \
-    "fetch --help" "get --help" "wallet --help"
+    "fetch --help" "get --help" "wallet --help" "report --help"
 page agepass-issuer.8 "issuer --help" "issuer init --help" "issuer serve --help" \
     "issuer rotate --help"
 page agepass-verifier.8 "verifier --help" "verifier serve --help"
