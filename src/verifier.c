@@ -122,7 +122,7 @@ struct accept_row {
 };
 
 static struct {
-    atomic_ulong challenges, accepted, sessions_opened, sessions_valid, store_errors;
+    atomic_ulong challenges, sessions_opened, sessions_valid, store_errors;
     atomic_ulong directory_partitions; /* directories refused: two current or next keys */
     atomic_ulong refused[AGP_REFUSAL_COUNT];
     atomic_ulong header_not_front, header_below_min;
@@ -209,7 +209,6 @@ static struct accept_row *accept_row(const char *issuer, unsigned age)
 static void count_accepted(const struct agp_redeemed *what)
 {
     struct accept_row *r = accept_row(what->issuer_name, what->age);
-    atomic_fetch_add(&stats.accepted, 1);
     if (r != NULL) atomic_fetch_add(&r->n[what->cross_origin ? 1 : 0], 1);
 }
 

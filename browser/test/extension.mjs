@@ -102,7 +102,10 @@ async function run(which, s) {
     const content = (page) => page.evaluate(() => document.body.innerText).catch(() => '');
     const opened = async (page) => (await content(page)).includes(SITE_CONTENT);
     const metric = async (name) => (await s.verifierMetrics()).get(name) || 0;
-    const accepted = () => metric('agepass_verifier_tokens_accepted_total');
+    // tokens accepted, summed over their labels (issuer, age, scope)
+    const accepted = async () => [...(await s.verifierMetrics())]
+      .filter(([k]) => k.startsWith('agepass_verifier_tokens_accepted_total{'))
+      .reduce((sum, [, v]) => sum + v, 0);
     let visit = 0;
     const visitUrl = (base) => `${base}?v=${which}-${++visit}`;
     const P = `${which}:`;

@@ -140,6 +140,21 @@ check "issuer: the retired keys' series are gone, the new epoch's are there (4, 
     [ $(metric_sum i3.txt agepass_issuer_tokens_issued_total) = 0 ]"
 check "issuer: promtool check metrics passes after the load" promtool check metrics <i3.txt
 
+# an issuer whose store (Redis) is down cannot decide: 503, and no attempt counted
+cp -r ist ist-r
+ip2=$(free_port)
+"$agepass" issuer serve --state ist-r --listen "127.0.0.1:$ip2" --insecure-dev-attester \
+    --redis "redis://127.0.0.1:$(free_port)" 2>issuer-r.log &
+pids+=($!)
+wait_port "$ip2" || { cat issuer-r.log; exit 2; }
+s=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"age": 25}' "http://127.0.0.1:$ip2/enroll/dev")
+check "issuer with its store down: an enrolment gets 503 ($s)" [ "$s" = 503 ]
+scrape "http://127.0.0.1:$ip2/metrics" ir.txt >/dev/null
+check "... counted as no attempt, no acceptance, no refusal" bash -c "
+    grep -q '^agepass_issuer_enrolments_attempts_total{source=\"dev\"} 0$' ir.txt &&
+    [ $(metric_sum ir.txt agepass_issuer_enrolments_refused_total) = 0 ]"
+check "... but timed (grant: 1)" is ir.txt 'agepass_issuer_request_duration_seconds_count{endpoint="grant"}' 1
+
 # --- the verifier -----------------------------------------------------------
 # its keys: the issuer's directory (now epoch 2 current); a second directory
 # that cannot be fetched; tokens minted with the issuer's key files
