@@ -47,7 +47,7 @@ static const char usage[] =
     "Exit status: 0 written, 1 Prometheus unreachable or its answer refused\n"
     "(no file written), 2 usage error.\n";
 
-#define LABELS_PER_ROW 6
+#define LABELS_PER_ROW REPORT_LABELS_MAX
 
 enum unit { U_COUNT, U_SHARE, U_SECONDS, U_DATE, U_INFO };
 static const char *const unit_names[] = {"count", "share", "seconds", "date", "info"};
@@ -812,7 +812,7 @@ static void csv_field(struct report_buf *b, const char *s)
 
 static void write_csv(const struct report *r, struct report_buf *b)
 {
-    char labels[1200], value[64];
+    char labels[4096], value[64];
     size_t i;
     report_buf_puts(b, "period_from,period_to,section,figure,labels,value,unit,status\r\n");
     for (i = 0; i < r->n; i++) {
@@ -985,7 +985,7 @@ static const char css[] =
 
 static void html_row(struct report_buf *b, const struct report *r, const struct row *row)
 {
-    char labels[1200], value[64];
+    char labels[4096], value[64];
     labels_text(row, labels, sizeof labels, ", ");
     value_text(r, row, value, sizeof value);
     report_buf_puts(b, "<tr><td>");
@@ -1078,7 +1078,7 @@ static bool write_pdf(const struct report *r, const struct report_chart ch[CH_CO
 {
     size_t cap = r->n + 128, n = 0, s, i, t = 0;
     struct report_block *bl = calloc(cap, sizeof *bl);
-    char(*text)[1300] = calloc(cap * 3, sizeof *text);
+    char(*text)[4096] = calloc(cap * 3, sizeof *text);
     char head[256], intro[512];
     bool ok = bl != NULL && text != NULL;
 

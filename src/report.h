@@ -20,7 +20,7 @@
 /* Bounds on what a Prometheus answer may hold; anything beyond is refused. */
 #define REPORT_ANSWER_MAX      (4u * 1024 * 1024) /* bytes of one answer */
 #define REPORT_SAMPLES_MAX     4096               /* series in one vector */
-#define REPORT_LABELS_MAX      8                  /* labels of one series */
+#define REPORT_LABELS_MAX      16                 /* labels of one series */
 #define REPORT_LABEL_NAME_MAX  64
 #define REPORT_LABEL_VALUE_MAX 160
 

@@ -166,7 +166,9 @@ family(I + "key_expiry_timestamp_seconds", "gauge")
 gauge(I + "key_expiry_timestamp_seconds", {"age": "18", "key": "e5f6a7b8"},
       calendar.timegm((2027, 2, 13, 0, 0, 0)))
 family(I + "config_info", "gauge")
-gauge(I + "config_info", {"min_age": "18", "classes": "16,18"}, 1)
+ISSUER_CONFIG = {"min_age": "18", "classes": "16,18", "sources": "dev,mdoc,franceconnect",
+                 "epoch_days": "90", "day_cap": "30", "epoch_cap": "300", "enrol_cap": "5"}
+gauge(I + "config_info", ISSUER_CONFIG, 1)
 family("agepass_build_info", "gauge")
 gauge("agepass_build_info", {"service": "issuer", "version": "0.1.0"}, 1)
 gauge("agepass_build_info", {"service": "verifier", "version": "0.1.0"}, 1)
@@ -226,7 +228,7 @@ seconds = [("check_latency_p95", {}, p95(check_lat), sum(check_lat.values()))] +
     for e, per in issuer_lat.items()]
 
 configuration = [
-    ("issuer_config", {"min_age": "18", "classes": "16,18"}),
+    ("issuer_config", ISSUER_CONFIG),
     ("verifier_config", {"min_age": "18", "session_seconds": "1800", "site_bound": "0"}),
     ("verifier_config", {"min_age": "18", "session_seconds": "3600", "site_bound": "0"}),
 ]
