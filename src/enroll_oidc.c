@@ -21,7 +21,13 @@
  * k_p = HMAC(k, "agepass oidc provider v1" || 0 || name): the state's MAC,
  * nonce and PKCE verifier are made with it, so the callback learns the
  * provider from the key that opens the state, and a state begun with one
- * provider cannot be finished with another's code, ID token or iss. A
+ * provider cannot be finished with another's code, ID token or iss. An
+ * enrolment the web wallet begins (?wallet=1) has its state, nonce and
+ * verifier made with a second subkey, k_pw = HMAC(k_p, "agepass oidc
+ * wallet v1"): the callback knows from the key that opens the state that
+ * the grant goes back to the wallet, while the state itself looks like any
+ * other (same length, random to whoever lacks the key), so the provider
+ * cannot tell wallet users apart, nor forge or guess a wallet state. A
  * used state is remembered (agp_istore_evidence_once) until it expires, so
  * a replayed callback is reused_evidence. The discovery document, the
  * token response and the ID token are parsed in lib/attest_oidc.c.
@@ -62,8 +68,9 @@ struct provider {
     char name[NAME_MAX_LEN + 1], issuer[URL_MAX], client_id[CLIENT_ID_MAX], secret[1024],
         scope[SCOPE_MAX];
     struct agp_oidc_provider op;
-    uint8_t key[32];      /* k_p: keys its states, nonces and verifiers */
-    pthread_mutex_t lock; /* guards jwks, jwks_len, refetched_at */
+    uint8_t key[32];        /* k_p: keys its states, nonces and verifiers */
+    uint8_t wallet_key[32]; /* k_pw: the same, for an enrolment the web wallet began */
+    pthread_mutex_t lock;   /* guards jwks, jwks_len, refetched_at */
     char *jwks;
     size_t jwks_len;
     int64_t refetched_at; /* last refetch for an unknown kid (0: none yet) */
@@ -185,6 +192,7 @@ static int parse_provider(struct provider *p, const char *spec, const char **sec
 static int provider_new(struct provider *p, const char *spec, const uint8_t k[32])
 {
     static const char label[] = "agepass oidc provider v1"; /* with its NUL */
+    static const char wallet_label[] = "agepass oidc wallet v1";
     uint8_t msg[sizeof label + NAME_MAX_LEN], *buf = NULL;
     char copy[3 * URL_MAX];
     const char *secret_file;
@@ -213,7 +221,9 @@ static int provider_new(struct provider *p, const char *spec, const uint8_t k[32
     cli_free(buf, len);
     memcpy(msg, label, sizeof label);
     memcpy(msg + sizeof label, p->name, strlen(p->name));
-    if (agp_hmac_sha256(p->key, k, 32, msg, sizeof label + strlen(p->name)) != AGP_OK)
+    if (agp_hmac_sha256(p->key, k, 32, msg, sizeof label + strlen(p->name)) != AGP_OK ||
+        agp_hmac_sha256(p->wallet_key, p->key, sizeof p->key, (const uint8_t *)wallet_label,
+                        sizeof wallet_label - 1) != AGP_OK)
         return cli_fail("oidc", AGP_ERR_CRYPTO);
     return discover(p);
 }
@@ -308,6 +318,7 @@ static bool wants_json(struct MHD_Connection *conn)
  */
 static enum MHD_Result list_providers(const struct oidc_enrol *o, struct MHD_Connection *conn)
 {
+    const char *wallet = issuer_from_wallet(conn) ? "&amp;wallet=1" : "";
     char page[PROVIDERS_MAX * (2 * NAME_MAX_LEN + 96) + 256];
     enum MHD_Result ret;
     size_t i, n;
@@ -332,8 +343,8 @@ static enum MHD_Result list_providers(const struct oidc_enrol *o, struct MHD_Con
                          "<p>Log in with one of these providers:</p>\n<ul>\n");
     for (i = 0; i < o->n && n < sizeof page; i++)
         n += (size_t)snprintf(page + n, sizeof page - n,
-                              "<li><a href=\"/enroll/oidc/start?provider=%s\">%s</a></li>\n",
-                              o->p[i].name, o->p[i].name);
+                              "<li><a href=\"/enroll/oidc/start?provider=%s%s\">%s</a></li>\n",
+                              o->p[i].name, wallet, o->p[i].name);
     if (n < sizeof page) n += (size_t)snprintf(page + n, sizeof page - n, "</ul>\n");
     if (n >= sizeof page) return MHD_NO;
     return issuer_send(conn, MHD_HTTP_OK, page, n, "text/html; charset=utf-8");
@@ -358,7 +369,8 @@ enum MHD_Result oidc_enrol_start(const struct oidc_enrol *oe, struct MHD_Connect
             "no such OpenID Connect provider; GET /enroll/oidc/start lists them\n";
         return issuer_send(conn, MHD_HTTP_NOT_FOUND, msg, sizeof msg - 1, "text/plain");
     }
-    ok = agp_oidc_flow_new(&f, o->key, (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
+    ok = agp_oidc_flow_new(&f, issuer_from_wallet(conn) ? o->wallet_key : o->key,
+                           (int64_t)time(NULL) + STATE_TTL_S) == AGP_OK;
     snprintf(url, sizeof url, "%s", o->op.authorization_endpoint);
     /*
      *= https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
@@ -591,14 +603,17 @@ enum MHD_Result oidc_enrol_callback(struct oidc_enrol *oe, struct service *s,
     memset(&cl, 0, sizeof cl);
     memset(&f, 0, sizeof f);
     /*
-     * The provider whose key made the state (only a wrong MAC tries the
-     * next): the source the metrics count this callback for, whatever
-     * follows; with one provider, it is that one.
+     * The provider whose key made the state, and whether it was its wallet
+     * key (only a wrong MAC tries the next key): also the source the
+     * metrics count this callback for, whatever follows; with one
+     * provider, it is that one.
      */
     err = AGP_ERR_SIGNATURE;
-    for (i = 0; state != NULL && i < oe->n && err == AGP_ERR_SIGNATURE; i++) {
-        o = &oe->p[i];
-        err = agp_oidc_flow_open(&f, o->key, state, strlen(state), now, STATE_TTL_S + SKEW_S);
+    for (i = 0; state != NULL && i < 2 * oe->n && err == AGP_ERR_SIGNATURE; i++) {
+        o = &oe->p[i / 2];
+        ev.to_wallet = i % 2 == 1;
+        err = agp_oidc_flow_open(&f, ev.to_wallet ? o->wallet_key : o->key, state, strlen(state),
+                                 now, STATE_TTL_S + SKEW_S);
     }
     if (err == AGP_OK || err == AGP_ERR_EXPIRED)
         from = (enum enrol_source)(ES_OIDC + (size_t)(o - oe->p));

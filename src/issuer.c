@@ -55,6 +55,7 @@
 #include "agepass/token.h"
 #include "agepass/util.h"
 #include "cli.h"
+#include "cors.h"
 #include "http.h"
 #include "issuer.h"
 #include "metrics.h"
@@ -100,7 +101,9 @@ static const char usage[] =
     "enrols with OpenID Connect at GET /enroll/oidc/start?provider=NAME.\n"
     "--wallet-url URL names the provider's web wallet in the directory\n"
     "(agepass-wallet-url: age-check pages link to it); an enrolment begun with\n"
-    "?wallet=1 then sends the grant back to that URL, in its fragment.\n"
+    "?wallet=1 (/enroll/dev, /enroll/oidc/start) then sends the grant back to\n"
+    "that URL, in its fragment; that URL's origin gets CORS answers on the\n"
+    "directory and /token-request (a wallet on a static host of its own).\n"
     "--wallet-dir DIR serves the built wallet (browser/wallet/dist) at /wallet/\n"
     "(then --wallet-url defaults to PUBLIC_URL/wallet/).\n"
     "--metrics-listen HOST:PORT serves GET /metrics there only (the main\n"
@@ -507,6 +510,7 @@ enum MHD_Result issuer_send(struct MHD_Connection *conn, unsigned status, const 
     if (r == NULL) return MHD_NO;
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    cors_add(r);
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -572,6 +576,7 @@ static enum MHD_Result directory(struct service *s, struct MHD_Connection *conn)
     MHD_add_response_header(r, "Content-Type", "application/private-token-issuer-directory");
     MHD_add_response_header(r, "Cache-Control", "public, max-age=3600");
     MHD_add_response_header(r, "ETag", s->etag);
+    cors_add(r);
     ret = MHD_queue_response(conn, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -1097,17 +1102,19 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
         AGP_WIPE(grant);
         return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
     }
-    {
-        const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
-        return grant_page(conn, grant, best, tokens,
-                          w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0');
-    }
+    return grant_page(conn, grant, best, tokens, ev->to_wallet && wallet_url[0] != '\0');
+}
+
+/* see issuer.h */
+bool issuer_from_wallet(struct MHD_Connection *conn)
+{
+    const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
+    return w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0';
 }
 
 /* GET /enroll/dev: the development attester's form, for browsers. */
 static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
 {
-    const char *w = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wallet");
     static const char for_wallet[] =
         "<!doctype html><meta charset=utf-8><title>agepass: development enrolment</title>\n"
         "<h1>Development enrolment</h1>\n"
@@ -1124,7 +1131,7 @@ static enum MHD_Result enroll_dev_form(struct MHD_Connection *conn)
         "<form method=\"post\" action=\"/enroll/dev\">\n<label>Age <input id=\"age\" "
         "name=\"age\" type=\"number\" min=\"0\" max=\"150\" value=\"25\" required></label>\n"
         "<button id=\"enrol\" type=\"submit\">Enrol</button>\n</form>\n";
-    if (w != NULL && strcmp(w, "1") == 0 && wallet_url[0] != '\0')
+    if (issuer_from_wallet(conn))
         return issuer_send(conn, MHD_HTTP_OK, for_wallet, sizeof for_wallet - 1,
                            "text/html; charset=utf-8");
     return issuer_send(conn, MHD_HTTP_OK, page, sizeof page - 1, "text/html; charset=utf-8");
@@ -1161,6 +1168,7 @@ static enum MHD_Result enroll_dev(struct service *s, struct MHD_Connection *conn
 
     if (up->too_big)
         return issuer_refuse_enrol(conn, ES_DEV, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
+    ev.to_wallet = issuer_from_wallet(conn);
     if ((form_age = dev_form_age(up->buf, up->len)) >= 0) {
         ev.age = (unsigned)form_age;
         return issuer_grant(s, conn, &ev);
@@ -1198,6 +1206,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0;
         return MHD_YES;
     }
+    cors_begin(conn, url); /* the web wallet's requests from its own origin */
+    if (cors_is_preflight(method)) return cors_preflight(conn);
     if (strcmp(url, "/.well-known/private-token-issuer-directory") == 0 &&
         strcmp(method, "GET") == 0)
         return directory(s, conn);
@@ -1507,6 +1517,12 @@ static int cmd_serve(int argc, char **argv)
         /* the wallet it serves itself, unless another URL was given */
         if (wallet_url[0] == '\0' && svc.public_url[0] != '\0')
             snprintf(wallet_url, sizeof wallet_url, "%s/wallet/", svc.public_url);
+    }
+    /* the wallet's origin may read the directory and token answers (CORS) */
+    if (wallet_url[0] != '\0' && !cors_set_wallet_origin(wallet_url)) {
+        fprintf(stderr, "agepass: --wallet-url: no origin in %s\n", wallet_url);
+        rc = CLI_USAGE;
+        goto out;
     }
     if ((rc = oidc_setup(&svc, o, n)) != CLI_OK) goto out;
     rc = CLI_REJECTED;

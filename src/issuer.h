@@ -65,6 +65,12 @@ struct issuer_evidence {
     const uint8_t *digest; /* 32 bytes, when source is NULL */
     int64_t expires_at;
     enum enrol_source from; /* for the metrics */
+    /*
+     * The web wallet began this enrolment (the dev form's ?wallet=1, an
+     * OpenID Connect state made with the wallet key): a browser's grant
+     * page then sends the grant back to --wallet-url, if one is set.
+     */
+    bool to_wallet;
 };
 
 /* Sends body with status and content type; Cache-Control: no-store. */
@@ -81,6 +87,11 @@ enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_sour
  */
 enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
                              const struct issuer_evidence *ev);
+/*
+ * True when the request carries ?wallet=1 and the issuer has a web wallet
+ * (--wallet-url or --wallet-dir): an enrolment the wallet begins.
+ */
+bool issuer_from_wallet(struct MHD_Connection *conn);
 
 /*
  * Enrolment with an EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c).

@@ -11,7 +11,16 @@
 // caches, gzip -9 each, as a static host serving compressed files sends
 // them).
 //
-//   node browser/bench/wallet.mjs [--runs 100] [--browser chromium|firefox] [--agepass PATH]
+// With --profile, the p50 of each phase too: toAsk (tap → the wallet's
+// question shown, as the driver sees it), toLoad (yes → the protected
+// page's load event), w_start (tap → the wallet page's navigation
+// starts: the driver's tap and the age-check page leaving), and each
+// page's own Navigation and Resource Timing (w_doc: the wallet page's HTML from its service worker; w_dcl, w_load;
+// w_asked: when app.js showed the question; w_files, w_lastFile: the
+// files it loaded and the end of the last; s_first, s_load: the
+// protected page's first byte, after the POST and its 303, and its load).
+//
+//   node browser/bench/wallet.mjs [--runs 100] [--browser chromium|firefox] [--agepass PATH] [--profile]
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +37,7 @@ const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const runs = Math.min(1000, Math.max(1, Number(opt('--runs', '100'))));
 const only = opt('--browser', null);
+const profile = args.includes('--profile');
 const agepass = path.resolve(opt('--agepass', path.join(repo, 'build/agepass')));
 const dist = path.join(repo, 'browser/wallet/dist');
 const built = execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', dist,
@@ -46,6 +56,7 @@ async function enrol(page, walletUrl) {
 async function bench(which, s) {
   const b = await launch(which);
   const times = [];
+  const phases = [];
   let skipped = 0;
   try {
     const page = await b.browser.newPage();
@@ -54,37 +65,57 @@ async function bench(which, s) {
     await page.goto(walletUrl, { waitUntil: 'load' });
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
     let left = 0;
-    const deadline = Date.now() + 120000;
+    const deadline = Date.now() + 50000; // each browser's run well under a minute (the machine is shared)
     for (let i = 0; i < runs && Date.now() < deadline; i++) {
       if (left === 0) {
         await enrol(page, walletUrl);
         left = 30;
       }
-      // a new visit: no session (Firefox's cookie removal over BiDi takes effect late: wait for it)
-      for (let k = 0; k < 20; k++) {
-        const jar = (await b.browser.cookies()).filter((c) => c.name === 'agepass_session');
-        if (jar.length === 0) break;
-        await b.browser.deleteCookie(...jar);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const res = await page.goto(s.siteUrl, { waitUntil: 'load' });
+      // a new visit: no session. The site's own logout clears the cookie, in
+      // every browser (Firefox's cookie removal over WebDriver BiDi took
+      // effect late or not at all: most runs then found a session)
+      await page.goto(`${s.siteOrigin}/logout`);
+      // a URL of its own each run: never the protected page from the HTTP cache
+      const wanted = `${s.siteUrl}?visit=${i}`;
+      const res = await page.goto(wanted, { waitUntil: 'load' });
       if (res.status() !== 401) {
+        console.log(`# run ${i}: ${res.status()}`);
         skipped++;
         continue;
       }
       const t0 = performance.now();
+      const d0 = Date.now(); // the browser's timeOrigin is on the same (wall) clock
       if (which === 'chromium') await Promise.all([page.waitForNavigation(), page.tap('ul.wallets a')]);
       else await Promise.all([page.waitForNavigation(), page.click('ul.wallets a')]);
       await page.waitForSelector('#ask-view:not([hidden])');
+      const t1 = performance.now();
+      // where the wallet page's time went, by its own clock (Navigation and Resource Timing)
+      const w = await page.evaluate(() => {
+        const n = performance.getEntriesByType('navigation')[0];
+        const r = performance.getEntriesByType('resource');
+        const asked = performance.getEntriesByName('agepass-asked')[0];
+        return { doc: n.responseEnd, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd,
+          asked: asked ? asked.startTime : NaN, files: r.length, origin: performance.timeOrigin,
+          lastFile: Math.max(0, ...r.map((e) => e.responseEnd)) };
+      });
       await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#yes')]);
-      times.push(performance.now() - t0);
+      const t2 = performance.now();
+      const site = await page.evaluate(() => {
+        const n = performance.getEntriesByType('navigation')[0];
+        return { first: n.responseStart, load: n.loadEventEnd };
+      });
+      times.push(t2 - t0);
+      const start = w.origin - d0;
+      delete w.origin;
+      phases.push({ toAsk: t1 - t0, toLoad: t2 - t1, w_start: start, ...Object.fromEntries(Object.entries(w).map(([k, v]) => [`w_${k}`, v])),
+        s_first: site.first, s_load: site.load });
       left--;
-      if (page.url() !== s.siteUrl) throw new Error(`run ${i}: ended at ${page.url()}`);
+      if (page.url() !== wanted) throw new Error(`run ${i}: ended at ${page.url()}`);
     }
   } finally {
     await b.close();
   }
-  return { times, skipped };
+  return { times, skipped, phases };
 }
 
 const s = await startServers({ agepass, oidc: false, issuerArgs: ['--wallet-dir', dist] });
@@ -94,10 +125,16 @@ try {
   console.log('|---|---|---|---|');
   for (const which of BROWSERS) {
     if (only && only !== which) continue;
-    const { times, skipped } = await bench(which, s);
+    const { times, skipped, phases } = await bench(which, s);
     const label = which === 'chromium' ? 'Chromium (Pixel 5 emulation)' : 'Firefox ESR';
     console.log(`| ${label} | ${times.length}${skipped ? ` (${skipped} skipped)` : ''} | ` +
       `${pct(times, 0.5).toFixed(0)} ms | ${pct(times, 0.95).toFixed(0)} ms |`);
+    if (profile) {
+      // p50 of each phase: the driver's view (tap to question, yes to load) and each page's own clock
+      const keys = Object.keys(phases[0] ?? {});
+      console.log(`#   ${label} phases, p50 (ms): ${keys.map((k) =>
+        `${k} ${Math.round(pct(phases.map((p) => p[k] ?? NaN), 0.5))}`).join(', ')}`);
+    }
   }
 } finally {
   await s.stop();

@@ -14,7 +14,12 @@
 //   s.otherSiteUrl     a guarded page of a site that trusts another issuer only
 //   s.aliasSiteUrl     s.siteUrl's page under another origin (127.0.0.4)
 //   s.refusingUrl      a page of that site whose check never sees the token
+//   ${s.siteOrigin}/logout  clears the session cookie (Max-Age=0)
 //   s.oidc             {issuer, accounts} of the npm oidc-provider (when oidc)
+//   s.walletUrl        with walletHost: DIR, the files of DIR served by a
+//                      static host of their own (nginx, 127.0.0.1:another
+//                      port, /wallet/), given to the issuer as --wallet-url;
+//                      s.walletRequests() counts what it was asked
 //   await s.verifierMetrics() / s.issuerMetrics()   Prometheus text as a Map
 //   await s.stop()     kills everything it started, removes its folder
 //
@@ -112,6 +117,13 @@ ${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site unde
             include ${repo}/deploy/nginx/agepass-protect.conf;
             try_files $uri $uri/index.html =404;
         }
+        # the site's logout: the session cookie cleared by the site itself
+        # (browser/bench/wallet.mjs: a new visit each run, in every browser)
+        location = /logout {
+            add_header Set-Cookie "agepass_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax";
+            default_type text/plain;
+            return 200 "logged out\n";
+        }
         # a site that never takes a token (its check drops the Authorization
         # header): the client must stop after the second 401
         location = /_agepass/check-refusing {
@@ -137,7 +149,7 @@ ${extra}
 }
 
 export async function startServers({ agepass = path.join(repo, 'build/agepass'), oidc = true,
-  issuerArgs = [] } = {}) {
+  issuerArgs = [], walletHost = null } = {}) {
   const work = mkdtempSync(path.join(tmpdir(), 'agp-browser-'));
   chmodSync(work, 0o755); // nginx workers run as an unprivileged user
   const procs = [];
@@ -158,7 +170,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
   };
   try {
     const [issuerPort, frontPort, otherIssuerPort, verifierPort, sitePort, otherVerifierPort,
-      otherSitePort] = await Promise.all(Array.from({ length: 7 }, freePort));
+      otherSitePort, walletPort] = await Promise.all(Array.from({ length: 8 }, freePort));
     const issuerUrl = `http://localhost:${frontPort}`;
     const direct = `http://127.0.0.1:${issuerPort}`;
 
@@ -186,9 +198,13 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
     // the trusted issuer, and another one no site of ours trusts but the other site
     await run(agepass, ['issuer', 'init', '--state', path.join(work, 'issuer'), '--name', ISSUER_NAME]);
     await run(agepass, ['issuer', 'init', '--state', path.join(work, 'other-issuer'), '--name', 'other.example']);
+    // the web wallet on a static host of its own: another origin than the issuer's
+    const walletUrl = walletHost ? `http://127.0.0.1:${walletPort}/wallet/` : null;
+    const walletArgs = walletHost ? ['--wallet-url', walletUrl] : [];
     start('issuer', agepass, ['issuer', 'serve', '--state', path.join(work, 'issuer'),
       '--listen', `127.0.0.1:${issuerPort}`, '--insecure-dev-attester',
-      '--request-uri', `${issuerUrl}/token-request`, '--public-url', issuerUrl, ...oidcArgs, ...issuerArgs]);
+      '--request-uri', `${issuerUrl}/token-request`, '--public-url', issuerUrl, ...oidcArgs, ...walletArgs,
+      ...issuerArgs]);
     start('other-issuer', agepass, ['issuer', 'serve', '--state', path.join(work, 'other-issuer'),
       '--listen', `127.0.0.1:${otherIssuerPort}`, '--insecure-dev-attester']);
     await Promise.all([waitPort(issuerPort), waitPort(otherIssuerPort)]);
@@ -216,6 +232,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
     writeFileSync(path.join(site, 'adult/second.html'),
       `<!doctype html><meta charset=utf-8><title>Second page</title><p id="content">${SITE_CONTENT} (second page)</p>\n`);
     const accessLog = path.join(work, 'issuer-access.log');
+    const walletLog = path.join(work, 'wallet-access.log');
     const front = `    server {
         listen 127.0.0.1:${frontPort};
         access_log ${accessLog};
@@ -223,7 +240,16 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
             proxy_pass http://127.0.0.1:${issuerPort};
             proxy_set_header Host $http_host;
         }
-    }`;
+    }
+${walletHost ? `    server {
+        listen 127.0.0.1:${walletPort};
+        access_log ${walletLog};
+        include /etc/nginx/mime.types;
+        location /wallet/ {
+            alias ${walletHost}/;
+            add_header Cache-Control "max-age=86400"; # as the issuer serves it (src/wallet_files.c)
+        }
+    }` : ''}`;
     for (const [name, host, port, vport, extra] of [['nginx', '127.0.0.1', sitePort, verifierPort, front],
       ['nginx-other', '127.0.0.2', otherSitePort, otherVerifierPort, '']]) {
       const dir = path.join(work, name);
@@ -231,7 +257,8 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, { host, port, site, verifierPort: vport, extra }));
       start(name, 'nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir]);
     }
-    await Promise.all([waitPort(sitePort), waitPort(frontPort), waitPort(otherSitePort, '127.0.0.2')]);
+    await Promise.all([waitPort(sitePort), waitPort(frontPort), waitPort(otherSitePort, '127.0.0.2'),
+      walletHost ? waitPort(walletPort) : null]);
 
     return {
       work,
@@ -246,6 +273,10 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
       // the same pages and verifier, under another origin
       aliasSiteUrl: `http://127.0.0.4:${sitePort}/adult/`,
       oidc: op,
+      walletUrl,
+      walletRequests() {
+        return existsSync(walletLog) ? readFileSync(walletLog, 'utf8').split('\n').filter(Boolean) : [];
+      },
       // every request any client made to the issuer (its front's access log)
       issuerRequests() {
         return existsSync(accessLog) ? readFileSync(accessLog, 'utf8').split('\n').filter(Boolean) : [];

@@ -15,6 +15,7 @@ import { fetchDirectory, fetchTokens, normaliseIssuerUrl, parseGrant } from './c
 import { importTokenKey } from './core/rsabssa.js';
 import * as W from './core/wallet.js';
 import * as store from './store.js';
+import catalogues from './i18n/messages.js'; // written by build.mjs
 
 const $ = (id) => document.getElementById(id);
 const now = () => Math.floor(Date.now() / 1000);
@@ -26,12 +27,12 @@ function t(key, vars = {}) {
   return s;
 }
 
-async function loadCatalogue() {
-  const supported = ['en', 'fr'];
+// The catalogue of the person's first language we have (src/i18n/*.json,
+// made one module by build.mjs), else English.
+function loadCatalogue() {
   const want = (navigator.languages ?? [navigator.language]).map((l) => l.slice(0, 2).toLowerCase());
-  const lang = want.find((l) => supported.includes(l)) ?? 'en';
-  const res = await fetch(`i18n/${lang}.json`);
-  msgs = await res.json();
+  const lang = want.find((l) => Object.hasOwn(catalogues, l)) ?? 'en';
+  msgs = catalogues[lang];
   document.documentElement.lang = lang;
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   document.title = t('title');
@@ -136,6 +137,7 @@ async function ask(req) {
     }
   };
   $('yes').focus();
+  performance.mark('agepass-asked'); // for browser/bench/wallet.mjs: when the question shows
 }
 
 /* ---- enrolment and refills (never while answering a site) --------------- */
@@ -182,7 +184,7 @@ async function home(cfg, grantFragment) {
   const base = cfg.provider;
   $('enrol-dev').href = `${base}/enroll/dev?wallet=1`;
   $('enrol-dev').hidden = !cfg.enrol.includes('dev');
-  $('enrol-oidc').href = `${base}/enroll/oidc/start`;
+  $('enrol-oidc').href = `${base}/enroll/oidc/start?wallet=1`;
   $('enrol-oidc').hidden = !cfg.enrol.includes('oidc');
   $('enrol-eu').href = `${base}/enroll/mdoc/qr`;
   $('enrol-eu').hidden = !cfg.enrol.includes('mdoc');
@@ -235,7 +237,7 @@ async function main() {
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('sw.js', { updateViaCache: 'all' }).catch(() => {});
   }
-  await loadCatalogue();
+  loadCatalogue();
   const f = readFragment();
   const req = exactly(f, ['challenge', 'redeem', 'return']);
   if (req) return ask(req);

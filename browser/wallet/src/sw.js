@@ -8,9 +8,11 @@
 const VERSION = '__VERSION__';
 const FILES = __FILES__;
 const CACHE = `agepass-wallet-${VERSION}`;
+let opened = null; // the cache, opened once per worker (not once per file)
+const cache = () => (opened ??= caches.open(CACHE));
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
+  event.waitUntil(cache().then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
@@ -28,5 +30,5 @@ self.addEventListener('fetch', (event) => {
   let rel = url.pathname.slice(scope.pathname.length);
   if (rel === '') rel = 'index.html';
   if (!FILES.includes(rel)) return; // not the wallet's: the network
-  event.respondWith(caches.open(CACHE).then((c) => c.match(rel)).then((r) => r ?? fetch(event.request)));
+  event.respondWith(cache().then((c) => c.match(rel)).then((r) => r ?? fetch(event.request)));
 });

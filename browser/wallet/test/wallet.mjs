@@ -9,7 +9,8 @@
 // Per browser: axe-core finds no WCAG 2.2 AA violation on the age-check
 // page in each of its languages, nor on the wallet; the wallet's button is
 // reached and used with the keyboard alone; a person enrols in the wallet
-// (dev attester) and the grant comes back without copy and paste; from the
+// (dev attester, then OpenID Connect with the npm oidc-provider) and the
+// grant comes back without copy and paste; from the
 // age-check page the wallet answers and the person lands on the page wanted
 // with a session (Chromium by a tap, Firefox by the keyboard alone: Tab to
 // the button, Enter, Enter), while the wallet origin and the issuer (one nginx front,
@@ -19,7 +20,8 @@
 // and of the wallet on a phone viewport go to docs/ (--screenshots).
 //
 //   node browser/wallet/test/wallet.mjs [--agepass PATH] [--browser chromium|firefox] [--screenshots]
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -85,6 +87,23 @@ async function text(page, sel) {
   return page.$eval(sel, (e) => e.textContent).catch(() => '');
 }
 
+// At the OpenID Provider: its dev login (any password) and consent forms,
+// as many as it shows (none when it remembers the person), until the
+// browser leaves it for the issuer.
+async function loginAtOp(page, account, op) {
+  for (let step = 0; step < 6; step++) {
+    await page.waitForFunction((o) => location.origin !== o || document.querySelector('form') !== null,
+      { timeout: 10000 }, op);
+    if (await page.evaluate((o) => location.origin !== o, op)) return;
+    if (await page.$('input[name="login"]')) {
+      await page.$eval('input[name="login"]', (e, a) => { e.value = a; }, account);
+      await page.$eval('input[name="password"]', (e) => { e.value = 'any'; });
+    }
+    await Promise.all([page.waitForNavigation(), page.$eval('form', (f) => f.requestSubmit())]);
+  }
+  throw new Error(`still at the OpenID Provider: ${page.url()}`);
+}
+
 async function run(which, s) {
   const b = await launch(which);
   try {
@@ -114,6 +133,22 @@ async function run(which, s) {
     const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
     check(`${tag}: the wallet runs under its service worker`, controlled);
     await axe(page, `${tag}: wallet`);
+    // the wallet in the browser's language: each catalogue, each with no axe-core violation
+    for (const lang of ['fr', 'de', 'es', 'it']) {
+      const p2 = await b.browser.newPage();
+      await p2.evaluateOnNewDocument((l) => Object.defineProperty(navigator, 'languages', { get: () => [l] }), lang);
+      await p2.setViewport({ width: PHONE.viewport.width, height: PHONE.viewport.height });
+      await p2.goto(walletUrl, { waitUntil: 'load' });
+      await p2.waitForFunction((l) => document.documentElement.lang === l, { timeout: 5000 }, lang).catch(() => {});
+      const want = JSON.parse(readFileSync(path.join(repo, `browser/wallet/src/i18n/${lang}.json`), 'utf8')).title;
+      const h1 = await text(p2, 'h1');
+      check(`${tag}: the wallet in ${lang}: "${want}"`, h1 === want, h1);
+      await axe(p2, `${tag}: wallet (${lang})`);
+      if (lang === 'de' && shots && which === 'chromium') {
+        await p2.screenshot({ path: path.join(repo, 'docs/wallet-home-de.png'), fullPage: true });
+      }
+      await p2.close();
+    }
 
     // a minor first: refused at enrolment, nothing in the wallet, cannot pass
     await page.click('#enrol-dev');
@@ -208,13 +243,130 @@ async function run(which, s) {
     check(`${tag}: ... the refused forms spent nothing: the same token then works (${good.status})`,
       good.status === 303 && good.headers.get('location') === '/adult/');
 
+    // OpenID Connect from the wallet: the grant comes back to it by itself
+    await page.goto(walletUrl, { waitUntil: 'load' });
+    await page.click('#forget');
+    await Promise.all([page.waitForNavigation(), page.click('#enrol-oidc')]);
+    // one adult per browser: each has its own daily token cap
+    const account = which === 'chromium' ? 'acct-adult-q7w3' : 'acct-year-m5x1';
+    await loginAtOp(page, account, s.oidc.issuer);
+    const oidcBack = await page.waitForFunction(() => location.pathname.endsWith('/wallet/') &&
+      document.getElementById('provider-tokens')?.textContent === '30', { timeout: 20000 }).then(() => true, () => false);
+    check(`${tag}: OpenID Connect from the wallet: back in the wallet, 30 tokens fetched`, oidcBack,
+      `${page.url()} tokens ${await text(page, '#provider-tokens')}: ${await text(page, '#status')}`);
+    check(`${tag}: ... the grant left the address bar`, !(await page.evaluate(() => location.href)).includes('grant='));
+    // begun elsewhere (not from the wallet): the grant page stays, with no way to the wallet
+    await page.goto(`${s.issuerUrl}/enroll/oidc/start`, { waitUntil: 'load' });
+    await loginAtOp(page, account, s.oidc.issuer);
+    await page.waitForSelector('#agepass-grant', { timeout: 10000 }).catch(() => {});
+    await new Promise((r) => setTimeout(r, 300)); // a refresh to the wallet would have begun
+    check(`${tag}: ... begun outside the wallet: the grant page stays, no link to the wallet`,
+      new URL(page.url()).pathname === '/enroll/oidc/callback' && (await page.$('#agepass-wallet')) === null &&
+      (await page.$('#agepass-grant')) !== null, page.url());
+
     return ms;
   } finally {
     await b.close();
   }
 }
 
-const s = await startServers({ agepass, oidc: false, issuerArgs: ['--wallet-dir', wallet] });
+// The wallet on a static host of its own (another origin than its issuer),
+// built with --provider: it enrols, fetches its tokens across origins (the
+// issuer's CORS answers for the --wallet-url origin) and answers a site;
+// a page of another origin can read none of the issuer's answers.
+async function runCross(which, s) {
+  const b = await launch(which);
+  const tag = `${which}, wallet on another origin`;
+  try {
+    const page = await b.browser.newPage();
+    await page.setViewport({ width: PHONE.viewport.width, height: PHONE.viewport.height });
+    await page.goto(s.walletUrl, { waitUntil: 'load' });
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await page.reload({ waitUntil: 'load' });
+    check(`${tag}: the wallet runs under its service worker`,
+      await page.evaluate(() => navigator.serviceWorker.controller !== null));
+    await page.click('#enrol-dev');
+    await page.waitForSelector('#age');
+    await Promise.all([page.waitForNavigation(), page.click('#enrol')]);
+    const filled = await page.waitForFunction(() => location.pathname.endsWith('/wallet/') &&
+      document.getElementById('provider-tokens')?.textContent === '30', { timeout: 15000 }).then(() => true, () => false);
+    check(`${tag}: enrolled, back in the wallet's origin, 30 tokens fetched from the issuer's`,
+      filled && new URL(page.url()).origin === new URL(s.walletUrl).origin,
+      `${page.url()} tokens ${await text(page, '#provider-tokens')}: ${await text(page, '#status')}`);
+
+    await openAgePage(page, s.siteUrl, 'en');
+    const href = await page.$eval('ul.wallets a', (a) => a.href).catch(() => '');
+    check(`${tag}: the age-check page's button goes to that wallet`, href.startsWith(s.walletUrl), href);
+    const quiet = [s.issuerRequests().length, s.walletRequests().length];
+    await Promise.all([page.waitForNavigation(), page.click('ul.wallets a')]);
+    await page.waitForSelector('#ask-view:not([hidden])');
+    await Promise.all([page.waitForNavigation(), page.click('#yes')]);
+    await page.waitForSelector('#content', { timeout: 10000 }).catch(() => {});
+    check(`${tag}: landed on the page wanted`, page.url() === s.siteUrl &&
+      (await text(page, '#content')) === SITE_CONTENT, page.url());
+    check(`${tag}: ... the wallet's host and the issuer received no request`,
+      s.issuerRequests().length === quiet[0] && s.walletRequests().length === quiet[1],
+      [...s.issuerRequests().slice(quiet[0]), ...s.walletRequests().slice(quiet[1])].join(' | '));
+
+    // a page of another origin (the site's) cannot read the issuer's answers
+    await page.goto(`${s.siteOrigin}/`, { waitUntil: 'load' });
+    const read = await page.evaluate(async (issuer) => {
+      const tryFetch = (url, init) => fetch(url, { credentials: 'omit', ...init }).then((r) => `read ${r.status}`,
+        (e) => `refused (${e.name})`);
+      return [await tryFetch(`${issuer}/.well-known/private-token-issuer-directory`),
+        await tryFetch(`${issuer}/token-request`, { method: 'POST', body: new Uint8Array(4),
+          headers: { 'Content-Type': 'application/private-token-request', Authorization: 'Bearer x' } })];
+    }, s.issuerUrl);
+    check(`${tag}: another origin's script can read neither the directory nor a token answer`,
+      read.every((r) => r.startsWith('refused')), read.join(', '));
+  } finally {
+    await b.close();
+  }
+}
+
+// The issuer's CORS answers, header by header: the wallet's origin only.
+async function corsHeaders(s) {
+  const dir = `${s.issuerUrl}/.well-known/private-token-issuer-directory`;
+  const wallet = new URL(s.walletUrl).origin;
+  const ask = (url, origin, init = {}) => fetch(url, { ...init, headers: { Origin: origin, ...(init.headers ?? {}) } });
+  const pre = (origin) => ask(`${s.issuerUrl}/token-request`, origin, { method: 'OPTIONS',
+    headers: { 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' } });
+  const ok = await pre(wallet);
+  check('CORS: the wallet origin\'s preflight is answered (204, its origin, POST, Authorization and Content-Type)',
+    ok.status === 204 && ok.headers.get('access-control-allow-origin') === wallet &&
+    /POST/.test(ok.headers.get('access-control-allow-methods')) &&
+    /Authorization/i.test(ok.headers.get('access-control-allow-headers')) &&
+    /Content-Type/i.test(ok.headers.get('access-control-allow-headers')), `${ok.status}`);
+  const d = await ask(dir, wallet);
+  check('CORS: the directory to the wallet origin: its origin, ETag exposed, Vary: Origin',
+    d.headers.get('access-control-allow-origin') === wallet && /etag/i.test(d.headers.get('access-control-expose-headers')) &&
+    /origin/i.test(d.headers.get('vary')));
+  for (const other of [s.siteOrigin, 'http://evil.example', `${wallet}.evil.example`, 'null']) {
+    const p = await pre(other);
+    const g = await ask(dir, other);
+    const t = await ask(`${s.issuerUrl}/token-request`, other, { method: 'POST', body: new Uint8Array(4),
+      headers: { 'Content-Type': 'application/private-token-request' } });
+    const none = [p, g, t].every((r) => [...r.headers.keys()].every((h) => !h.startsWith('access-control-')));
+    check(`CORS: origin ${other} gets no CORS header (preflight ${p.status}, directory, token request)`,
+      none && p.status === 404);
+  }
+  const e = await ask(`${s.issuerUrl}/enroll/dev`, wallet, { method: 'POST', body: '{"age":25}',
+    headers: { 'Content-Type': 'application/json' } });
+  check('CORS: nor any route the wallet does not fetch (enrolment), even for its origin',
+    e.headers.get('access-control-allow-origin') === null);
+}
+
+const s = await startServers({ agepass, issuerArgs: ['--wallet-dir', wallet] });
+
+// the OpenID Connect state of an enrolment the wallet begins looks like any other
+{
+  const state = async (q) => new URL((await (await fetch(`${s.issuerDirectUrl}/enroll/oidc/start${q}`,
+    { headers: { accept: 'application/json' } })).json()).authorize_url).searchParams.get('state');
+  const [plain, fromWallet, again] = [await state(''), await state('?wallet=1'), await state('?wallet=1')];
+  check('OIDC: a wallet state has the length and alphabet of any state, and two never repeat',
+    fromWallet.length === plain.length && /^[A-Za-z0-9_-]+$/.test(fromWallet) && fromWallet !== again &&
+    fromWallet.slice(0, 22) !== again.slice(0, 22), `${plain} ${fromWallet}`);
+}
 try {
   for (const which of BROWSERS) {
     if (only && only !== which) continue;
@@ -226,6 +378,27 @@ try {
   }
 } finally {
   await s.stop();
+}
+
+// the wallet on another origin (built after the servers start: the issuer's port is its provider)
+const crossDir = mkdtempSync(path.join(tmpdir(), 'agp-wallet-cross-'));
+chmodSync(crossDir, 0o755); // read by nginx's unprivileged workers
+const c = await startServers({ agepass, oidc: false, walletHost: crossDir });
+try {
+  execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', crossDir,
+    '--provider', c.issuerUrl, '--enrol', 'dev'], { stdio: 'inherit' });
+  await corsHeaders(c);
+  for (const which of BROWSERS) {
+    if (only && only !== which) continue;
+    try {
+      await runCross(which, c);
+    } catch (e) {
+      check(`${which}, wallet on another origin: the run finished`, false, e.stack);
+    }
+  }
+} finally {
+  await c.stop();
+  rmSync(crossDir, { recursive: true, force: true });
 }
 console.log(`browser_wallet: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
