@@ -67,6 +67,31 @@ agp_err agp_istore_evidence_once(struct agp_istore *s, const uint8_t digest[32],
 }
 
 /* see agepass/istore.h */
+agp_err agp_istore_pickup_put(struct agp_istore *s, const uint8_t id[AGP_PICKUP_ID_LEN],
+                              const uint8_t *rec, size_t rec_len, int64_t expires_at, int64_t now)
+{
+    AGP_ENSURE(s != NULL && id != NULL && rec != NULL && rec_len > 0 && rec_len <= AGP_PICKUP_MAX,
+               AGP_ERR_ARG);
+    return s->ops->pickup_put(s, id, rec, rec_len, expires_at, now);
+}
+
+/* see agepass/istore.h */
+agp_err agp_istore_pickup_take(struct agp_istore *s, const uint8_t id[AGP_PICKUP_ID_LEN],
+                               int64_t now, uint8_t *rec, size_t cap, size_t *rec_len)
+{
+    agp_err err = AGP_ERR_ARG;
+
+    if (rec_len != NULL) *rec_len = 0;
+    if (s != NULL && id != NULL && rec != NULL && rec_len != NULL)
+        err = s->ops->pickup_take(s, id, now, rec, cap, rec_len);
+    if (err != AGP_OK && rec_len != NULL) {
+        if (rec != NULL) agp_wipe(rec, cap);
+        *rec_len = 0;
+    }
+    return err;
+}
+
+/* see agepass/istore.h */
 agp_err agp_istore_sweep(struct agp_istore *s, int64_t now)
 {
     AGP_ENSURE(s != NULL, AGP_ERR_ARG);

@@ -27,6 +27,10 @@ struct agp_istore_ops {
                        uint32_t epoch, int64_t now);
     agp_err (*evidence_once)(struct agp_istore *s, const uint8_t digest[32], int64_t expires_at,
                              int64_t now);
+    agp_err (*pickup_put)(struct agp_istore *s, const uint8_t id[AGP_PICKUP_ID_LEN],
+                          const uint8_t *rec, size_t rec_len, int64_t expires_at, int64_t now);
+    agp_err (*pickup_take)(struct agp_istore *s, const uint8_t id[AGP_PICKUP_ID_LEN], int64_t now,
+                           uint8_t *rec, size_t cap, size_t *rec_len);
     agp_err (*sweep)(struct agp_istore *s, int64_t now);
     void (*free)(struct agp_istore *s); /* s is not NULL */
 };

@@ -9,6 +9,7 @@
  *     P d:<pseudonym>    hash <day> -> n: the count of the UTC day (day = now / 86400)
  *     P e:<pseudonym>:<epoch>   hash n, exp: the count in one key epoch
  *     P v:<digest>       string exp: evidence used once
+ *     P p:<pickup id>    hash rec (the sealed record, opaque), exp: a pickup
  *
  * Every operation is one Lua script (EVALSHA, and EVAL when the server
  * answers NOSCRIPT, e.g. after a restart or a SCRIPT FLUSH), which Redis
@@ -26,7 +27,7 @@
  * a grant until the first hour boundary at or after its expiry, a day key
  * until the end of its last count's UTC day, an epoch key until the first
  * day boundary 200 days after its first count (its stored exp too), an
- * evidence digest until the hour boundary at or after its expiry. A
+ * evidence digest or a pickup until the hour boundary at or after its expiry. A
  * boundary already past by the wall clock (grant_put has no now) is moved
  * to the next hour boundary. Days before yesterday are deleted from a day
  * key by the count that finds them, as the SQLite sweep does, so a day key
@@ -70,7 +71,17 @@
     "  return tonumber(string.sub(a, 11)) < tonumber(string.sub(b, 11))\n"                         \
     "end\n"
 
-enum { SC_PUT, SC_TAKE, SC_GIVE, SC_COUNT, SC_UNCOUNT, SC_EVIDENCE, SC_COUNT_ALL };
+enum {
+    SC_PUT,
+    SC_TAKE,
+    SC_GIVE,
+    SC_COUNT,
+    SC_UNCOUNT,
+    SC_EVIDENCE,
+    SC_PICKUP_PUT,
+    SC_PICKUP_TAKE,
+    SC_COUNT_ALL
+};
 
 static const char *const scripts[SC_COUNT_ALL] = {
     /* KEYS: grant. ARGV: age, tokens, exp, nym, expire-at s. 0: id present */
@@ -139,6 +150,23 @@ static const char *const scripts[SC_COUNT_ALL] = {
                            "redis.call('SET', KEYS[1], ARGV[1])\n"
                            "redis.call('EXPIREAT', KEYS[1], ARGV[3])\n"
                            "return 1\n",
+    /* KEYS: pickup. ARGV: rec, exp, now, expire-at s. 0: a live record is there */
+    [SC_PICKUP_PUT] = LUA_LT "local v = redis.call('HGET', KEYS[1], 'exp')\n"
+                             "if v and lt(ARGV[3], v) then return 0 end\n"
+                             "redis.call('DEL', KEYS[1])\n"
+                             "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'exp', ARGV[2])\n"
+                             "redis.call('EXPIREAT', KEYS[1], ARGV[4])\n"
+                             "return 1\n",
+    /*
+     * KEYS: pickup. ARGV: now, cap. {0}: none or expired, {1}: larger than
+     * cap (kept), {2, rec}: taken (deleted)
+     */
+    [SC_PICKUP_TAKE] =
+        LUA_LT "local v = redis.call('HMGET', KEYS[1], 'rec', 'exp')\n"
+               "if not v[1] or not v[2] or not lt(ARGV[1], v[2]) then return {0} end\n"
+               "if #v[1] > tonumber(ARGV[2]) then return {1} end\n"
+               "redis.call('DEL', KEYS[1])\n"
+               "return {2, v[1]}\n",
 };
 
 struct redis_istore {
@@ -448,6 +476,71 @@ out:
     return err;
 }
 
+static agp_err redis_pickup_put(struct agp_istore *b, const uint8_t id[AGP_PICKUP_ID_LEN],
+                                const uint8_t *rec, size_t rec_len, int64_t expires_at, int64_t now)
+{
+    struct redis_istore *s = (struct redis_istore *)b;
+    char key[KEY_MAX], exp[TIME_LEN + 1], t[TIME_LEN + 1], ttl[24];
+    const char *args[5];
+    size_t lens[5];
+    redisReply *rep = NULL;
+    long long v = 0;
+    agp_err err;
+
+    lens[0] = key_of(key, "p", id, AGP_PICKUP_ID_LEN, NULL);
+    lens[1] = rec_len;
+    time_text(exp, expires_at);
+    lens[2] = TIME_LEN;
+    time_text(t, now);
+    lens[3] = TIME_LEN;
+    lens[4] = expire_at(ttl, expires_at);
+    args[0] = key, args[1] = (const char *)rec, args[2] = exp, args[3] = t, args[4] = ttl;
+    if ((err = eval(s, SC_PICKUP_PUT, 1, 5, args, lens, &rep)) != AGP_OK) goto out;
+    if ((err = small_int(rep, 1, &v)) != AGP_OK) goto out;
+    err = v == 1 ? AGP_OK : AGP_ERR_REPLAY;
+out:
+    if (rep != NULL) freeReplyObject(rep);
+    return err;
+}
+
+static agp_err redis_pickup_take(struct agp_istore *b, const uint8_t id[AGP_PICKUP_ID_LEN],
+                                 int64_t now, uint8_t *rec, size_t cap, size_t *rec_len)
+{
+    struct redis_istore *s = (struct redis_istore *)b;
+    char key[KEY_MAX], t[TIME_LEN + 1], c[24];
+    const char *args[3];
+    size_t lens[3];
+    redisReply *rep = NULL;
+    const redisReply *e;
+    long long code = 0;
+    agp_err err;
+
+    lens[0] = key_of(key, "p", id, AGP_PICKUP_ID_LEN, NULL);
+    time_text(t, now);
+    lens[1] = TIME_LEN;
+    lens[2] = (size_t)snprintf(c, sizeof c, "%zu", cap < AGP_PICKUP_MAX ? cap : AGP_PICKUP_MAX);
+    args[0] = key, args[1] = t, args[2] = c;
+    if ((err = eval(s, SC_PICKUP_TAKE, 1, 3, args, lens, &rep)) != AGP_OK) goto out;
+    err = AGP_ERR_IO;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) goto out;
+    if (small_int(rep->element[0], 2, &code) != AGP_OK) goto out;
+    if (code < 2) {
+        err = rep->elements != 1 ? AGP_ERR_IO : code == 0 ? AGP_ERR_NOT_FOUND : AGP_ERR_TOO_BIG;
+        goto out;
+    }
+    /* what this file did not write is a broken store, not a record */
+    if (rep->elements != 2) goto out;
+    e = rep->element[1];
+    if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > cap || e->len > AGP_PICKUP_MAX)
+        goto out;
+    memcpy(rec, e->str, e->len);
+    *rec_len = e->len;
+    err = AGP_OK;
+out:
+    if (rep != NULL) freeReplyObject(rep); /* istore.c wipes rec on failure */
+    return err;
+}
+
 /* Nothing to sweep (the TTLs do it): whether Redis answers PING. */
 static agp_err redis_sweep(struct agp_istore *b, int64_t now)
 {
@@ -476,8 +569,8 @@ static void redis_free(struct agp_istore *b)
 }
 
 static const struct agp_istore_ops redis_ops = {
-    redis_grant_put, redis_grant_take,    redis_grant_give_back, redis_count,
-    redis_uncount,   redis_evidence_once, redis_sweep,           redis_free};
+    redis_grant_put,     redis_grant_take, redis_grant_give_back, redis_count, redis_uncount,
+    redis_evidence_once, redis_pickup_put, redis_pickup_take,     redis_sweep, redis_free};
 
 /* SHA-1 of each script, the name EVALSHA knows it by (an identifier, not a security use). */
 static agp_err script_names(struct redis_istore *s)

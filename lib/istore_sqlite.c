@@ -12,8 +12,9 @@
  * transaction back, so a failed call leaves nothing behind. Statements are
  * prepared once at open and reset after each use.
  *
- * Schema (PRAGMA user_version = 2; a version-1 file, whose counters were
- * hourly, has its hourly table replaced by the daily one at open; a file
+ * Schema (PRAGMA user_version = 3; a version-1 file, whose counters were
+ * hourly, has its hourly table replaced by the daily one at open, and a
+ * version-2 file gets the pickups table; a file
  * with another version, or a SQLite file holding other tables, is refused
  * with AGP_ERR_ENCODING):
  *
@@ -21,6 +22,7 @@
  *     daily(pseudonym BLOB, day, n, PRIMARY KEY(pseudonym, day))
  *     epochs(pseudonym BLOB, epoch, n, expires, PRIMARY KEY(pseudonym, epoch))
  *     evidence(digest BLOB PRIMARY KEY, expires)
+ *     pickups(id BLOB PRIMARY KEY, rec BLOB, expires)
  *
  * all WITHOUT ROWID, each with an index on the column the sweep looks at, so
  * that a sweep touches only what it deletes rather than scanning tables that
@@ -64,7 +66,7 @@
 #include "internal.h"
 #include "istore_internal.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define DIGEST_LEN     32
 #define HOUR           3600
 #define DAY            86400
@@ -77,6 +79,11 @@
     " PRIMARY KEY(pseudonym, day)) WITHOUT ROWID;"                                                 \
     "CREATE INDEX daily_day ON daily(day);"
 
+#define PICKUPS_SQL                                                                                \
+    "CREATE TABLE pickups(id BLOB PRIMARY KEY, rec BLOB NOT NULL, expires INTEGER NOT NULL)"       \
+    " WITHOUT ROWID;"                                                                              \
+    "CREATE INDEX pickups_expires ON pickups(expires);"
+
 static const char schema_sql[] =
     "CREATE TABLE grants(id BLOB PRIMARY KEY, age INTEGER NOT NULL, remaining INTEGER NOT NULL,"
     " expires INTEGER NOT NULL, pseudonym BLOB NOT NULL) WITHOUT ROWID;"
@@ -85,11 +92,13 @@ static const char schema_sql[] =
     " expires INTEGER NOT NULL, PRIMARY KEY(pseudonym, epoch)) WITHOUT ROWID;"
     "CREATE INDEX epochs_expires ON epochs(expires);"
     "CREATE TABLE evidence(digest BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX evidence_expires ON evidence(expires);"
-    "PRAGMA user_version = 2;";
+    "CREATE INDEX evidence_expires ON evidence(expires);" PICKUPS_SQL "PRAGMA user_version = 3;";
 
 /* version 1 kept hourly buckets; their counts restart for the day */
-static const char migrate_1_sql[] = "DROP TABLE hourly;" DAILY_SQL "PRAGMA user_version = 2;";
+static const char migrate_1_sql[] =
+    "DROP TABLE hourly;" DAILY_SQL PICKUPS_SQL "PRAGMA user_version = 3;";
+/* version 2 had no pickups */
+static const char migrate_2_sql[] = PICKUPS_SQL "PRAGMA user_version = 3;";
 
 enum {
     ST_BEGIN,
@@ -106,10 +115,14 @@ enum {
     ST_DAY_SUB,
     ST_EPOCH_SUB,
     ST_EVIDENCE_ADD,
+    ST_PICKUP_PUT,
+    ST_PICKUP_GET,
+    ST_PICKUP_DEL,
     ST_SWEEP_GRANTS,
     ST_SWEEP_DAILY,
     ST_SWEEP_EPOCHS,
     ST_SWEEP_EVIDENCE,
+    ST_SWEEP_PICKUPS,
     ST_CHECKPOINT,
     ST_COUNT
 };
@@ -141,10 +154,17 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_EVIDENCE_ADD] = "INSERT INTO evidence(digest, expires) VALUES(?1, ?2)"
                         " ON CONFLICT(digest) DO UPDATE SET expires = excluded.expires"
                         " WHERE evidence.expires <= ?3",
+    /* one change: stored (new, or in place of an expired record); none: a live one is there */
+    [ST_PICKUP_PUT] = "INSERT INTO pickups(id, rec, expires) VALUES(?1, ?2, ?3)"
+                      " ON CONFLICT(id) DO UPDATE SET rec = excluded.rec,"
+                      " expires = excluded.expires WHERE pickups.expires <= ?4",
+    [ST_PICKUP_GET] = "SELECT rec, expires FROM pickups WHERE id = ?1",
+    [ST_PICKUP_DEL] = "DELETE FROM pickups WHERE id = ?1",
     [ST_SWEEP_GRANTS] = "DELETE FROM grants WHERE expires <= ?1",
     [ST_SWEEP_DAILY] = "DELETE FROM daily WHERE day < ?1",
     [ST_SWEEP_EPOCHS] = "DELETE FROM epochs WHERE expires <= ?1",
     [ST_SWEEP_EVIDENCE] = "DELETE FROM evidence WHERE expires <= ?1",
+    [ST_SWEEP_PICKUPS] = "DELETE FROM pickups WHERE expires <= ?1",
     [ST_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
 };
 
@@ -283,7 +303,9 @@ static agp_err sweep_body(struct sql_store *s, void *arg)
     AGP_TRY(bind_i64(s->st[ST_SWEEP_EPOCHS], 1, now));
     AGP_TRY(step_done(s->st[ST_SWEEP_EPOCHS]));
     AGP_TRY(bind_i64(s->st[ST_SWEEP_EVIDENCE], 1, now));
-    return step_done(s->st[ST_SWEEP_EVIDENCE]);
+    AGP_TRY(step_done(s->st[ST_SWEEP_EVIDENCE]));
+    AGP_TRY(bind_i64(s->st[ST_SWEEP_PICKUPS], 1, now));
+    return step_done(s->st[ST_SWEEP_PICKUPS]);
 }
 
 /*
@@ -560,6 +582,68 @@ static agp_err sql_evidence_once(struct agp_istore *b, const uint8_t digest[32],
     return run(s, now, 1, evidence_body, &a);
 }
 
+struct pickup_args {
+    const uint8_t *id;
+    const uint8_t *rec; /* put */
+    uint8_t *out;       /* take */
+    size_t len, cap;
+    int64_t expires_at, now;
+};
+
+static agp_err pickup_put_body(struct sql_store *s, void *arg)
+{
+    const struct pickup_args *a = arg;
+    sqlite3_stmt *st = s->st[ST_PICKUP_PUT];
+
+    AGP_TRY(bind_blob(st, 1, a->id, AGP_PICKUP_ID_LEN));
+    AGP_TRY(bind_blob(st, 2, a->rec, (int)a->len));
+    AGP_TRY(bind_i64(st, 3, a->expires_at));
+    AGP_TRY(bind_i64(st, 4, a->now));
+    AGP_TRY(step_done(st));
+    return sqlite3_changes(s->db) == 1 ? AGP_OK : AGP_ERR_REPLAY;
+}
+
+static agp_err sql_pickup_put(struct agp_istore *b, const uint8_t id[AGP_PICKUP_ID_LEN],
+                              const uint8_t *rec, size_t rec_len, int64_t expires_at, int64_t now)
+{
+    struct pickup_args a = {
+        .id = id, .rec = rec, .len = rec_len, .expires_at = expires_at, .now = now};
+    return run((struct sql_store *)b, now, 1, pickup_put_body, &a);
+}
+
+/* Read and delete in one transaction: two takes at once get it once. */
+static agp_err pickup_take_body(struct sql_store *s, void *arg)
+{
+    struct pickup_args *a = arg;
+    sqlite3_stmt *st = s->st[ST_PICKUP_GET];
+    int64_t expires;
+    int row, n;
+
+    AGP_TRY(bind_blob(st, 1, a->id, AGP_PICKUP_ID_LEN));
+    AGP_TRY(step_row(st, &row));
+    AGP_ENSURE(row, AGP_ERR_NOT_FOUND);
+    AGP_TRY(column_i64(st, 1, &expires));
+    AGP_ENSURE(sqlite3_column_type(st, 0) == SQLITE_BLOB, AGP_ERR_IO);
+    n = sqlite3_column_bytes(st, 0);
+    AGP_ENSURE(n > 0 && n <= AGP_PICKUP_MAX, AGP_ERR_IO);
+    AGP_ENSURE(a->now < expires, AGP_ERR_NOT_FOUND);
+    AGP_ENSURE((size_t)n <= a->cap, AGP_ERR_TOO_BIG);
+    memcpy(a->out, sqlite3_column_blob(st, 0), (size_t)n);
+    a->len = (size_t)n;
+    st = s->st[ST_PICKUP_DEL];
+    AGP_TRY(bind_blob(st, 1, a->id, AGP_PICKUP_ID_LEN));
+    return step_done(st);
+}
+
+static agp_err sql_pickup_take(struct agp_istore *b, const uint8_t id[AGP_PICKUP_ID_LEN],
+                               int64_t now, uint8_t *rec, size_t cap, size_t *rec_len)
+{
+    struct pickup_args a = {.id = id, .out = rec, .cap = cap, .now = now};
+    agp_err err = run((struct sql_store *)b, now, 1, pickup_take_body, &a);
+    if (err == AGP_OK) *rec_len = a.len; /* istore.c wipes rec on failure */
+    return err;
+}
+
 static agp_err sql_sweep(struct agp_istore *b, int64_t now)
 {
     struct sql_store *s = (struct sql_store *)b;
@@ -694,6 +778,9 @@ static agp_err check_schema(sqlite3 *db)
     } else if (version == 1) {
         err = AGP_ERR_ENCODING; /* version 1 without its hourly table: not ours */
         if (sqlite3_exec(db, migrate_1_sql, NULL, NULL, NULL) != SQLITE_OK) goto out;
+    } else if (version == 2) {
+        err = AGP_ERR_ENCODING; /* a version-2 file that already has such a table: not ours */
+        if (sqlite3_exec(db, migrate_2_sql, NULL, NULL, NULL) != SQLITE_OK) goto out;
     } else if (version != SCHEMA_VERSION) {
         err = AGP_ERR_ENCODING;
         goto out;
@@ -713,9 +800,9 @@ static void sql_free_base(struct agp_istore *b)
     sql_free((struct sql_store *)b);
 }
 
-static const struct agp_istore_ops sql_ops = {sql_grant_put, sql_grant_take, sql_grant_give_back,
-                                              sql_count,     sql_uncount,    sql_evidence_once,
-                                              sql_sweep,     sql_free_base};
+static const struct agp_istore_ops sql_ops = {
+    sql_grant_put,     sql_grant_take, sql_grant_give_back, sql_count, sql_uncount,
+    sql_evidence_once, sql_pickup_put, sql_pickup_take,     sql_sweep, sql_free_base};
 
 /* see agepass/istore.h */
 agp_err agp_istore_open_sqlite(struct agp_istore **out, const char *path)

@@ -35,6 +35,8 @@
 
 #define AGP_PSEUDONYM_LEN 16
 #define AGP_GRANT_ID_LEN  32
+#define AGP_PICKUP_ID_LEN 32
+#define AGP_PICKUP_MAX    256 /* the largest pickup record the store keeps */
 
 struct agp_istore;
 
@@ -104,6 +106,29 @@ AGP_MUST_USE agp_err agp_istore_uncount(struct agp_istore *s,
  */
 AGP_MUST_USE agp_err agp_istore_evidence_once(struct agp_istore *s, const uint8_t digest[32],
                                               int64_t expires_at, int64_t now);
+
+/*
+ * Pickups: a record an enrolment leaves for the browser that began it
+ * (src/enroll_mdoc.c: the EU wallet answers one connection, the person's
+ * browser picks the grant up on another). id is a keyed hash of the
+ * browser's pickup secret; rec, rec_len bytes (1 to AGP_PICKUP_MAX), is
+ * opaque to the store (the caller seals it, agepass/pickup.h). Put: kept
+ * until expires_at (the caller gives an hour boundary); AGP_ERR_REPLAY if
+ * a live record has that id already (the first answer stays), AGP_ERR_IO.
+ */
+AGP_MUST_USE agp_err agp_istore_pickup_put(struct agp_istore *s,
+                                           const uint8_t id[AGP_PICKUP_ID_LEN], const uint8_t *rec,
+                                           size_t rec_len, int64_t expires_at, int64_t now);
+
+/*
+ * Takes the record id at now, atomically, once: it is deleted as it is
+ * read, so a second take finds nothing. Errors: AGP_ERR_NOT_FOUND (none,
+ * or expired: left to the sweep), AGP_ERR_TOO_BIG (cap short: nothing taken),
+ * AGP_ERR_IO. *rec_len is 0 on error.
+ */
+AGP_MUST_USE agp_err agp_istore_pickup_take(struct agp_istore *s,
+                                            const uint8_t id[AGP_PICKUP_ID_LEN], int64_t now,
+                                            uint8_t *rec, size_t cap, size_t *rec_len);
 
 /*
  * Deletes everything expired at now (also done now and then by the others).

@@ -9,7 +9,8 @@
  * Counting: the UTC day's count as the clock moves by hours and over
  * midnight, the limit per key epoch, limits of 0, refusals that count
  * nothing, epoch counts that expire at a day boundary. Evidence: once, replay, accepted again after
- * its expiry. Reopening, and a process killed before it closed the store.
+ * its expiry. Pickups: taken once, not after their expiry, the first put
+ * kept. Reopening, and a process killed before it closed the store.
  * 4 threads taking from one grant, then counting against one day cap
  * (exactly the cap passes); 2 processes taking from one grant.
  *
@@ -362,6 +363,62 @@ static void check_evidence(void)
     /* misuse */
     EXPECT_ERR(agp_istore_evidence_once(NULL, d, T0, T0), AGP_ERR_ARG);
     EXPECT_ERR(agp_istore_evidence_once(s, NULL, T0, T0), AGP_ERR_ARG);
+    agp_istore_free(s);
+}
+
+/*
+ * Pickups: put, taken once (a second take finds nothing), not taken after
+ * its expiry, a live record not replaced (an expired one is), a short
+ * buffer takes nothing, misuse.
+ */
+static void check_pickup(void)
+{
+    struct agp_istore *s = NULL;
+    uint8_t id[AGP_PICKUP_ID_LEN], id2[AGP_PICKUP_ID_LEN], rec[AGP_PICKUP_MAX + 1], got[300];
+    size_t len = 1;
+
+    id_of(id, sizeof id, 'k', 1);
+    id_of(id2, sizeof id2, 'k', 2);
+    memset(rec, 0xa5, sizeof rec);
+    rec[0] = 1;
+    EXPECT_OK(open_store(&s, "pickup.db", 3));
+    EXPECT_ERR(agp_istore_pickup_take(s, id, T0, got, sizeof got, &len), AGP_ERR_NOT_FOUND);
+    EXPECT(len == 0);
+    EXPECT_OK(agp_istore_pickup_put(s, id, rec, 83, T0 + HOUR, T0));
+    /* the first answer stays */
+    rec[0] = 2;
+    EXPECT_ERR(agp_istore_pickup_put(s, id, rec, 83, T0 + HOUR, T0 + 1), AGP_ERR_REPLAY);
+    /* a buffer too short: nothing taken */
+    EXPECT_ERR(agp_istore_pickup_take(s, id, T0 + 2, got, 82, &len), AGP_ERR_TOO_BIG);
+    EXPECT_OK(agp_istore_pickup_take(s, id, T0 + 2, got, sizeof got, &len));
+    EXPECT(len == 83 && got[0] == 1 && got[82] == 0xa5);
+    /* once */
+    EXPECT_ERR(agp_istore_pickup_take(s, id, T0 + 3, got, sizeof got, &len), AGP_ERR_NOT_FOUND);
+    EXPECT(len == 0);
+    /* expired: not taken; then another may be put there */
+    EXPECT_OK(agp_istore_pickup_put(s, id2, rec, AGP_PICKUP_MAX, T0 + HOUR, T0));
+    EXPECT_ERR(agp_istore_pickup_take(s, id2, T0 + HOUR, got, sizeof got, &len), AGP_ERR_NOT_FOUND);
+    rec[0] = 3;
+    EXPECT_OK(agp_istore_pickup_put(s, id2, rec, 1, T0 + 2 * HOUR, T0 + HOUR));
+    EXPECT_OK(agp_istore_pickup_take(s, id2, T0 + HOUR, got, sizeof got, &len));
+    EXPECT(len == 1 && got[0] == 3);
+    /* misuse */
+    EXPECT_ERR(agp_istore_pickup_put(s, id, rec, 0, T0 + HOUR, T0), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_pickup_put(s, id, rec, AGP_PICKUP_MAX + 1, T0 + HOUR, T0), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_pickup_put(s, NULL, rec, 1, T0 + HOUR, T0), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_pickup_put(NULL, id, rec, 1, T0 + HOUR, T0), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_pickup_take(s, id, T0, NULL, 0, &len), AGP_ERR_ARG);
+    EXPECT_ERR(agp_istore_pickup_take(s, NULL, T0, got, sizeof got, &len), AGP_ERR_ARG);
+    /* one left for the TTL check (Redis) and the sweep check (SQLite) */
+    EXPECT_OK(agp_istore_pickup_put(s, id, rec, 10, T0 + HOUR, T0));
+    if (redis_url == NULL) {
+        EXPECT(query(path_of("pickup.db"), "SELECT COUNT(*) FROM pickups") == 1);
+        EXPECT_OK(agp_istore_sweep(s, T0 + HOUR - 1));
+        EXPECT(query(path_of("pickup.db"), "SELECT COUNT(*) FROM pickups") == 1);
+        EXPECT_OK(agp_istore_sweep(s, T0 + HOUR));
+        EXPECT(query(path_of("pickup.db"), "SELECT COUNT(*) FROM pickups") == 0);
+        EXPECT_OK(agp_istore_pickup_put(s, id, rec, 10, T0 + HOUR, T0));
+    }
     agp_istore_free(s);
 }
 
@@ -745,9 +802,30 @@ static void check_migrate(void)
     EXPECT_OK(agp_istore_count(s, nym, 2, 2, 10, 1, T0));
     EXPECT_ERR(agp_istore_count(s, nym, 1, 2, 10, 1, T0), AGP_ERR_RANGE);
     agp_istore_free(s);
-    EXPECT(query(p, "PRAGMA user_version") == 2);
+    EXPECT(query(p, "PRAGMA user_version") == 3);
     EXPECT(query(p, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'hourly'") == 0);
+    EXPECT(query(p, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'pickups'") == 1);
     EXPECT(query(p, "SELECT SUM(n) FROM daily") == 2);
+
+    /* version 2 (no pickups): gets the table, keeps the rest */
+    p = path_of("migrate2.db");
+    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_OK(agp_istore_count(s, nym, 1, 2, 10, 1, T0));
+    agp_istore_free(s);
+    s = NULL;
+    EXPECT(exec_sql(p, "DROP TABLE pickups; PRAGMA user_version = 2;") == 0);
+    EXPECT_OK(agp_istore_open_sqlite(&s, p));
+    EXPECT_ERR(agp_istore_count(s, nym, 2, 2, 10, 1, T0), AGP_ERR_RANGE);
+    {
+        uint8_t id[AGP_PICKUP_ID_LEN], rec[8] = "record", got[8];
+        size_t len = 0;
+        id_of(id, sizeof id, 'k', 1);
+        EXPECT_OK(agp_istore_pickup_put(s, id, rec, 6, T0 + HOUR, T0));
+        EXPECT_OK(agp_istore_pickup_take(s, id, T0, got, sizeof got, &len));
+        EXPECT(len == 6 && memcmp(got, rec, 6) == 0);
+    }
+    agp_istore_free(s);
+    EXPECT(query(p, "PRAGMA user_version") == 3);
 }
 
 /* Files that are not a store of ours, and paths that cannot be one. */
@@ -775,7 +853,9 @@ static void check_foreign(void)
     EXPECT(exec_sql(path_of("other.db"), "CREATE TABLE users(name TEXT)") == 0);
     EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("other.db")), AGP_ERR_ENCODING);
     EXPECT(query(path_of("other.db"), "SELECT COUNT(*) FROM sqlite_master") == 1);
-    EXPECT(exec_sql(path_of("v3.db"), "PRAGMA user_version = 3") == 0);
+    EXPECT(exec_sql(path_of("v4.db"), "PRAGMA user_version = 4") == 0);
+    EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("v4.db")), AGP_ERR_ENCODING);
+    EXPECT(exec_sql(path_of("v3.db"), "PRAGMA user_version = 3") == 0); /* no tables */
     EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("v3.db")), AGP_ERR_ENCODING);
     EXPECT(exec_sql(path_of("v2.db"), "PRAGMA user_version = 2") == 0); /* no tables */
     EXPECT_ERR(agp_istore_open_sqlite(&s, path_of("v2.db")), AGP_ERR_ENCODING);
@@ -1031,6 +1111,7 @@ int main(int argc, char **argv)
     check_count();
     check_uncount();
     check_evidence();
+    check_pickup();
     check_reopen();
     check_race();
     if (redis_url != NULL) {
