@@ -9,6 +9,10 @@
  *                                       its av:// link and a QR code URL
  *   GET  /enroll/mdoc/qr?state=S        that link as an SVG QR code
  *   POST /enroll/mdoc/response          vp_token=...&state=S (the wallet)
+ *   GET  /enroll/mdoc/start?wallet=1[&age=NN]  a page for a person: the QR
+ *                                       code, the av:// link, waiting
+ *   GET  /enroll/mdoc/wait?state=S      that page again while waiting, then
+ *                                       303 to the web wallet with the grant
  *
  * Stateless: the nonce, also sent as `state`, is
  *   agp_seal(key, "mdoc nonce", expiry, age[1]) (agepass/util.h)
@@ -17,6 +21,27 @@
  * an answer single-use (issuer_grant remembers it until validUntil).
  * Nothing read from the attestation is logged or stored: only the age and
  * the expiry leave lib/attest_mdoc.c.
+ *
+ * The web wallet's enrolment (/start) hands the grant back to the browser
+ * that began it, while the EU wallet answers on a connection of its own
+ * (another phone, cross-device; or the EU wallet app on this phone, opened
+ * by the av:// link, same-device). /start makes a pickup secret P (32
+ * bytes) and gives it to the browser alone, as an HttpOnly cookie; the
+ * state then is
+ *   agp_seal(key, "mdoc wallet nonce", expiry, age[1] || tag[15]),
+ *   tag = HMAC(k_pick, "tag" || P)[0..15), k_pick = HMAC(key, "agepass mdoc pickup v1"),
+ * longer than a CLI state, so each route tells the two apart. The answer
+ * to such a state issues the grant and leaves it in the store
+ * (agp_istore_pickup_put) under id = HMAC(k_pick, "id" || tag), sealed
+ * with k_rec = HMAC(key, "agepass mdoc pickup record v1") (agepass/pickup.h),
+ * until the hour boundary after the state's expiry; the EU wallet gets
+ * {"redirect_uri": ".../wait?state=S"} (OpenID4VP 1.0 §8.2). /wait takes
+ * the record (once) only for the cookie whose tag the state holds: whoever
+ * sees the QR code, or the EU wallet itself, learns the state, never P, so
+ * cannot pick the grant up; the grant leaves in a 303 to --wallet-url
+ * with the grant in the fragment. This cookie binding is what OpenID4VP
+ * §13.3 asks of a response_code (no session fixation), without putting a
+ * code in a URL that the other phone's browser may open.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -28,22 +53,31 @@
 #include <openssl/pem.h>
 #include <qrencode.h>
 
+#include "agepass/directory.h"
 #include "agepass/mdoc.h"
+#include "agepass/pickup.h"
 #include "agepass/util.h"
 #include "cli.h"
 #include "issuer.h"
 
 #define NONCE_LABEL    "mdoc nonce"
 #define NONCE_B64_LEN  AGP_SEAL_LEN(1) /* a sealed ticket of one byte: the age asked */
+#define WALLET_LABEL   "mdoc wallet nonce"
+#define TAG_LEN        15
+#define WALLET_B64_LEN AGP_SEAL_LEN(1 + TAG_LEN) /* the age asked, the pickup tag */
 #define NONCE_TTL_S    600
+#define COOKIE         "agp_mdoc"
 #define QUERY_ID       "age"
 #define URL_MAX        512
 #define TRUST_FILE_MAX 64
 
 struct mdoc_enrol {
     X509_STORE *anchors;
-    char response_uri[URL_MAX], client_id[URL_MAX + 16];
-    uint8_t key[32]; /* keys the nonces; secret */
+    char response_uri[URL_MAX], client_id[URL_MAX + 16], wait_uri[URL_MAX];
+    bool secure;          /* the public URL is https: the cookie is Secure */
+    uint8_t key[32];      /* keys the nonces; secret */
+    uint8_t pick_key[32]; /* k_pick: pickup tags and ids; secret */
+    uint8_t rec_key[32];  /* k_rec: seals the pickup records; secret */
 };
 
 static int add_pem_file(X509_STORE *st, const char *path)
@@ -134,12 +168,20 @@ int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t
         rc = add_pem_file(m->anchors, pem_files[i]);
     if (rc == CLI_OK && trusted_list != NULL) rc = add_trusted_list(m->anchors, trusted_list);
     memcpy(m->key, key, sizeof m->key);
+    if (rc == CLI_OK &&
+        (agp_hmac_sha256(m->pick_key, key, 32, (const uint8_t *)"agepass mdoc pickup v1", 22) !=
+             AGP_OK ||
+         agp_hmac_sha256(m->rec_key, key, 32, (const uint8_t *)"agepass mdoc pickup record v1",
+                         29) != AGP_OK))
+        rc = cli_fail("mdoc", AGP_ERR_CRYPTO);
     if (rc != CLI_OK) {
         mdoc_enrol_free(m);
         return rc;
     }
     snprintf(m->response_uri, sizeof m->response_uri, "%s/enroll/mdoc/response", public_url);
     snprintf(m->client_id, sizeof m->client_id, "redirect_uri:%s", m->response_uri);
+    snprintf(m->wait_uri, sizeof m->wait_uri, "%s/enroll/mdoc/wait", public_url);
+    m->secure = strncmp(public_url, "https://", 8) == 0;
     *out = m;
     return CLI_OK;
 }
@@ -150,6 +192,8 @@ void mdoc_enrol_free(struct mdoc_enrol *m)
     if (m == NULL) return;
     X509_STORE_free(m->anchors);
     AGP_WIPE(m->key);
+    AGP_WIPE(m->pick_key);
+    AGP_WIPE(m->rec_key);
     free(m);
 }
 
@@ -160,19 +204,78 @@ static agp_err new_nonce(const struct mdoc_enrol *m, unsigned age, int64_t now,
     return agp_seal(out, NONCE_B64_LEN + 1, NULL, m->key, NONCE_LABEL, now + NONCE_TTL_S, &a, 1);
 }
 
+/* The pickup tag of secret p: HMAC(k_pick, "tag" || p)[0..TAG_LEN). */
+static agp_err pickup_tag(const struct mdoc_enrol *m, const uint8_t p[AGP_PICKUP_SECRET_LEN],
+                          uint8_t tag[TAG_LEN])
+{
+    uint8_t msg[3 + AGP_PICKUP_SECRET_LEN], mac[32];
+    agp_err err;
+    memcpy(msg, "tag", 3);
+    memcpy(msg + 3, p, AGP_PICKUP_SECRET_LEN);
+    err = agp_hmac_sha256(mac, m->pick_key, sizeof m->pick_key, msg, sizeof msg);
+    memcpy(tag, mac, TAG_LEN);
+    AGP_WIPE(msg);
+    AGP_WIPE(mac);
+    return err;
+}
+
+/* The store id of the pickup of tag: HMAC(k_pick, "id" || tag). */
+static agp_err pickup_id(const struct mdoc_enrol *m, const uint8_t tag[TAG_LEN],
+                         uint8_t id[AGP_PICKUP_ID_LEN])
+{
+    uint8_t msg[2 + TAG_LEN];
+    memcpy(msg, "id", 2);
+    memcpy(msg + 2, tag, TAG_LEN);
+    return agp_hmac_sha256(id, m->pick_key, sizeof m->pick_key, msg, sizeof msg);
+}
+
+/* A state of /start for pickup secret p. */
+static agp_err new_wallet_nonce(const struct mdoc_enrol *m, unsigned age,
+                                const uint8_t p[AGP_PICKUP_SECRET_LEN], int64_t now,
+                                char out[WALLET_B64_LEN + 1])
+{
+    uint8_t data[1 + TAG_LEN];
+    agp_err err;
+    data[0] = (uint8_t)age;
+    if ((err = pickup_tag(m, p, data + 1)) == AGP_OK)
+        err = agp_seal(out, WALLET_B64_LEN + 1, NULL, m->key, WALLET_LABEL, now + NONCE_TTL_S, data,
+                       sizeof data);
+    AGP_WIPE(data);
+    return err;
+}
+
+/* What a state says: the age asked, and for a state of /start its pickup tag and expiry. */
+struct state_info {
+    unsigned age;
+    bool wallet;
+    uint8_t tag[TAG_LEN];
+    int64_t expires_at;
+};
+
 /*
- * Checks a nonce made by new_nonce: AGP_ERR_LENGTH or AGP_ERR_ENCODING,
+ * Checks a state made by new_nonce or new_wallet_nonce (told apart by
+ * their lengths, exactly): AGP_ERR_LENGTH or AGP_ERR_ENCODING,
  * AGP_ERR_SIGNATURE, AGP_ERR_EXPIRED.
  */
-static agp_err check_nonce(const struct mdoc_enrol *m, const char *nonce, int64_t now,
-                           unsigned *age)
+static agp_err check_state(const struct mdoc_enrol *m, const char *nonce, int64_t now,
+                           struct state_info *si)
 {
-    uint8_t a;
-    agp_err err =
-        agp_unseal(NULL, NULL, &a, 1, m->key, NONCE_LABEL, nonce, strlen(nonce), now, NONCE_TTL_S);
-    if (err != AGP_OK) return err;
-    *age = a;
-    return a >= 1 && a <= 99 ? AGP_OK : AGP_ERR_SIGNATURE;
+    uint8_t data[1 + TAG_LEN];
+    size_t len = strlen(nonce);
+    agp_err err;
+    memset(si, 0, sizeof *si);
+    si->wallet = len == WALLET_B64_LEN;
+    err = si->wallet ? agp_unseal(NULL, &si->expires_at, data, sizeof data, m->key, WALLET_LABEL,
+                                  nonce, len, now, NONCE_TTL_S)
+                     : agp_unseal(NULL, &si->expires_at, data, 1, m->key, NONCE_LABEL, nonce, len,
+                                  now, NONCE_TTL_S);
+    if (err == AGP_OK && (data[0] < 1 || data[0] > 99)) err = AGP_ERR_SIGNATURE;
+    if (err == AGP_OK) {
+        si->age = data[0];
+        if (si->wallet) memcpy(si->tag, data + 1, TAG_LEN);
+    }
+    AGP_WIPE(data);
+    return err;
 }
 
 /*
@@ -264,37 +367,26 @@ enum MHD_Result mdoc_enrol_request(struct mdoc_enrol *m, struct MHD_Connection *
     return ret;
 }
 
-/* see issuer.h */
-enum MHD_Result mdoc_enrol_qr(struct mdoc_enrol *m, struct MHD_Connection *conn)
+/*
+ * link as an SVG QR code (malloc'd, *len bytes, NUL-terminated), attrs
+ * added to its <svg> element; NULL if it cannot be made.
+ */
+static char *qr_svg(const char *link, const char *attrs, size_t *len)
 {
-    const char *state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
-    char link[4096], *svg = NULL;
+    char *svg = NULL;
     size_t cap, n = 0, x, y;
-    unsigned age;
     QRcode *code;
-    json_t *req;
-    enum MHD_Result ret;
     int w;
-    if (state == NULL || check_nonce(m, state, (int64_t)time(NULL), &age) != AGP_OK)
-        return issuer_send(conn, MHD_HTTP_BAD_REQUEST, "bad or expired state\n", 21,
-                           "text/plain; charset=utf-8");
-    req = authorization_request(m, state, age);
-    if (req == NULL || !invocation_link(link, sizeof link, req)) {
-        json_decref(req);
-        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
-    }
-    json_decref(req);
-    if ((code = QRcode_encodeString8bit(link, 0, QR_ECLEVEL_L)) == NULL)
-        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    if ((code = QRcode_encodeString8bit(link, 0, QR_ECLEVEL_L)) == NULL) return NULL;
     /* one <rect> per dark module at most, 4 modules of quiet zone */
-    cap = 256 + (size_t)code->width * (size_t)code->width * 48;
+    cap = 256 + strlen(attrs) + (size_t)code->width * (size_t)code->width * 48;
     if ((svg = malloc(cap)) == NULL) goto fail;
     w = snprintf(svg, cap,
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\"%s "
                  "shape-rendering=\"crispEdges\"><rect width=\"100%%\" height=\"100%%\" "
                  "fill=\"#fff\"/>",
-                 code->width + 8, code->width + 8);
-    if (w < 0) goto fail;
+                 code->width + 8, code->width + 8, attrs);
+    if (w < 0 || (size_t)w >= cap) goto fail;
     n = (size_t)w;
     for (y = 0; y < (size_t)code->width; y++)
         for (x = 0; x < (size_t)code->width; x++)
@@ -306,20 +398,43 @@ enum MHD_Result mdoc_enrol_qr(struct mdoc_enrol *m, struct MHD_Connection *conn)
             }
     w = snprintf(svg + n, cap - n, "</svg>\n");
     if (w < 0 || (size_t)w >= cap - n) goto fail;
-    n += (size_t)w;
+    *len = n + (size_t)w;
     QRcode_free(code);
-    ret = issuer_send(conn, MHD_HTTP_OK, svg, n, "image/svg+xml");
-    free(svg);
-    return ret;
+    return svg;
 fail:
     QRcode_free(code);
     free(svg);
-    return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    return NULL;
+}
+
+/* see issuer.h */
+enum MHD_Result mdoc_enrol_qr(struct mdoc_enrol *m, struct MHD_Connection *conn)
+{
+    const char *state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+    char link[4096], *svg;
+    struct state_info si;
+    size_t n = 0;
+    json_t *req;
+    enum MHD_Result ret;
+    if (state == NULL || check_state(m, state, (int64_t)time(NULL), &si) != AGP_OK)
+        return issuer_send(conn, MHD_HTTP_BAD_REQUEST, "bad or expired state\n", 21,
+                           "text/plain; charset=utf-8");
+    req = authorization_request(m, state, si.age);
+    if (req == NULL || !invocation_link(link, sizeof link, req)) {
+        json_decref(req);
+        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    }
+    json_decref(req);
+    if ((svg = qr_svg(link, "", &n)) == NULL)
+        return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    ret = issuer_send(conn, MHD_HTTP_OK, svg, n, "image/svg+xml");
+    free(svg);
+    return ret;
 }
 
 /* The wallet's direct_post form (application/x-www-form-urlencoded). */
 struct form {
-    char state[NONCE_B64_LEN + 2];
+    char state[WALLET_B64_LEN + 2];
     char *vp_token; /* ISSUER_UPLOAD_MAX bytes */
     size_t state_len, vp_len;
     unsigned states, vps; /* how many times each field came */
@@ -405,6 +520,61 @@ out:
     return err;
 }
 
+/*
+ * The answer to a state of /start, once the attestation is verified: the
+ * grant (or an under-age refusal, so that the waiting page can say so) is
+ * left for the browser that holds the pickup secret, and the EU wallet is
+ * sent there (OpenID4VP 1.0 §8.2: 200, {"redirect_uri": ...}).
+ */
+static enum MHD_Result leave_for_pickup(struct mdoc_enrol *m, struct service *s,
+                                        struct MHD_Connection *conn,
+                                        const struct issuer_evidence *ev,
+                                        const struct state_info *si, const char *state, int64_t now)
+{
+    struct issuer_minted g;
+    struct agp_pickup p = {0};
+    uint8_t id[AGP_PICKUP_ID_LEN], rec[AGP_PICKUP_RECORD_LEN];
+    enum enrol_refusal why = ER_INVALID;
+    unsigned status = 0;
+    enum issuer_mint r = issuer_grant_mint(s, ev, &g, &why, &status);
+    char body[URL_MAX + 128];
+    enum MHD_Result ret;
+    agp_err err = AGP_OK;
+
+    if (r == IM_UNAVAILABLE) return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "", 0, NULL);
+    if (r == IM_REFUSED && why != ER_UNDER_AGE)
+        return issuer_refuse_enrol(conn, ES_MDOC, why, status);
+    if (r == IM_OK) {
+        p.kind = AGP_PICKUP_GRANT;
+        p.age = g.age;
+        p.tokens = g.tokens;
+        p.expires_at = g.expires_at;
+        memcpy(p.grant, g.grant, sizeof p.grant);
+    } else {
+        p.kind = AGP_PICKUP_UNDER_AGE;
+    }
+    if ((err = pickup_id(m, si->tag, id)) == AGP_OK &&
+        (err = agp_pickup_seal(rec, m->rec_key, id, &p)) == AGP_OK)
+        err = agp_istore_pickup_put(issuer_store(s), id, rec, sizeof rec,
+                                    issuer_hour_ceil(si->expires_at), now);
+    AGP_WIPE(g.grant);
+    agp_wipe(&p, sizeof p);
+    AGP_WIPE(rec);
+    if (err == AGP_ERR_REPLAY) { /* another answer for this state got there first */
+        fprintf(stderr, "agepass issuer: mdoc enrolment: a second answer for one pickup\n");
+        return issuer_refuse_enrol(conn, ES_MDOC, ER_REUSED, MHD_HTTP_CONFLICT);
+    }
+    if (err != AGP_OK) {
+        fprintf(stderr, "agepass issuer: mdoc enrolment: cannot leave the grant for pickup: %s\n",
+                agp_err_str(err));
+        return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "", 0, NULL);
+    }
+    if (r == IM_REFUSED) return issuer_refuse_enrol(conn, ES_MDOC, why, status);
+    snprintf(body, sizeof body, "{\"redirect_uri\":\"%s?state=%s\"}\n", m->wait_uri, state);
+    ret = issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
+    return ret;
+}
+
 /* see issuer.h */
 enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
                                     struct MHD_Connection *conn, const struct upload *up)
@@ -415,10 +585,10 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
     struct agp_mdoc_policy p = {0};
     struct agp_mdoc_result res;
     struct issuer_evidence ev = {0};
+    struct state_info si;
     enum MHD_Result ret;
     agp_err err;
     int64_t now = (int64_t)time(NULL);
-    unsigned age;
 
     if (up->too_big)
         return issuer_refuse_enrol(conn, ES_MDOC, ER_INVALID, MHD_HTTP_CONTENT_TOO_LARGE);
@@ -428,7 +598,7 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
     }
     err = AGP_ERR_SYNTAX;
     if (!read_form(conn, up, &f) || f.states != 1) goto refuse;
-    if ((err = check_nonce(m, f.state, now, &age)) != AGP_OK) goto refuse;
+    if ((err = check_state(m, f.state, now, &si)) != AGP_OK) goto refuse;
     err = AGP_ERR_SYNTAX;
     if (f.vps != 1) goto refuse;
     if ((err = read_vp_token(f.vp_token, resp, AGP_MDOC_MAX, &resp_len)) != AGP_OK) goto refuse;
@@ -437,7 +607,7 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
         goto refuse;
     p.anchors = m->anchors;
     p.now = now;
-    p.age = age;
+    p.age = si.age;
     p.transcript = transcript;
     p.transcript_len = tlen;
     if ((err = agp_mdoc_verify(&res, resp, resp_len, &p)) != AGP_OK) goto refuse;
@@ -446,7 +616,10 @@ enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
     ev.from = ES_MDOC;
     ev.digest = res.digest;
     ev.expires_at = res.valid_until;
-    ret = issuer_grant(s, conn, &ev);
+    if (si.wallet)
+        ret = leave_for_pickup(m, s, conn, &ev, &si, f.state, now);
+    else
+        ret = issuer_grant(s, conn, &ev);
     goto out;
 refuse:
     ret = refuse_mdoc(conn, err);
@@ -454,5 +627,311 @@ out:
     if (resp != NULL) agp_wipe(resp, AGP_MDOC_MAX);
     free(resp);
     free(f.vp_token);
+    agp_wipe(&si, sizeof si);
+    return ret;
+}
+
+/* ---- the page for a person: /start and /wait ----------------------------- */
+
+/* Appends text to out (cap, *n), HTML-escaped; false if it does not fit. */
+static bool html_append(char *out, size_t cap, size_t *n, const char *text)
+{
+    for (; *text; text++) {
+        const char *e = *text == '&'    ? "&amp;"
+                        : *text == '<'  ? "&lt;"
+                        : *text == '>'  ? "&gt;"
+                        : *text == '"'  ? "&quot;"
+                        : *text == '\'' ? "&#39;"
+                                        : NULL;
+        size_t k = e ? strlen(e) : 1;
+        if (cap - *n <= k) return false;
+        memcpy(out + *n, e ? e : text, k);
+        *n += k;
+    }
+    out[*n] = '\0';
+    return true;
+}
+
+/* Appends the printf-formatted text (trusted: no escaping) to out. */
+static bool raw_append(char *out, size_t cap, size_t *n, const char *text)
+{
+    size_t k = strlen(text);
+    if (cap - *n <= k) return false;
+    memcpy(out + *n, text, k + 1);
+    *n += k;
+    return true;
+}
+
+/* The cookie that holds the pickup secret (value "" and Max-Age=0: cleared). */
+static void cookie_header(const struct mdoc_enrol *m, const char *value, char *out, size_t cap)
+{
+    snprintf(out, cap, COOKIE "=%s; Path=/enroll/mdoc; Max-Age=%d; HttpOnly; SameSite=Lax%s", value,
+             value[0] ? NONCE_TTL_S : 0, m->secure ? "; Secure" : "");
+}
+
+/*
+ * Sends an HTML page: no script, no style sheet, nothing from elsewhere
+ * (the CSP allows nothing to load), no referrer. refresh: the page to load
+ * again in 2 s (the waiting page), or NULL; cookie: a Set-Cookie value, or
+ * NULL. body is trusted HTML.
+ */
+static enum MHD_Result send_page(struct MHD_Connection *conn, unsigned status, const char *title,
+                                 const char *refresh, const char *cookie, const char *body)
+{
+    size_t cap = strlen(body) + 1024, n = 0;
+    char *page = malloc(cap);
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    bool ok;
+    if (page == NULL) return MHD_NO;
+    ok = raw_append(page, cap, &n,
+                    "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                    "<meta name=\"referrer\" content=\"no-referrer\">\n");
+    if (ok && refresh != NULL)
+        ok = raw_append(page, cap, &n, "<meta http-equiv=\"refresh\" content=\"2;url=") &&
+             html_append(page, cap, &n, refresh) && raw_append(page, cap, &n, "\">\n");
+    ok = ok && raw_append(page, cap, &n, "<title>") && html_append(page, cap, &n, title) &&
+         raw_append(page, cap, &n, "</title>\n</head>\n<body>\n<main>\n<h1>") &&
+         html_append(page, cap, &n, title) && raw_append(page, cap, &n, "</h1>\n") &&
+         raw_append(page, cap, &n, body) &&
+         raw_append(page, cap, &n, "</main>\n</body>\n</html>\n");
+    if (!ok || (r = MHD_create_response_from_buffer(n, page, MHD_RESPMEM_MUST_COPY)) == NULL) {
+        free(page);
+        return MHD_NO;
+    }
+    free(page);
+    MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; base-uri 'none'; form-action 'none'; "
+                            "frame-ancestors 'none'");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (cookie != NULL) MHD_add_response_header(r, "Set-Cookie", cookie);
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The link back to the web wallet, as a paragraph: "" when there is none. */
+static void back_link(char *out, size_t cap, const char *label)
+{
+    size_t n = 0;
+    const char *w = issuer_wallet_url();
+    out[0] = '\0';
+    if (w[0] == '\0') return;
+    if (!raw_append(out, cap, &n, "<p><a id=\"agepass-cancel\" rel=\"noreferrer\" href=\"") ||
+        !html_append(out, cap, &n, w) || !raw_append(out, cap, &n, "\">") ||
+        !raw_append(out, cap, &n, label) || !raw_append(out, cap, &n, "</a></p>\n"))
+        out[0] = '\0';
+}
+
+/* The waiting page: the QR code and the av:// link for state, re-polling /wait. */
+static enum MHD_Result waiting_page(struct mdoc_enrol *m, struct MHD_Connection *conn,
+                                    const char *state, unsigned age, const char *cookie)
+{
+    char link[4096], wait[URL_MAX + 128], back[AGP_URI_MAX + 256], head[512], *svg = NULL,
+                                                                              *body = NULL;
+    size_t svg_len = 0, cap, n = 0;
+    json_t *req = authorization_request(m, state, age);
+    enum MHD_Result ret = MHD_NO;
+    bool ok;
+
+    if (req == NULL || !invocation_link(link, sizeof link, req)) goto out;
+    if ((svg =
+             qr_svg(link, " width=\"264\" height=\"264\" role=\"img\" aria-labelledby=\"qr-text\"",
+                    &svg_len)) == NULL)
+        goto out;
+    snprintf(wait, sizeof wait, "/enroll/mdoc/wait?state=%s", state);
+    back_link(back, sizeof back, "Cancel and go back to the web wallet");
+    cap = svg_len + 2 * strlen(link) + sizeof back + 2048;
+    if ((body = malloc(cap)) == NULL) goto out;
+    snprintf(head, sizeof head,
+             "<p>Your EU age verification wallet can show this provider that you are at least "
+             "%u, and nothing more about you.</p>\n",
+             age);
+    ok = raw_append(body, cap, &n, head) &&
+         raw_append(body, cap, &n,
+                    "<p id=\"qr-text\">On another phone: scan this QR code with your EU wallet "
+                    "app.</p>\n<p>") &&
+         raw_append(body, cap, &n, svg) &&
+         raw_append(body, cap, &n, "</p>\n<p>On this phone: <a id=\"agepass-eu-wallet\" href=\"") &&
+         html_append(body, cap, &n, link) &&
+         raw_append(body, cap, &n,
+                    "\">open your EU wallet on this phone</a>.</p>\n"
+                    "<p id=\"agepass-status\" role=\"status\">Waiting for your wallet to answer. "
+                    "This page goes on by itself.</p>\n") &&
+         raw_append(body, cap, &n, back);
+    if (ok)
+        ret =
+            send_page(conn, MHD_HTTP_OK, "Prove your age with your EU wallet", wait, cookie, body);
+out:
+    json_decref(req);
+    free(svg);
+    free(body);
+    return ret;
+}
+
+/* A page that ends the flow: a message, a way on, no refresh; clears the cookie if asked. */
+static enum MHD_Result end_page(struct mdoc_enrol *m, struct MHD_Connection *conn, unsigned status,
+                                const char *title, const char *message, bool clear)
+{
+    char body[AGP_URI_MAX + 1024], back[AGP_URI_MAX + 256], cookie[256];
+    size_t n = 0;
+    back_link(back, sizeof back, "Back to the web wallet");
+    if (!raw_append(body, sizeof body, &n, message) || !raw_append(body, sizeof body, &n, back))
+        return MHD_NO;
+    if (clear) cookie_header(m, "", cookie, sizeof cookie);
+    return send_page(conn, status, title, NULL, clear ? cookie : NULL, body);
+}
+
+/* see issuer.h */
+enum MHD_Result mdoc_enrol_start(struct mdoc_enrol *m, struct MHD_Connection *conn)
+{
+    char state[WALLET_B64_LEN + 1], value[AGP_PICKUP_COOKIE_LEN + 1], cookie[256];
+    uint8_t p[AGP_PICKUP_SECRET_LEN];
+    unsigned age = query_age(conn);
+    enum MHD_Result ret;
+    agp_err err;
+
+    if (!issuer_from_wallet(conn)) {
+        static const char msg[] =
+            "/enroll/mdoc/start is the web wallet's way in (?wallet=1, with --wallet-url or "
+            "--wallet-dir); a client uses GET /enroll/mdoc/request\n";
+        return issuer_send(conn, MHD_HTTP_NOT_FOUND, msg, sizeof msg - 1,
+                           "text/plain; charset=utf-8");
+    }
+    if (age == 0) return issuer_refuse_enrol(conn, ES_MDOC, ER_INVALID, MHD_HTTP_BAD_REQUEST);
+    err = agp_random(p, sizeof p);
+    if (err == AGP_OK) err = new_wallet_nonce(m, age, p, (int64_t)time(NULL), state);
+    if (err == AGP_OK) err = agp_b64url_encode_nopad(value, sizeof value, NULL, p, sizeof p);
+    AGP_WIPE(p);
+    if (err != AGP_OK) {
+        AGP_WIPE(value);
+        return issuer_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "", 0, NULL);
+    }
+    cookie_header(m, value, cookie, sizeof cookie);
+    AGP_WIPE(value);
+    ret = waiting_page(m, conn, state, age, cookie);
+    AGP_WIPE(cookie);
+    return ret;
+}
+
+/* Counts the cookies named COOKIE (MHD gives the first one only). */
+static enum MHD_Result count_cookie(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind, (void)value;
+    if (strcmp(key, COOKIE) == 0) (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+/*
+ * Whether the request holds exactly one pickup cookie whose secret has the
+ * tag the state holds (compared in constant time).
+ */
+static bool holds_pickup(const struct mdoc_enrol *m, struct MHD_Connection *conn,
+                         const uint8_t tag[TAG_LEN])
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, COOKIE);
+    uint8_t p[AGP_PICKUP_SECRET_LEN], mine[TAG_LEN];
+    unsigned count = 0;
+    bool ok;
+    MHD_get_connection_values(conn, MHD_COOKIE_KIND, count_cookie, &count);
+    if (v == NULL || count != 1 || agp_pickup_cookie_parse(p, v, strlen(v)) != AGP_OK) return false;
+    ok = pickup_tag(m, p, mine) == AGP_OK && agp_ct_eq(mine, tag, TAG_LEN);
+    AGP_WIPE(p);
+    AGP_WIPE(mine);
+    return ok;
+}
+
+/* 303 to the web wallet with the grant in the fragment (sent to no server); clears the cookie. */
+static enum MHD_Result to_wallet(struct mdoc_enrol *m, struct MHD_Connection *conn,
+                                 const struct agp_pickup *p, int64_t now)
+{
+    char url[AGP_URI_MAX + 160], cookie[256];
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    snprintf(url, sizeof url, "%s#grant=%s&age=%u&tokens=%u&expires_in=%lld", issuer_wallet_url(),
+             p->grant, p->age, p->tokens, (long long)(p->expires_at - now));
+    cookie_header(m, "", cookie, sizeof cookie);
+    r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) {
+        AGP_WIPE(url);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Location", url);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Set-Cookie", cookie);
+    ret = MHD_queue_response(conn, MHD_HTTP_SEE_OTHER, r);
+    MHD_destroy_response(r);
+    AGP_WIPE(url);
+    return ret;
+}
+
+/* see issuer.h */
+enum MHD_Result mdoc_enrol_wait(struct mdoc_enrol *m, struct service *s,
+                                struct MHD_Connection *conn)
+{
+    const char *state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+    uint8_t id[AGP_PICKUP_ID_LEN], rec[AGP_PICKUP_MAX];
+    struct state_info si;
+    struct agp_pickup p;
+    int64_t now = (int64_t)time(NULL);
+    size_t len = 0;
+    enum MHD_Result ret;
+    agp_err err;
+
+    err = state == NULL ? AGP_ERR_SYNTAX : check_state(m, state, now, &si);
+    if (err == AGP_ERR_EXPIRED)
+        return end_page(m, conn, MHD_HTTP_GONE, "This age check has expired",
+                        "<p id=\"agepass-expired\">The ten minutes to answer are over. Start "
+                        "again from the web wallet.</p>\n",
+                        true);
+    if (err != AGP_OK || !si.wallet)
+        return end_page(m, conn, MHD_HTTP_BAD_REQUEST, "This link is not valid",
+                        "<p>This address was not made by this age provider, or was cut short. "
+                        "Start again from the web wallet.</p>\n",
+                        false);
+    if (!holds_pickup(m, conn, si.tag)) {
+        agp_wipe(&si, sizeof si);
+        return end_page(m, conn, MHD_HTTP_FORBIDDEN, "Go back to where you started",
+                        "<p id=\"agepass-elsewhere\">This age check was started in another "
+                        "browser or on another device. Go back there: it goes on by itself once "
+                        "your wallet has answered.</p>\n",
+                        false);
+    }
+    if ((err = pickup_id(m, si.tag, id)) == AGP_OK)
+        err = agp_istore_pickup_take(issuer_store(s), id, now, rec, sizeof rec, &len);
+    if (err == AGP_ERR_NOT_FOUND) {
+        ret = waiting_page(m, conn, state, si.age, NULL);
+        agp_wipe(&si, sizeof si);
+        return ret;
+    }
+    agp_wipe(&si, sizeof si);
+    if (err == AGP_OK) err = agp_pickup_open(&p, m->rec_key, id, rec, len);
+    AGP_WIPE(rec);
+    if (err != AGP_OK) {
+        fprintf(stderr, "agepass issuer: mdoc pickup: %s\n", agp_err_str(err));
+        return end_page(m, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Something went wrong",
+                        "<p>The age provider cannot finish this now. Try again later.</p>\n",
+                        false);
+    }
+    if (p.kind == AGP_PICKUP_UNDER_AGE) {
+        ret = end_page(m, conn, MHD_HTTP_FORBIDDEN, "Not enrolled",
+                       "<p id=\"agepass-refused\" data-reason=\"under_age\">Your wallet's "
+                       "attestation does not show the age asked. You are not enrolled.</p>\n",
+                       true);
+    } else if (p.expires_at <= now) {
+        ret = end_page(m, conn, MHD_HTTP_GONE, "This age check has expired",
+                       "<p id=\"agepass-expired\">The grant expired before it was picked up. Start "
+                       "again from the web wallet.</p>\n",
+                       true);
+    } else {
+        ret = to_wallet(m, conn, &p, now);
+    }
+    agp_wipe(&p, sizeof p);
     return ret;
 }

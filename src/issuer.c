@@ -17,7 +17,8 @@
  *                            (draft-ietf-privacypass-batched-tokens-06 §6)
  *   POST /enroll/dev         {"age": N}: a grant, only with --insecure-dev-attester
  *   GET  /enroll/dev         its form for browsers (posts age=N)
- *   GET  /enroll/mdoc/request, GET /enroll/mdoc/qr, POST /enroll/mdoc/response
+ *   GET  /enroll/mdoc/request, GET /enroll/mdoc/qr, POST /enroll/mdoc/response,
+ *   GET  /enroll/mdoc/start?wallet=1, GET /enroll/mdoc/wait
  *                            EU Proof-of-Age mdoc over OpenID4VP (src/enroll_mdoc.c),
  *                            with --mdoc-trust or --mdoc-trusted-list
  *   GET  /enroll/oidc/start, /enroll/oidc/callback   OpenID Connect (src/enroll_oidc.c)
@@ -1045,20 +1046,25 @@ static enum MHD_Result grant_page(struct MHD_Connection *conn, char *grant, unsi
     return ret;
 }
 
-enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
-                             const struct issuer_evidence *ev)
+/* see issuer.h */
+enum issuer_mint issuer_grant_mint(struct service *s, const struct issuer_evidence *ev,
+                                   struct issuer_minted *out, enum enrol_refusal *why,
+                                   unsigned *status)
 {
     int64_t now = (int64_t)time(NULL);
     uint8_t pseudonym[AGP_PSEUDONYM_LEN];
-    char grant[GRANT_B64_LEN + 4], body[1024];
     unsigned best = 0, tokens = s->day_cap;
     int64_t expires = 0;
     size_t c;
     agp_err err;
 
+    memset(out, 0, sizeof *out);
     for (c = 0; c < s->st.nclasses; c++)
         if (s->st.classes[c] <= ev->age && s->st.classes[c] > best) best = s->st.classes[c];
-    if (best == 0) return issuer_refuse_enrol(conn, ev->from, ER_UNDER_AGE, MHD_HTTP_FORBIDDEN);
+    if (best == 0) {
+        *why = ER_UNDER_AGE, *status = MHD_HTTP_FORBIDDEN;
+        return IM_REFUSED;
+    }
     if (ev->source != NULL) {
         err = pseudonym_of(s, ev->source, ev->subject, pseudonym);
         if (err == AGP_OK) {
@@ -1075,9 +1081,10 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
             if (err == AGP_OK)
                 err = agp_istore_count(s->store, enrolments, 1, s->enrol_cap, UINT_MAX, 0, now);
             AGP_WIPE(mac);
-            if (err == AGP_ERR_RANGE)
-                return issuer_refuse_enrol(conn, ev->from, ER_OVER_QUOTA,
-                                           MHD_HTTP_TOO_MANY_REQUESTS);
+            if (err == AGP_ERR_RANGE) {
+                *why = ER_OVER_QUOTA, *status = MHD_HTTP_TOO_MANY_REQUESTS;
+                return IM_REFUSED;
+            }
         }
     } else {
         err = agp_random(pseudonym, sizeof pseudonym);
@@ -1085,24 +1092,58 @@ enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
             tokens = BATCH_TOKENS < s->day_cap ? BATCH_TOKENS : s->day_cap;
             err = agp_istore_evidence_once(s->store, ev->digest, issuer_hour_ceil(ev->expires_at),
                                            now);
-            if (err == AGP_ERR_REPLAY)
-                return issuer_refuse_enrol(conn, ev->from, ER_REUSED, MHD_HTTP_CONFLICT);
+            if (err == AGP_ERR_REPLAY) {
+                *why = ER_REUSED, *status = MHD_HTTP_CONFLICT;
+                return IM_REFUSED;
+            }
         }
     }
     if (err != AGP_OK ||
-        (err = new_grant(s, grant, best, tokens, pseudonym, now, &expires)) != AGP_OK) {
+        (err = new_grant(s, out->grant, best, tokens, pseudonym, now, &expires)) != AGP_OK) {
         fprintf(stderr, "agepass issuer: cannot record a grant: %s\n", agp_err_str(err));
-        return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol right now\n");
+        return IM_UNAVAILABLE;
     }
     atomic_fetch_add(&stats.enrolled[ev->from], 1);
+    out->age = best;
+    out->tokens = tokens;
+    out->expires_at = expires;
+    return IM_OK;
+}
+
+enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
+                             const struct issuer_evidence *ev)
+{
+    int64_t now = (int64_t)time(NULL);
+    struct issuer_minted m;
+    enum enrol_refusal why = ER_INVALID;
+    unsigned status = 0;
+    char body[1024];
+    enum MHD_Result ret;
+
+    switch (issuer_grant_mint(s, ev, &m, &why, &status)) {
+    case IM_OK: break;
+    case IM_REFUSED: return issuer_refuse_enrol(conn, ev->from, why, status);
+    default:
+        return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the issuer cannot enrol right now\n");
+    }
     if (wants_json(conn)) {
         snprintf(body, sizeof body,
-                 "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%lld}\n", grant, best,
-                 tokens, (long long)(expires - now));
-        AGP_WIPE(grant);
-        return issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
+                 "{\"grant\":\"%s\",\"age\":%u,\"tokens\":%u,\"expires_in\":%lld}\n", m.grant,
+                 m.age, m.tokens, (long long)(m.expires_at - now));
+        AGP_WIPE(m.grant);
+        ret = issuer_send(conn, MHD_HTTP_OK, body, strlen(body), "application/json");
+        AGP_WIPE(body);
+        return ret;
     }
-    return grant_page(conn, grant, best, tokens, ev->to_wallet && wallet_url[0] != '\0');
+    ret = grant_page(conn, m.grant, m.age, m.tokens, ev->to_wallet && wallet_url[0] != '\0');
+    AGP_WIPE(m.grant);
+    return ret;
+}
+
+/* see issuer.h */
+const char *issuer_wallet_url(void)
+{
+    return wallet_url;
 }
 
 /* see issuer.h */
@@ -1235,6 +1276,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return mdoc_enrol_qr(s->mdoc, conn);
     if (s->mdoc && strcmp(url, "/enroll/mdoc/response") == 0 && strcmp(method, "POST") == 0)
         return mdoc_enrol_response(s->mdoc, s, conn, up);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/start") == 0 && strcmp(method, "GET") == 0)
+        return mdoc_enrol_start(s->mdoc, conn);
+    if (s->mdoc && strcmp(url, "/enroll/mdoc/wait") == 0 && strcmp(method, "GET") == 0)
+        return mdoc_enrol_wait(s->mdoc, s, conn);
     if (s->oidc && strcmp(url, "/enroll/oidc/start") == 0 && strcmp(method, "GET") == 0)
         return oidc_enrol_start(s->oidc, conn);
     if (s->oidc && strcmp(url, "/enroll/oidc/callback") == 0 && strcmp(method, "GET") == 0)

@@ -87,6 +87,28 @@ enum MHD_Result issuer_refuse_enrol(struct MHD_Connection *conn, enum enrol_sour
  */
 enum MHD_Result issuer_grant(struct service *s, struct MHD_Connection *conn,
                              const struct issuer_evidence *ev);
+/* A grant made by issuer_grant_mint, not yet given to anyone. */
+#define ISSUER_GRANT_LEN 43 /* its bearer value: 32 random bytes, unpadded base64url */
+struct issuer_minted {
+    char grant[ISSUER_GRANT_LEN + 4]; /* NUL-terminated; secret */
+    unsigned age, tokens;
+    int64_t expires_at;
+};
+enum issuer_mint { IM_OK, IM_REFUSED, IM_UNAVAILABLE };
+/*
+ * issuer_grant without the answer, for a module that hands the grant over
+ * later (src/enroll_mdoc.c, the pickup): IM_OK with *out made and counted
+ * as an enrolment; IM_REFUSED with the reason and HTTP status in *why and
+ * *status, not yet counted (answer with issuer_refuse_enrol);
+ * IM_UNAVAILABLE when the store failed (answer 503). The caller wipes
+ * out->grant.
+ */
+enum issuer_mint issuer_grant_mint(struct service *s, const struct issuer_evidence *ev,
+                                   struct issuer_minted *out, enum enrol_refusal *why,
+                                   unsigned *status);
+/* --wallet-url (or the one --wallet-dir implies), "" if none: where a grant goes back to. */
+const char *issuer_wallet_url(void);
+
 /*
  * True when the request carries ?wallet=1 and the issuer has a web wallet
  * (--wallet-url or --wallet-dir): an enrolment the wallet begins.
@@ -107,6 +129,14 @@ int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t
 void mdoc_enrol_free(struct mdoc_enrol *m);
 /* GET /enroll/mdoc/request[?age=NN], GET /enroll/mdoc/qr?state=S, POST /enroll/mdoc/response */
 enum MHD_Result mdoc_enrol_request(struct mdoc_enrol *m, struct MHD_Connection *conn);
+/*
+ * GET /enroll/mdoc/start?wallet=1[&age=NN]: the page for a person (QR code,
+ * av:// link, waiting), with the pickup cookie; GET /enroll/mdoc/wait?state=S:
+ * the same page while waiting, then 303 to the web wallet with the grant.
+ */
+enum MHD_Result mdoc_enrol_start(struct mdoc_enrol *m, struct MHD_Connection *conn);
+enum MHD_Result mdoc_enrol_wait(struct mdoc_enrol *m, struct service *s,
+                                struct MHD_Connection *conn);
 enum MHD_Result mdoc_enrol_qr(struct mdoc_enrol *m, struct MHD_Connection *conn);
 enum MHD_Result mdoc_enrol_response(struct mdoc_enrol *m, struct service *s,
                                     struct MHD_Connection *conn, const struct upload *up);

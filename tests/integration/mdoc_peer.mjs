@@ -11,112 +11,25 @@
 // fetch` get tokens; the metrics count each reason; the issuer's log and
 // store hold nothing from the attestations. Usage: node mdoc_peer.mjs AGEPASS
 import { spawn, spawnSync } from 'node:child_process';
-import nodeCrypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DataItem, DeviceResponse, Document, MDoc, cborEncode } from '@animo-id/mdoc';
+import { DAY, DOCTYPE, b64url, issue, newDeviceKey, pki, present } from './mdoc_lib.mjs';
 import { check, freePort, failures, finish } from './lib.mjs';
 
 const AGEPASS = path.resolve(process.argv[2] ?? '');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agp-mdoc-peer-'));
-const run = (cmd, args) => {
-  const r = spawnSync(cmd, args, { cwd: dir });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r;
-};
-const b64url = (b) => Buffer.from(b).toString('base64url');
 
-// --- a test PKI: an IACA and a document signer, and an untrusted look-alike
-const pki = (name) => {
-  fs.writeFileSync(`${dir}/ds.ext`, 'keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,1.0.18013.5.1.2\n');
-  run('openssl', ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', `${name}-ca.key`, '-out', `${name}-ca.pem`, '-days', '30', '-subj', '/CN=agepass test IACA/C=ZZ',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', `${name}-ds.key`, '-out', `${name}-ds.csr`, '-subj', '/CN=agepass test DS/C=ZZ']);
-  run('openssl', ['x509', '-req', '-in', `${name}-ds.csr`, '-CA', `${name}-ca.pem`, '-CAkey', `${name}-ca.key`,
-    '-CAcreateserial', '-out', `${name}-ds.pem`, '-days', '10', '-extfile', 'ds.ext']);
-  return {
-    key: nodeCrypto.createPrivateKey(fs.readFileSync(`${dir}/${name}-ds.key`)).export({ format: 'jwk' }),
-    cert: fs.readFileSync(`${dir}/${name}-ds.pem`, 'utf8'),
-  };
-};
-
-// The crypto the library delegates: node's, ES256 in IEEE P1363 (r || s) form.
-const jwkKey = (jwk) => (jwk.d ? nodeCrypto.createPrivateKey({ key: jwk, format: 'jwk' })
-  : nodeCrypto.createPublicKey({ key: jwk, format: 'jwk' }));
-const ctx = {
-  crypto: {
-    random: (n) => new Uint8Array(nodeCrypto.randomBytes(n)),
-    digest: ({ digestAlgorithm, bytes }) =>
-      new Uint8Array(nodeCrypto.createHash(digestAlgorithm.replace('-', '').toLowerCase()).update(bytes).digest()),
-    calculateEphemeralMacKeyJwk: () => { throw new Error('no MAC in OpenID4VP'); },
-  },
-  cose: {
-    sign1: {
-      sign: ({ sign1, jwk }) => new Uint8Array(nodeCrypto.sign('sha256', sign1.getRawSigningData().data,
-        { key: jwkKey(jwk), dsaEncoding: 'ieee-p1363' })),
-      verify: ({ sign1, jwk, options }) => {
-        const { data, signature } = sign1.getRawVerificationData(options);
-        return nodeCrypto.verify('sha256', data, { key: jwkKey(jwk), dsaEncoding: 'ieee-p1363' }, signature);
-      },
-    },
-    mac0: { sign: () => { throw new Error('unused'); }, verify: () => { throw new Error('unused'); } },
-  },
-};
-const newDeviceKey = () => {
-  const { privateKey } = nodeCrypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const priv = privateKey.export({ format: 'jwk' });
-  const { d, ...pub } = priv;
-  return { priv, pub };
-};
-
-const DOCTYPE = 'eu.europa.ec.av.1';
-const DAY = 86400e3;
-// An attestation: `claims` in the eu.europa.ec.av.1 namespace, bound to `device`.
-const issue = async (signer, device, claims, { from = Date.now() - DAY, until = Date.now() + 30 * DAY } = {}) => {
-  const doc = await new Document(DOCTYPE, ctx)
-    .addIssuerNameSpace(DOCTYPE, claims)
-    .useDigestAlgorithm('SHA-256')
-    .addValidityInfo({ signed: new Date(from), validFrom: new Date(from), validUntil: new Date(until) })
-    .addDeviceKeyInfo({ deviceKey: device.pub })
-    .sign({ issuerPrivateKey: signer.key, issuerCertificate: signer.cert, alg: 'ES256' }, ctx);
-  return new MDoc([doc]).encode();
-};
-
-// OpenID4VP 1.0 B.2.6.1, computed here independently of agepass:
-// SessionTranscript = [null, null, ["OpenID4VPHandover", SHA-256(cbor([client_id, nonce, null, response_uri]))]]
-const transcriptBytes = (clientId, nonce, responseUri) => {
-  const info = cborEncode([clientId, nonce, null, responseUri]);
-  const hash = new Uint8Array(nodeCrypto.createHash('sha256').update(info).digest());
-  return cborEncode(DataItem.fromData([null, null, ['OpenID4VPHandover', hash]]));
-};
-const present = async (mdoc, device, request, claim = 'age_over_18') => {
-  const pd = {
-    id: 'age',
-    input_descriptors: [{
-      id: DOCTYPE, format: { mso_mdoc: { alg: ['ES256'] } },
-      constraints: { limit_disclosure: 'required', fields: [{ path: [`$['${DOCTYPE}']['${claim}']`], intent_to_retain: false }] },
-    }],
-  };
-  const resp = await DeviceResponse.from(mdoc)
-    .usingPresentationDefinition(pd)
-    .usingSessionTranscriptBytes(transcriptBytes(request.client_id, request.nonce, request.response_uri))
-    .authenticateWithSignature(device.priv, 'ES256')
-    .sign(ctx);
-  return resp.encode();
-};
-
-const trusted = pki('trusted');
-const untrusted = pki('untrusted'); // same names, other keys
+const trusted = pki(dir, 'trusted');
+const untrusted = pki(dir, 'untrusted'); // same names, other keys
 const init = spawnSync(AGEPASS, ['issuer', 'init', '--state', `${dir}/ist`, '--name', 'issuer.example']);
 if (init.status !== 0) { console.log(`not ok - issuer init: ${init.stderr}`); process.exit(1); }
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const log = fs.openSync(`${dir}/issuer.log`, 'w');
 const issuer = spawn(AGEPASS, ['issuer', 'serve', '--state', `${dir}/ist`, '--listen', `127.0.0.1:${port}`,
-  '--mdoc-trust', `${dir}/trusted-ca.pem`, '--public-url', base], { stdio: ['ignore', 'ignore', log] });
+  '--mdoc-trust', `${dir}/trusted-ca.pem`, '--public-url', base, '--wallet-url', `${base}/wallet/`],
+{ stdio: ['ignore', 'ignore', log] });
 const seen = []; // bytes from the attestations that must not reach the log or the store
 try {
   let up = false;
@@ -249,6 +162,109 @@ try {
   check('metrics: invalid_evidence 10 (nonce, origin, element, device key, CA, junk, state, no token, state twice, NUL)',
     count('invalid_evidence') === 10, String(count('invalid_evidence')));
   check('metrics: 3 enrolments accepted (source mdoc)', /enrolments_accepted_total\{source="mdoc"\} 3\b/.test(metrics));
+
+  // --- the web wallet's enrolment (/start, /wait): the grant goes back to the browser that began
+  const cookieOf = (r) => (r.headers.get('set-cookie') ?? '');
+  const start = async (q = '?wallet=1') => {
+    const r = await fetch(`${base}/enroll/mdoc/start${q}`);
+    const html = await r.text();
+    const link = (html.match(/id="agepass-eu-wallet" href="([^"]+)"/) ?? [])[1]?.replaceAll('&amp;', '&') ?? '';
+    const params = link ? new URL(link.replace('av://', 'http://x/')).searchParams : new URLSearchParams();
+    const request = link ? Object.fromEntries([...params].map(([k, v]) => [k, /^[{[]/.test(v) ? JSON.parse(v) : v])) : {};
+    const c = cookieOf(r);
+    return { r, html, link, request, cookie: (c.match(/^agp_mdoc=([^;]*)/) ?? [])[1] ?? '', setCookie: c };
+  };
+  const wait = (state, cookie, extra = {}) => fetch(`${base}/enroll/mdoc/wait?state=${state}`, {
+    redirect: 'manual', headers: cookie === null ? {} : { Cookie: cookie.includes('=') ? cookie : `agp_mdoc=${cookie}` }, ...extra });
+  const postForm = async (deviceResponse, state) => {
+    const r2 = await fetch(`${base}/enroll/mdoc/response`, { method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ vp_token: JSON.stringify({ age: [b64url(deviceResponse)] }), state }).toString() });
+    return { status: r2.status, body: await r2.json().catch(() => ({})) };
+  };
+  let w = await start('');
+  check('wallet: /enroll/mdoc/start without ?wallet=1: 404, no cookie', w.r.status === 404 && w.setCookie === '');
+  w = await start();
+  check('wallet: /enroll/mdoc/start?wallet=1: a page with the QR code inline, the av:// link and a refresh to /wait',
+    w.r.status === 200 && /^text\/html/.test(w.r.headers.get('content-type')) && w.html.includes('<svg')
+    && w.html.includes('role="img"') && w.link.startsWith('av://?')
+    && w.html.includes(`content="2;url=/enroll/mdoc/wait?state=${w.request.state}"`), w.html.slice(0, 300));
+  check('wallet: ... a strict CSP, no script, no referrer', /default-src 'none'/.test(w.r.headers.get('content-security-policy'))
+    && !/<script/i.test(w.html) && w.r.headers.get('referrer-policy') === 'no-referrer');
+  check('wallet: ... the pickup cookie: 43 characters, HttpOnly, SameSite=Lax, Path=/enroll/mdoc, Max-Age=600',
+    /^[A-Za-z0-9_-]{43}$/.test(w.cookie) && /; HttpOnly/.test(w.setCookie) && /; SameSite=Lax/.test(w.setCookie)
+    && /; Path=\/enroll\/mdoc;/.test(w.setCookie) && /; Max-Age=600/.test(w.setCookie) && !/Secure/.test(w.setCookie), w.setCookie);
+  check('wallet: ... the request is the same OpenID4VP request, its state not a CLI state',
+    w.request.response_uri === `${base}/enroll/mdoc/response` && w.request.nonce === w.request.state
+    && w.request.state.length === 75 && w.request.state.length !== req.state.length && !w.html.includes(w.cookie));
+  const otherB = await start();
+  let r2 = await wait(w.request.state, w.cookie);
+  let t2 = await r2.text();
+  check('wallet: /wait before the answer: the waiting page again', r2.status === 200 && t2.includes('http-equiv="refresh"'));
+  for (const [what, cookie] of [['no cookie', null], ["another browser's cookie", otherB.cookie],
+    ['the cookie twice', `agp_mdoc=${w.cookie}; agp_mdoc=${w.cookie}`], ['a cookie one character longer', `${w.cookie}A`],
+    ['a cookie one character shorter', w.cookie.slice(1)], ['a cookie with padding', `${w.cookie.slice(0, 42)}=`]]) {
+    r2 = await wait(w.request.state, cookie);
+    t2 = await r2.text();
+    check(`wallet: /wait with ${what}: 403, go back to where you started`, r2.status === 403 && t2.includes('agepass-elsewhere')
+      && !r2.headers.get('location'), `${r2.status}`);
+  }
+  const cliState = (await getRequest()).body.request.state;
+  r2 = await wait(cliState, w.cookie);
+  check('wallet: /wait with a state not made by /start: 400', r2.status === 400);
+  r2 = await wait(w.request.state.slice(0, 74), w.cookie);
+  check('wallet: /wait with a state cut short: 400', r2.status === 400);
+
+  a = await fresh({ age_over_18: true });
+  seen.push(Buffer.from(a.dk.pub.x, 'base64url'));
+  const answer = await present(a.mdoc, a.dk, w.request);
+  r = await postForm(answer, w.request.state);
+  check('wallet: the EU wallet\'s answer: 200 {"redirect_uri": .../enroll/mdoc/wait?state=S}, no grant',
+    r.status === 200 && r.body.redirect_uri === `${base}/enroll/mdoc/wait?state=${w.request.state}` && !('grant' in r.body),
+    JSON.stringify(r));
+  const storeBefore = Buffer.concat([fs.readFileSync(`${dir}/ist/store.sqlite`),
+    fs.existsSync(`${dir}/ist/store.sqlite-wal`) ? fs.readFileSync(`${dir}/ist/store.sqlite-wal`) : Buffer.alloc(0)]);
+  r = await postForm(answer, w.request.state);
+  check('wallet: the same answer again: 409 reused_evidence', r.status === 409, JSON.stringify(r));
+  for (const cookie of [null, otherB.cookie]) {
+    r2 = await wait(w.request.state, cookie);
+    t2 = await r2.text();
+    check(`wallet: answered, /wait ${cookie === null ? 'without the cookie' : "with another browser's cookie"}: 403, no grant`,
+      r2.status === 403 && !r2.headers.get('location') && !/grant=/.test(t2));
+  }
+  r2 = await wait(w.request.state, w.cookie);
+  const loc = r2.headers.get('location') ?? '';
+  const frag = new URLSearchParams(loc.split('#')[1] ?? '');
+  check('wallet: /wait with the cookie: 303 to the wallet, the grant in the fragment, the cookie cleared',
+    r2.status === 303 && loc.startsWith(`${base}/wallet/#grant=`) && /^[A-Za-z0-9_-]{43}$/.test(frag.get('grant'))
+    && frag.get('age') === '18' && frag.get('tokens') === '30' && Number(frag.get('expires_in')) > 0
+    && /^agp_mdoc=; .*Max-Age=0/.test(cookieOf(r2)), `${r2.status} ${loc.slice(0, 40)} ${cookieOf(r2)}`);
+  const pickedGrant = frag.get('grant') ?? 'none';
+  r2 = await wait(w.request.state, w.cookie);
+  check('wallet: a second pickup gets nothing (the waiting page)', r2.status === 200 && !r2.headers.get('location'));
+  check('wallet: the store held the grant sealed: neither the grant nor the pickup secret in it',
+    !storeBefore.includes(Buffer.from(pickedGrant)) && !storeBefore.includes(Buffer.from(w.cookie, 'base64url'))
+    && !storeBefore.includes(Buffer.from(w.cookie)));
+  seen.push(Buffer.from(pickedGrant), Buffer.from(w.cookie), Buffer.from(w.cookie, 'base64url'), Buffer.from(w.request.state));
+  const walletP = `${dir}/wallet-picked.json`;
+  const en3 = spawnSync(AGEPASS, ['enroll', '--issuer', base, '--oidc', '--grant', pickedGrant, '--wallet', walletP]);
+  const fe3 = spawnSync(AGEPASS, ['fetch', '--issuer', base, '--count', '2', '--wallet', walletP]);
+  check('wallet: the picked-up grant gives tokens (agepass fetch --count 2)', en3.status === 0 && fe3.status === 0,
+    `${en3.stderr} ${fe3.stderr}`);
+
+  // a minor's attestation: refused, and the waiting page says so
+  const wm = await start();
+  a = await fresh({ age_over_18: false });
+  r = await postForm(await present(a.mdoc, a.dk, wm.request), wm.request.state);
+  check('wallet: a minor\'s attestation: 403 under_age to the EU wallet', r.status === 403 && r.body.error === 'under_age',
+    JSON.stringify(r));
+  r2 = await wait(wm.request.state, wm.cookie);
+  t2 = await r2.text();
+  check('wallet: ... /wait: 403 "not enrolled", no grant, the cookie cleared', r2.status === 403
+    && t2.includes('data-reason="under_age"') && !r2.headers.get('location') && /Max-Age=0/.test(cookieOf(r2)));
+  const m2 = await (await fetch(`${base}/metrics`)).text();
+  check('wallet: counted as mdoc enrolments (4 accepted, under_age 2)',
+    /enrolments_accepted_total\{source="mdoc"\} 4\b/.test(m2) && /refused_total\{source="mdoc",reason="under_age"\} 2\b/.test(m2));
 } finally {
   issuer.kill('SIGTERM');
   await new Promise((r) => issuer.on('exit', r));

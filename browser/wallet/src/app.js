@@ -186,7 +186,7 @@ async function home(cfg, grantFragment) {
   $('enrol-dev').hidden = !cfg.enrol.includes('dev');
   $('enrol-oidc').href = `${base}/enroll/oidc/start?wallet=1`;
   $('enrol-oidc').hidden = !cfg.enrol.includes('oidc');
-  $('enrol-eu').href = `${base}/enroll/mdoc/qr`;
+  $('enrol-eu').href = `${base}/enroll/mdoc/start?wallet=1`;
   $('enrol-eu').hidden = !cfg.enrol.includes('mdoc');
   let state = W.expireGrants(store.load(), now());
   $('forget').onclick = () => {
