@@ -740,7 +740,7 @@ static enum MHD_Result waiting_page(struct mdoc_enrol *m, struct MHD_Connection 
 
     if (req == NULL || !invocation_link(link, sizeof link, req)) goto out;
     if ((svg =
-             qr_svg(link, " width=\"264\" height=\"264\" role=\"img\" aria-labelledby=\"qr-text\"",
+             qr_svg(link, " width=\"320\" height=\"320\" role=\"img\" aria-labelledby=\"qr-text\"",
                     &svg_len)) == NULL)
         goto out;
     snprintf(wait, sizeof wait, "/enroll/mdoc/wait?state=%s", state);
