@@ -9,7 +9,10 @@
 // age_over_18 false, without the element, with a wrong device key, from
 // an untrusted CA, expired. Then `agepass enroll --mdoc` and `agepass
 // fetch` get tokens; the metrics count each reason; the issuer's log and
-// store hold nothing from the attestations. Usage: node mdoc_peer.mjs AGEPASS
+// store hold nothing from the attestations. The web wallet's enrolment
+// (/enroll/mdoc/start, /wait): the grant only for the browser holding the
+// pickup cookie, once, sealed in the store; also on Redis across two
+// instances. Usage: node mdoc_peer.mjs AGEPASS
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -296,6 +299,67 @@ for (const [what, args] of [
 ]) {
   const bad = spawnSync(AGEPASS, serveArgs(...args), { timeout: 5000 });
   check(`serve refuses ${what}: exit 2`, bad.status === 2, `${bad.status} ${bad.stderr}`);
+}
+
+// The web wallet's pickup on Redis, across two instances of one issuer (one
+// state folder, one Redis): the page begun on A, the EU wallet's answer
+// taken by B, the grant picked up on A, once.
+const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
+check('redis-server is installed (scripts/setup)', hasRedis);
+if (hasRedis) {
+  const rport = await freePort();
+  const redis = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const [pa, pb] = [await freePort(), await freePort()];
+  const front = `http://127.0.0.1:${pa}`; // the public URL: both instances stand behind it
+  const inst = [pa, pb].map((p) => spawn(AGEPASS, ['issuer', 'serve', '--state', `${dir}/ist`, '--listen', `127.0.0.1:${p}`,
+    '--mdoc-trust', `${dir}/trusted-ca.pem`, '--public-url', front, '--wallet-url', `${front}/wallet/`,
+    '--redis', `redis://127.0.0.1:${rport}/2`], { stdio: ['ignore', 'ignore', log] }));
+  try {
+    let up = 0;
+    for (let i = 0; i < 100 && up < 2; i++) {
+      up = (await Promise.all([pa, pb].map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then(() => 1, () => 0))))
+        .reduce((x, y) => x + y, 0);
+      if (up < 2) await new Promise((res) => setTimeout(res, 50));
+    }
+    check('redis: two issuer instances up on one Redis', up === 2);
+    const sr = await fetch(`${front}/enroll/mdoc/start?wallet=1`);
+    const html = await sr.text();
+    const link = (html.match(/id="agepass-eu-wallet" href="([^"]+)"/) ?? [])[1]?.replaceAll('&amp;', '&') ?? 'av://?';
+    const rq = Object.fromEntries([...new URL(link.replace('av://', 'http://x/')).searchParams]
+      .map(([k, v]) => [k, /^[{[]/.test(v) ? JSON.parse(v) : v]));
+    const pc = ((sr.headers.get('set-cookie') ?? '').match(/^agp_mdoc=([^;]*)/) ?? [])[1] ?? '';
+    const dk2 = newDeviceKey();
+    const b2 = { dk: dk2, mdoc: await issue(trusted, dk2, { age_over_18: true }) };
+    const ans = await fetch(`http://127.0.0.1:${pb}/enroll/mdoc/response`, { method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ vp_token: JSON.stringify({ age: [b64url(await present(b2.mdoc, b2.dk, rq))] }),
+        state: rq.state }).toString() });
+    check('redis: the answer taken by instance B: 200 and a redirect_uri', ans.status === 200
+      && (await ans.json()).redirect_uri === `${front}/enroll/mdoc/wait?state=${rq.state}`);
+    const rkeys = spawnSync('redis-cli', ['-p', String(rport), '-n', '2', '--scan', '--pattern', 'agepass:issuer:p:*']);
+    const pkey = String(rkeys.stdout).trim();
+    const ttl = Number(String(spawnSync('redis-cli', ['-p', String(rport), '-n', '2', 'expiretime', pkey]).stdout).trim());
+    check('redis: one pickup key, expiring at an hour boundary', /^agepass:issuer:p:[0-9a-f]{64}$/.test(pkey)
+      && ttl > 0 && ttl % 3600 === 0, `${pkey} ${ttl}`);
+    const dump = spawnSync('redis-cli', ['-p', String(rport), '-n', '2', '--no-raw', 'hget', pkey, 'rec']);
+    const picked = await fetch(`http://127.0.0.1:${pa}/enroll/mdoc/wait?state=${rq.state}`,
+      { redirect: 'manual', headers: { Cookie: `agp_mdoc=${pc}` } });
+    const g = new URLSearchParams((picked.headers.get('location') ?? '#').split('#')[1]).get('grant') ?? 'none';
+    check('redis: picked up on instance A: 303 with the grant', picked.status === 303 && /^[A-Za-z0-9_-]{43}$/.test(g));
+    check('redis: the stored record holds neither the grant nor the pickup secret in clear',
+      dump.status === 0 && String(dump.stdout).length > 50 && !String(dump.stdout).includes(g)
+      && !String(dump.stdout).includes(pc));
+    seen.push(Buffer.from(g), Buffer.from(pc));
+    const again = await fetch(`http://127.0.0.1:${pb}/enroll/mdoc/wait?state=${rq.state}`,
+      { redirect: 'manual', headers: { Cookie: `agp_mdoc=${pc}` } });
+    const left = spawnSync('redis-cli', ['-p', String(rport), '-n', '2', 'exists', pkey]);
+    check('redis: a second pickup (instance B) gets nothing; the key is gone', again.status === 200
+      && !again.headers.get('location') && String(left.stdout).trim() === '0');
+  } finally {
+    for (const p of [...inst, redis]) p.kill('SIGTERM');
+    await Promise.all([...inst, redis].map((p) => new Promise((res) => (p.exitCode !== null ? res() : p.on('exit', res)))));
+  }
 }
 
 const logText = fs.readFileSync(`${dir}/issuer.log`);
