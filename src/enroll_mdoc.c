@@ -39,9 +39,10 @@
  * the record (once) only for the cookie whose tag the state holds: whoever
  * sees the QR code, or the EU wallet itself, learns the state, never P, so
  * cannot pick the grant up; the grant leaves in a 303 to --wallet-url
- * with the grant in the fragment. This cookie binding is what OpenID4VP
- * §13.3 asks of a response_code (no session fixation), without putting a
- * code in a URL that the other phone's browser may open.
+ * with the grant in the fragment. This binding to the browser's session
+ * is what OpenID4VP's security considerations ask of the response_code in
+ * a direct_post redirect_uri (no session fixation), without a code in a URL
+ * that the EU wallet, or the other phone's browser, would hold.
  */
 #include <ctype.h>
 #include <stdio.h>
