@@ -286,6 +286,7 @@ try {
     `${accepted} ${minors}`);
   const log = s.logs.issuer ?? '';
   check('the issuer log holds no grant, no state and no pickup secret', !/grant=|agp_mdoc=|state=/.test(log), log.slice(0, 400));
+  check('no sanitizer report in the issuer log', !/Sanitizer|runtime error/.test(log));
 } finally {
   await s.stop();
   rmSync(pkiDir, { recursive: true, force: true });
