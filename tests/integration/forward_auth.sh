@@ -69,6 +69,8 @@ fa_checks() {
     cookie=$(fa_header Set-Cookie | cut -d';' -f1)
     check "... and the session cookie" [ "${cookie%%=*}" = agepass_session ]
     check "the cookie is HttpOnly, Secure, SameSite=Lax" bash -c "grep -i '^Set-Cookie:' '$work/headers.txt' | grep -q 'HttpOnly; Secure; SameSite=Lax'"
+    check "the page the check let through is kept by no cache: private, no-store" \
+        [ "$(grep -i '^Cache-Control:' "$work/headers.txt" | cut -d' ' -f2- | tr -d '\r')" = "private, no-store" ]
     s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t1.authz")")
     check "the same token again: refused, 401 ($s)" [ "$s" = 401 ]
     check "... without the content" fa_no_content
