@@ -10,8 +10,9 @@
 -- haproxy.cfg (beside this file) turns them into answers. A 401 is
 -- answered here, with the verifier's age-check page (GET /page/required:
 -- the visitor's language, a button per provider's web wallet, the
--- challenge); should that page not come, haproxy.cfg's own 401 line
--- answers with agepass-required.html.
+-- challenge), and a 503 of the verifier with its page (GET
+-- /page/unavailable); should a page not come, haproxy.cfg's own lines
+-- answer (agepass-required.html, a short text).
 
 -- The first value of a header in a header table of HAProxy's (lower-case
 -- names; the values indexed from 0 for requests, from 1 elsewhere).
@@ -35,6 +36,25 @@ end
 local page_headers = { "content-type", "cache-control", "content-security-policy",
     "referrer-policy", "x-content-type-options", "vary" }
 
+-- Answers with the verifier's page (GET path), with status and extra
+-- headers, when that page comes; else returns, and haproxy.cfg answers.
+local function verifier_page(txn, verifier, path, headers, status, extra)
+    local ok, res = pcall(function()
+        return core.httpclient():get({ url = "http://" .. verifier .. path, headers = headers,
+            timeout = 1250 })
+    end)
+    if not ok or res == nil or res.status ~= status or res.body == nil then return end
+    local reply = txn:reply()
+    reply:set_status(status)
+    for name, v in pairs(extra) do reply:add_header(name, v) end
+    for _, name in ipairs(page_headers) do
+        local v = first(res.headers, name)
+        if v ~= nil then reply:add_header(name, v) end
+    end
+    reply:set_body(res.body)
+    txn:done(reply)
+end
+
 -- Answers the 401 with the verifier's age-check page, when it comes. The
 -- verifier gets only what the page needs: never the token or the cookie.
 -- X-Agepass-Site is this site as the browser reached it, where a web
@@ -48,20 +68,7 @@ local function required_page(txn, verifier, req, www)
         ["accept-language"] = all(req, "accept-language"),
     }
     if host ~= nil then headers["x-agepass-site"] = { scheme .. "://" .. host } end
-    local ok, res = pcall(function()
-        return core.httpclient():get({ url = "http://" .. verifier .. "/page/required",
-            headers = headers, timeout = 1250 })
-    end)
-    if not ok or res == nil or res.status ~= 401 or res.body == nil then return end
-    local reply = txn:reply()
-    reply:set_status(401)
-    reply:add_header("www-authenticate", www)
-    for _, name in ipairs(page_headers) do
-        local v = first(res.headers, name)
-        if v ~= nil then reply:add_header(name, v) end
-    end
-    reply:set_body(res.body)
-    txn:done(reply)
+    verifier_page(txn, verifier, "/page/required", headers, 401, { ["www-authenticate"] = www })
 end
 
 core.register_action("agepass", { "http-req" }, function(txn, verifier)
@@ -88,6 +95,10 @@ core.register_action("agepass", { "http-req" }, function(txn, verifier)
         txn:set_var("txn.agepass_status", 401)
         txn:set_var("txn.agepass_www", www)
         required_page(txn, verifier, req, www)
+    elseif res.status == 503 then
+        -- the verifier cannot check tokens (its replay store is down): its page
+        verifier_page(txn, verifier, "/page/unavailable",
+            { ["accept-language"] = all(req, "accept-language") }, 503, { ["retry-after"] = "5" })
     end
-    -- 503 and any other answer stay 503.
+    -- 503 and any other answer stay 503 (haproxy.cfg's own answer).
 end, 1)

@@ -115,9 +115,10 @@ fa_checks() {
     check "a token is made before Redis stops" fa_token t3 issuer
     kill "$redis_pid"
     wait "$redis_pid" 2>/dev/null
-    s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t3.authz")")
+    s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t3.authz")" -H 'Accept-Language: de')
     check "the replay store down: 503 ($s)" [ "$s" = 503 ]
     check "... and nothing shown" fa_no_content
+    check "... the verifier's page, in the visitor's language" grep -q '<html lang="de">' "$work/body.txt"
     start_redis "$redis_port"
     s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t3.authz")")
     check "Redis back: the same token opens the page ($s)" [ "$s" = 200 ]
