@@ -288,6 +288,20 @@ try {
   listed.kill('SIGTERM');
   await new Promise((res) => listed.on('exit', res));
 }
+// Behind https (the public URL), the pickup cookie is Secure.
+const tls = spawn(AGEPASS, serveArgs('--mdoc-trust', `${dir}/trusted-ca.pem`, '--public-url', 'https://ap.example',
+  '--wallet-url', 'https://ap.example/wallet/'), { stdio: 'ignore' });
+try {
+  let sc = null;
+  for (let i = 0; i < 100 && sc === null; i++) {
+    sc = await fetch(`${base}/enroll/mdoc/start?wallet=1`).then((x) => x.headers.get('set-cookie') ?? '', () => null);
+    if (sc === null) await new Promise((res) => setTimeout(res, 50));
+  }
+  check('--public-url https://...: the pickup cookie is Secure', /^agp_mdoc=[A-Za-z0-9_-]{43};.*; Secure$/.test(sc ?? ''), sc);
+} finally {
+  tls.kill('SIGTERM');
+  await new Promise((res) => tls.on('exit', res));
+}
 fs.writeFileSync(`${dir}/empty.txt`, '# nothing\n');
 fs.writeFileSync(`${dir}/not.pem`, 'hello\n');
 for (const [what, args] of [
