@@ -11,7 +11,8 @@
 // fetch` get tokens; the metrics count each reason; the issuer's log and
 // store hold nothing from the attestations. The web wallet's enrolment
 // (/enroll/mdoc/start, /wait): the grant only for the browser holding the
-// pickup cookie, once, sealed in the store; also on Redis across two
+// pickup cookie, once, sealed in the store, an expired state refused
+// (libfaketime); also on Redis across two
 // instances. Usage: node mdoc_peer.mjs AGEPASS
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -373,6 +374,43 @@ if (hasRedis) {
   } finally {
     for (const p of [...inst, redis]) p.kill('SIGTERM');
     await Promise.all([...inst, redis].map((p) => new Promise((res) => (p.exitCode !== null ? res() : p.on('exit', res)))));
+  }
+}
+
+// An expired state: a second instance on the same state folder with its
+// clock 11 minutes on (libfaketime; it does not run under AddressSanitizer).
+const libfaketime = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1']
+  .find((f) => fs.existsSync(f));
+const asan = /__asan_init/.test(String(spawnSync('nm', [AGEPASS]).stdout));
+if (asan) console.log('# SKIP the expired pickup: libfaketime does not run under AddressSanitizer');
+else if (!libfaketime) check('libfaketime is installed (scripts/setup)', false);
+else {
+  const [pn, pl] = [await freePort(), await freePort()];
+  const args = (p) => ['issuer', 'serve', '--state', `${dir}/ist`, '--listen', `127.0.0.1:${p}`, '--mdoc-trust',
+    `${dir}/trusted-ca.pem`, '--public-url', `http://127.0.0.1:${pn}`, '--wallet-url', `http://127.0.0.1:${pn}/wallet/`];
+  const now = spawn(AGEPASS, args(pn), { stdio: ['ignore', 'ignore', log] });
+  const later = spawn(AGEPASS, args(pl), { stdio: ['ignore', 'ignore', log],
+    env: { ...process.env, LD_PRELOAD: libfaketime, FAKETIME: '+660', FAKETIME_DONT_FAKE_MONOTONIC: '1' } });
+  try {
+    let up = 0;
+    for (let i = 0; i < 100 && up < 2; i++) {
+      up = (await Promise.all([pn, pl].map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then(() => 1, () => 0))))
+        .reduce((x, y) => x + y, 0);
+      if (up < 2) await new Promise((res) => setTimeout(res, 50));
+    }
+    const sr = await fetch(`http://127.0.0.1:${pn}/enroll/mdoc/start?wallet=1`);
+    const html = await sr.text();
+    const st = (html.match(/wait\?state=([A-Za-z0-9_-]+)/) ?? [])[1] ?? '';
+    const pc = ((sr.headers.get('set-cookie') ?? '').match(/^agp_mdoc=([^;]*)/) ?? [])[1] ?? '';
+    const ex = await fetch(`http://127.0.0.1:${pl}/enroll/mdoc/wait?state=${st}`,
+      { redirect: 'manual', headers: { Cookie: `agp_mdoc=${pc}` } });
+    const et = await ex.text();
+    check('an expired state at /wait: 410, "expired", a link back to the wallet, the cookie cleared', up === 2
+      && ex.status === 410 && et.includes('id="agepass-expired"') && et.includes(`href="http://127.0.0.1:${pn}/wallet/"`)
+      && /Max-Age=0/.test(ex.headers.get('set-cookie') ?? '') && !ex.headers.get('location'), `${ex.status}`);
+  } finally {
+    for (const p of [now, later]) p.kill('SIGTERM');
+    await Promise.all([now, later].map((p) => new Promise((res) => (p.exitCode !== null ? res() : p.on('exit', res)))));
   }
 }
 
