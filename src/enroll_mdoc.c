@@ -43,6 +43,10 @@
  * is what OpenID4VP's security considerations ask of the response_code in
  * a direct_post redirect_uri (no session fixation), without a code in a URL
  * that the EU wallet, or the other phone's browser, would hold.
+ *
+ * The page's markup and words are files (AGP_PAGES_DIR/enrol: mdoc.html,
+ * waiting.html, end.html, i18n/<lang>.txt), read and test-filled at start,
+ * picked by Accept-Language (agepass/page.h).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -56,6 +60,7 @@
 
 #include "agepass/directory.h"
 #include "agepass/mdoc.h"
+#include "agepass/page.h"
 #include "agepass/pickup.h"
 #include "agepass/util.h"
 #include "cli.h"
@@ -68,6 +73,15 @@
 #define WALLET_B64_LEN AGP_SEAL_LEN(1 + TAG_LEN) /* the age asked, the pickup tag */
 #define NONCE_TTL_S    600
 #define COOKIE         "agp_mdoc"
+#define PAGE_EXTRA     16384 /* a filled page, beyond its QR code */
+
+/* The page's files under AGP_PAGES_DIR/enrol (see deploy/pages/enrol). */
+static const char *const langs[] = {"en", "fr", "de", "es", "it"};
+#define NLANGS (sizeof langs / sizeof langs[0])
+enum { T_PAGE, T_WAITING, T_END, NTEMPLATES };
+static const char *const templates[NTEMPLATES] = {"mdoc.html", "waiting.html", "end.html"};
+/* The pages that end the flow: their catalogue keys are <name>_title, <name>_text. */
+static const char *const ends[] = {"expired", "invalid", "elsewhere", "refused", "error"};
 #define QUERY_ID       "age"
 #define URL_MAX        512
 #define TRUST_FILE_MAX 64
@@ -79,7 +93,61 @@ struct mdoc_enrol {
     uint8_t key[32];      /* keys the nonces; secret */
     uint8_t pick_key[32]; /* k_pick: pickup tags and ids; secret */
     uint8_t rec_key[32];  /* k_rec: seals the pickup records; secret */
+    uint8_t *tmpl[NTEMPLATES], *text[NLANGS];
+    size_t tmpl_len[NTEMPLATES], text_len[NLANGS];
+    struct agp_catalog cat[NLANGS]; /* borrow text */
 };
+
+static enum MHD_Result waiting_page(struct mdoc_enrol *m, struct MHD_Connection *conn,
+                                    const char *state, unsigned age, const char *cookie);
+static enum MHD_Result end_page(struct mdoc_enrol *m, struct MHD_Connection *conn, unsigned status,
+                                const char *name, const char *attrs, bool clear);
+static agp_err render_waiting(const struct mdoc_enrol *m, size_t lang, const char *state,
+                              unsigned age, char **out, size_t *len);
+static agp_err render_end(const struct mdoc_enrol *m, size_t lang, const char *name,
+                          const char *attrs, char **out, size_t *len);
+
+/*
+ * Reads the page's templates and catalogues from dir, and fills each
+ * template with each catalogue once, so that a missing key or a broken
+ * placeholder stops the issuer at start.
+ */
+static int load_pages(struct mdoc_enrol *m, const char *dir)
+{
+    char path[4096];
+    size_t i, j, len;
+    char *page;
+    agp_err err;
+    for (i = 0; i < NTEMPLATES; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, templates[i]);
+        if (cli_input(path, AGP_TEMPLATE_MAX_BYTES, &m->tmpl[i], &m->tmpl_len[i]) != CLI_OK)
+            return CLI_REJECTED;
+        if (memchr(m->tmpl[i], '\0', m->tmpl_len[i]) != NULL)
+            return cli_fail(path, AGP_ERR_ENCODING);
+    }
+    for (i = 0; i < NLANGS; i++) {
+        snprintf(path, sizeof path, "%s/i18n/%s.txt", dir, langs[i]);
+        if (cli_input(path, AGP_CATALOG_MAX_BYTES, &m->text[i], &m->text_len[i]) != CLI_OK)
+            return CLI_REJECTED;
+        if ((err = agp_catalog_parse(&m->cat[i], (const char *)m->text[i], m->text_len[i])) !=
+            AGP_OK)
+            return cli_fail(path, err);
+        err = render_waiting(m, i, "S", 18, &page, &len);
+        free(page);
+        for (j = 0; j < sizeof ends / sizeof ends[0] && err == AGP_OK; j++) {
+            err = render_end(m, i, ends[j], "", &page, &len);
+            free(page);
+        }
+        if (err != AGP_OK) {
+            fprintf(stderr,
+                    "agepass: %s: the EU enrolment pages cannot be filled with i18n/%s.txt: %s (a "
+                    "key missing, or a broken {{placeholder}})\n",
+                    dir, langs[i], agp_err_str(err));
+            return CLI_REJECTED;
+        }
+    }
+    return CLI_OK;
+}
 
 static int add_pem_file(X509_STORE *st, const char *path)
 {
@@ -169,6 +237,7 @@ int mdoc_enrol_new(struct mdoc_enrol **out, const char *const *pem_files, size_t
         rc = add_pem_file(m->anchors, pem_files[i]);
     if (rc == CLI_OK && trusted_list != NULL) rc = add_trusted_list(m->anchors, trusted_list);
     memcpy(m->key, key, sizeof m->key);
+    if (rc == CLI_OK) rc = load_pages(m, AGP_PAGES_DIR "/enrol");
     if (rc == CLI_OK &&
         (agp_hmac_sha256(m->pick_key, key, 32, (const uint8_t *)"agepass mdoc pickup v1", 22) !=
              AGP_OK ||
@@ -195,6 +264,10 @@ void mdoc_enrol_free(struct mdoc_enrol *m)
     AGP_WIPE(m->key);
     AGP_WIPE(m->pick_key);
     AGP_WIPE(m->rec_key);
+    for (size_t i = 0; i < NTEMPLATES; i++)
+        free(m->tmpl[i]);
+    for (size_t i = 0; i < NLANGS; i++)
+        free(m->text[i]);
     free(m);
 }
 
@@ -634,33 +707,129 @@ out:
 
 /* ---- the page for a person: /start and /wait ----------------------------- */
 
-/* Appends text to out (cap, *n), HTML-escaped; false if it does not fit. */
-static bool html_append(char *out, size_t cap, size_t *n, const char *text)
+/* The catalogue the request's Accept-Language prefers (English when none fits). */
+static size_t lang_of(struct MHD_Connection *conn)
 {
-    for (; *text; text++) {
-        const char *e = *text == '&'    ? "&amp;"
-                        : *text == '<'  ? "&lt;"
-                        : *text == '>'  ? "&gt;"
-                        : *text == '"'  ? "&quot;"
-                        : *text == '\'' ? "&#39;"
-                                        : NULL;
-        size_t k = e ? strlen(e) : 1;
-        if (cap - *n <= k) return false;
-        memcpy(out + *n, e ? e : text, k);
-        *n += k;
-    }
-    out[*n] = '\0';
-    return true;
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language");
+    size_t pick = 0;
+    if (h == NULL || agp_accept_language_pick(&pick, h, strlen(h), langs, NLANGS) != AGP_OK)
+        pick = 0;
+    return pick;
 }
 
-/* Appends the printf-formatted text (trusted: no escaping) to out. */
-static bool raw_append(char *out, size_t cap, size_t *n, const char *text)
+/* The text of key in catalogue lang, as a NUL-terminated copy in out (cap), or "". */
+static const char *say(const struct mdoc_enrol *m, size_t lang, const char *key, char *out,
+                       size_t cap)
 {
-    size_t k = strlen(text);
-    if (cap - *n <= k) return false;
-    memcpy(out + *n, text, k + 1);
-    *n += k;
-    return true;
+    const struct agp_span *v = agp_catalog_get(&m->cat[lang], key, strlen(key));
+    out[0] = '\0';
+    if (v != NULL && v->len < cap) {
+        memcpy(out, v->ptr, v->len);
+        out[v->len] = '\0';
+    }
+    return out;
+}
+
+/*
+ * Fills the outer template (mdoc.html) around body, in language lang,
+ * titled title; refresh, if not NULL, is the page to load again in 2 s.
+ * *out is malloc'd.
+ */
+static agp_err render_page(const struct mdoc_enrol *m, size_t lang, const char *title,
+                           const char *refresh, const char *body, char **out, size_t *len)
+{
+    char meta[URL_MAX + 256];
+    size_t cap = strlen(body) + PAGE_EXTRA, n = 0;
+    agp_err err = AGP_OK;
+    *out = NULL;
+    meta[0] = '\0';
+    if (refresh != NULL) {
+        struct agp_page_var u = {"u", refresh, strlen(refresh), false};
+        static const char t[] = "<meta http-equiv=\"refresh\" content=\"2;url={{u}}\">\n";
+        err = agp_page_render(meta, sizeof meta, &n, t, sizeof t - 1, &m->cat[lang], &u, 1);
+    }
+    if (err == AGP_OK && (*out = malloc(cap)) == NULL) err = AGP_ERR_NOMEM;
+    if (err == AGP_OK) {
+        struct agp_page_var v[] = {{"lang", langs[lang], strlen(langs[lang]), false},
+                                   {"title", title, strlen(title), false},
+                                   {"heading", title, strlen(title), false},
+                                   {"refresh", meta, strlen(meta), true},
+                                   {"body", body, strlen(body), true}};
+        err = agp_page_render(*out, cap, len, (const char *)m->tmpl[T_PAGE], m->tmpl_len[T_PAGE],
+                              &m->cat[lang], v, sizeof v / sizeof v[0]);
+    }
+    if (err != AGP_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+/* The waiting page for state: the QR code and the av:// link, re-polling /wait. */
+static agp_err render_waiting(const struct mdoc_enrol *m, size_t lang, const char *state,
+                              unsigned age, char **out, size_t *len)
+{
+    char link[4096], wait[URL_MAX + 128], a[8], heading[AGP_CATALOG_VALUE_MAX + 1], *svg = NULL,
+                                                                                    *body = NULL;
+    size_t svg_len = 0, cap, n = 0;
+    json_t *req = authorization_request(m, state, age);
+    agp_err err = AGP_ERR_INTERNAL;
+
+    *out = NULL;
+    if (req == NULL || !invocation_link(link, sizeof link, req)) goto out;
+    if ((svg =
+             qr_svg(link, " width=\"320\" height=\"320\" role=\"img\" aria-labelledby=\"qr-text\"",
+                    &svg_len)) == NULL)
+        goto out;
+    snprintf(wait, sizeof wait, "/enroll/mdoc/wait?state=%s", state);
+    snprintf(a, sizeof a, "%u", age);
+    cap = svg_len + 2 * strlen(link) + PAGE_EXTRA;
+    err = AGP_ERR_NOMEM;
+    if ((body = malloc(cap)) == NULL) goto out;
+    {
+        const char *w = issuer_wallet_url();
+        struct agp_page_var v[] = {{"age", a, strlen(a), false},
+                                   {"qr", svg, svg_len, true},
+                                   {"link", link, strlen(link), false},
+                                   {"wallet", w, strlen(w), false}};
+        err = agp_page_render(body, cap, &n, (const char *)m->tmpl[T_WAITING],
+                              m->tmpl_len[T_WAITING], &m->cat[lang], v, sizeof v / sizeof v[0]);
+    }
+    if (err == AGP_OK)
+        err = render_page(m, lang, say(m, lang, "heading", heading, sizeof heading), wait, body,
+                          out, len);
+out:
+    json_decref(req);
+    free(svg);
+    free(body);
+    return err;
+}
+
+/* A page that ends the flow: the catalogue's <name>_title and <name>_text, no refresh. */
+static agp_err render_end(const struct mdoc_enrol *m, size_t lang, const char *name,
+                          const char *attrs, char **out, size_t *len)
+{
+    char key[AGP_CATALOG_KEY_MAX + 1], title[AGP_CATALOG_VALUE_MAX + 1],
+        text[AGP_CATALOG_VALUE_MAX + 1], id[AGP_CATALOG_KEY_MAX + 16], body[PAGE_EXTRA];
+    const char *w = issuer_wallet_url();
+    size_t n = 0;
+    agp_err err;
+    *out = NULL;
+    snprintf(key, sizeof key, "%s_title", name);
+    say(m, lang, key, title, sizeof title);
+    snprintf(key, sizeof key, "%s_text", name);
+    say(m, lang, key, text, sizeof text);
+    if (title[0] == '\0' || text[0] == '\0') return AGP_ERR_NOT_FOUND;
+    snprintf(id, sizeof id, "agepass-%s", name);
+    {
+        struct agp_page_var v[] = {{"end_id", id, strlen(id), false},
+                                   {"end_attrs", attrs, strlen(attrs), true},
+                                   {"end_text", text, strlen(text), false},
+                                   {"wallet", w, strlen(w), false}};
+        err = agp_page_render(body, sizeof body, &n, (const char *)m->tmpl[T_END],
+                              m->tmpl_len[T_END], &m->cat[lang], v, sizeof v / sizeof v[0]);
+    }
+    return err == AGP_OK ? render_page(m, lang, title, NULL, body, out, len) : err;
 }
 
 /* The cookie that holds the pickup secret (value "" and Max-Age=0: cleared). */
@@ -671,39 +840,24 @@ static void cookie_header(const struct mdoc_enrol *m, const char *value, char *o
 }
 
 /*
- * Sends an HTML page: no script, no style sheet, nothing from elsewhere
- * (the CSP allows nothing to load), no referrer. refresh: the page to load
- * again in 2 s (the waiting page), or NULL; cookie: a Set-Cookie value, or
- * NULL. body is trusted HTML.
+ * Sends a filled page (takes page, frees it): no script, no style sheet,
+ * nothing from elsewhere (the CSP allows nothing to load), no referrer;
+ * cookie: a Set-Cookie value, or NULL.
  */
-static enum MHD_Result send_page(struct MHD_Connection *conn, unsigned status, const char *title,
-                                 const char *refresh, const char *cookie, const char *body)
+static enum MHD_Result send_page(struct MHD_Connection *conn, unsigned status, char *page,
+                                 size_t len, const char *cookie)
 {
-    size_t cap = strlen(body) + 1024, n = 0;
-    char *page = malloc(cap);
     struct MHD_Response *r;
     enum MHD_Result ret;
-    bool ok;
-    if (page == NULL) return MHD_NO;
-    ok = raw_append(page, cap, &n,
-                    "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                    "<meta name=\"referrer\" content=\"no-referrer\">\n");
-    if (ok && refresh != NULL)
-        ok = raw_append(page, cap, &n, "<meta http-equiv=\"refresh\" content=\"2;url=") &&
-             html_append(page, cap, &n, refresh) && raw_append(page, cap, &n, "\">\n");
-    ok = ok && raw_append(page, cap, &n, "<title>") && html_append(page, cap, &n, title) &&
-         raw_append(page, cap, &n, "</title>\n</head>\n<body>\n<main>\n<h1>") &&
-         html_append(page, cap, &n, title) && raw_append(page, cap, &n, "</h1>\n") &&
-         raw_append(page, cap, &n, body) &&
-         raw_append(page, cap, &n, "</main>\n</body>\n</html>\n");
-    if (!ok || (r = MHD_create_response_from_buffer(n, page, MHD_RESPMEM_MUST_COPY)) == NULL) {
+    if (page == NULL) return issuer_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "", 0, NULL);
+    r = MHD_create_response_from_buffer(len, page, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
         free(page);
         return MHD_NO;
     }
-    free(page);
     MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Vary", "Accept-Language");
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'none'; base-uri 'none'; form-action 'none'; "
                             "frame-ancestors 'none'");
@@ -715,76 +869,23 @@ static enum MHD_Result send_page(struct MHD_Connection *conn, unsigned status, c
     return ret;
 }
 
-/* The link back to the web wallet, as a paragraph: "" when there is none. */
-static void back_link(char *out, size_t cap, const char *label)
-{
-    size_t n = 0;
-    const char *w = issuer_wallet_url();
-    out[0] = '\0';
-    if (w[0] == '\0') return;
-    if (!raw_append(out, cap, &n, "<p><a id=\"agepass-cancel\" rel=\"noreferrer\" href=\"") ||
-        !html_append(out, cap, &n, w) || !raw_append(out, cap, &n, "\">") ||
-        !raw_append(out, cap, &n, label) || !raw_append(out, cap, &n, "</a></p>\n"))
-        out[0] = '\0';
-}
-
-/* The waiting page: the QR code and the av:// link for state, re-polling /wait. */
 static enum MHD_Result waiting_page(struct mdoc_enrol *m, struct MHD_Connection *conn,
                                     const char *state, unsigned age, const char *cookie)
 {
-    char link[4096], wait[URL_MAX + 128], back[AGP_URI_MAX + 256], head[512], *svg = NULL,
-                                                                              *body = NULL;
-    size_t svg_len = 0, cap, n = 0;
-    json_t *req = authorization_request(m, state, age);
-    enum MHD_Result ret = MHD_NO;
-    bool ok;
-
-    if (req == NULL || !invocation_link(link, sizeof link, req)) goto out;
-    if ((svg =
-             qr_svg(link, " width=\"320\" height=\"320\" role=\"img\" aria-labelledby=\"qr-text\"",
-                    &svg_len)) == NULL)
-        goto out;
-    snprintf(wait, sizeof wait, "/enroll/mdoc/wait?state=%s", state);
-    back_link(back, sizeof back, "Cancel and go back to the web wallet");
-    cap = svg_len + 2 * strlen(link) + sizeof back + 2048;
-    if ((body = malloc(cap)) == NULL) goto out;
-    snprintf(head, sizeof head,
-             "<p>Your EU age verification wallet can show this provider that you are at least "
-             "%u, and nothing more about you.</p>\n",
-             age);
-    ok = raw_append(body, cap, &n, head) &&
-         raw_append(body, cap, &n,
-                    "<p id=\"qr-text\">On another phone: scan this QR code with your EU wallet "
-                    "app.</p>\n<p>") &&
-         raw_append(body, cap, &n, svg) &&
-         raw_append(body, cap, &n, "</p>\n<p>On this phone: <a id=\"agepass-eu-wallet\" href=\"") &&
-         html_append(body, cap, &n, link) &&
-         raw_append(body, cap, &n,
-                    "\">open your EU wallet on this phone</a>.</p>\n"
-                    "<p id=\"agepass-status\" role=\"status\">Waiting for your wallet to answer. "
-                    "This page goes on by itself.</p>\n") &&
-         raw_append(body, cap, &n, back);
-    if (ok)
-        ret =
-            send_page(conn, MHD_HTTP_OK, "Prove your age with your EU wallet", wait, cookie, body);
-out:
-    json_decref(req);
-    free(svg);
-    free(body);
-    return ret;
+    char *page = NULL;
+    size_t len = 0;
+    (void)render_waiting(m, lang_of(conn), state, age, &page, &len);
+    return send_page(conn, MHD_HTTP_OK, page, len, cookie);
 }
 
-/* A page that ends the flow: a message, a way on, no refresh; clears the cookie if asked. */
 static enum MHD_Result end_page(struct mdoc_enrol *m, struct MHD_Connection *conn, unsigned status,
-                                const char *title, const char *message, bool clear)
+                                const char *name, const char *attrs, bool clear)
 {
-    char body[AGP_URI_MAX + 1024], back[AGP_URI_MAX + 256], cookie[256];
-    size_t n = 0;
-    back_link(back, sizeof back, "Back to the web wallet");
-    if (!raw_append(body, sizeof body, &n, message) || !raw_append(body, sizeof body, &n, back))
-        return MHD_NO;
+    char *page = NULL, cookie[256];
+    size_t len = 0;
+    (void)render_end(m, lang_of(conn), name, attrs, &page, &len);
     if (clear) cookie_header(m, "", cookie, sizeof cookie);
-    return send_page(conn, status, title, NULL, clear ? cookie : NULL, body);
+    return send_page(conn, status, page, len, clear ? cookie : NULL);
 }
 
 /* see issuer.h */
@@ -886,23 +987,12 @@ enum MHD_Result mdoc_enrol_wait(struct mdoc_enrol *m, struct service *s,
     agp_err err;
 
     err = state == NULL ? AGP_ERR_SYNTAX : check_state(m, state, now, &si);
-    if (err == AGP_ERR_EXPIRED)
-        return end_page(m, conn, MHD_HTTP_GONE, "This age check has expired",
-                        "<p id=\"agepass-expired\">The ten minutes to answer are over. Start "
-                        "again from the web wallet.</p>\n",
-                        true);
+    if (err == AGP_ERR_EXPIRED) return end_page(m, conn, MHD_HTTP_GONE, "expired", "", true);
     if (err != AGP_OK || !si.wallet)
-        return end_page(m, conn, MHD_HTTP_BAD_REQUEST, "This link is not valid",
-                        "<p>This address was not made by this age provider, or was cut short. "
-                        "Start again from the web wallet.</p>\n",
-                        false);
+        return end_page(m, conn, MHD_HTTP_BAD_REQUEST, "invalid", "", false);
     if (!holds_pickup(m, conn, si.tag)) {
         agp_wipe(&si, sizeof si);
-        return end_page(m, conn, MHD_HTTP_FORBIDDEN, "Go back to where you started",
-                        "<p id=\"agepass-elsewhere\">This age check was started in another "
-                        "browser or on another device. Go back there: it goes on by itself once "
-                        "your wallet has answered.</p>\n",
-                        false);
+        return end_page(m, conn, MHD_HTTP_FORBIDDEN, "elsewhere", "", false);
     }
     if ((err = pickup_id(m, si.tag, id)) == AGP_OK)
         err = agp_istore_pickup_take(issuer_store(s), id, now, rec, sizeof rec, &len);
@@ -916,20 +1006,12 @@ enum MHD_Result mdoc_enrol_wait(struct mdoc_enrol *m, struct service *s,
     AGP_WIPE(rec);
     if (err != AGP_OK) {
         fprintf(stderr, "agepass issuer: mdoc pickup: %s\n", agp_err_str(err));
-        return end_page(m, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Something went wrong",
-                        "<p>The age provider cannot finish this now. Try again later.</p>\n",
-                        false);
+        return end_page(m, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "error", "", false);
     }
     if (p.kind == AGP_PICKUP_UNDER_AGE) {
-        ret = end_page(m, conn, MHD_HTTP_FORBIDDEN, "Not enrolled",
-                       "<p id=\"agepass-refused\" data-reason=\"under_age\">Your wallet's "
-                       "attestation does not show the age asked. You are not enrolled.</p>\n",
-                       true);
+        ret = end_page(m, conn, MHD_HTTP_FORBIDDEN, "refused", " data-reason=\"under_age\"", true);
     } else if (p.expires_at <= now) {
-        ret = end_page(m, conn, MHD_HTTP_GONE, "This age check has expired",
-                       "<p id=\"agepass-expired\">The grant expired before it was picked up. Start "
-                       "again from the web wallet.</p>\n",
-                       true);
+        ret = end_page(m, conn, MHD_HTTP_GONE, "expired", "", true);
     } else {
         ret = to_wallet(m, conn, &p, now);
     }

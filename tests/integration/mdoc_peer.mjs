@@ -201,6 +201,20 @@ try {
   check('wallet: ... the request is the same OpenID4VP request, its state not a CLI state',
     w.request.response_uri === `${base}/enroll/mdoc/response` && w.request.nonce === w.request.state
     && w.request.state.length === 75 && w.request.state.length !== req.state.length && !w.html.includes(w.cookie));
+  // the page in the browser's language, each from its catalogue (deploy/pages/enrol/i18n)
+  const repoDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  for (const lang of ['en', 'fr', 'de', 'es', 'it']) {
+    const cat = Object.fromEntries(fs.readFileSync(`${repoDir}/deploy/pages/enrol/i18n/${lang}.txt`, 'utf8').split('\n')
+      .filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const lr = await fetch(`${base}/enroll/mdoc/start?wallet=1`, { headers: { 'Accept-Language': `${lang},en;q=0.5` } });
+    const lt = await lr.text();
+    const esc = (t) => t.replaceAll('&', '&amp;').replaceAll("'", '&#39;');
+    const el = await fetch(`${base}/enroll/mdoc/wait?state=${w.request.state}`, { headers: { 'Accept-Language': lang } });
+    const et = await el.text();
+    check(`wallet: the page in ${lang}: <html lang>, its heading and status; "elsewhere" too`,
+      lt.includes(`<html lang="${lang}">`) && lt.includes(`<h1>${esc(cat.heading)}</h1>`) && lt.includes(esc(cat.waiting))
+      && el.status === 403 && et.includes(`<h1>${esc(cat.elsewhere_title)}</h1>`), lt.slice(0, 400));
+  }
   const otherB = await start();
   let r2 = await wait(w.request.state, w.cookie);
   let t2 = await r2.text();
