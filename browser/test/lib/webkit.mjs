@@ -12,7 +12,10 @@
 //   await w.goto(url);               await w.url()
 //   await w.eval('return document.title')   (a function body, args as arguments[i])
 //   await w.text('#ask')             '' when nothing matches
-//   await w.click('#yes')            the element's centre, by a W3C touch action (a tap)
+//   await w.tap('#yes')              the element's centre, by a W3C touch action (WebKitGTK
+//                                    gives the page a mouse pointer: a click)
+//   await w.click('#yes')            WebDriver Element Click
+//   await w.key('\uE004')            a key pressed and released (Tab)
 //   await w.waitFor('return ...', ms, every, ...args)   polls until the body returns true
 //   await w.cookies()                what the browser holds for the page (HttpOnly too)
 //   await w.screenshot(file)         the viewport, as PNG
@@ -164,6 +167,11 @@ function makeSession(w, sid, capabilities) {
       const el = await self.find(css);
       if (!el) throw new Error(`no element ${css}`);
       await s('POST', `/element/${el}/click`, {});
+    },
+    // one key pressed and released (a WebDriver key value: '\uE004' is Tab, '\uE007' Enter)
+    async key(value) {
+      await s('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard',
+        actions: [{ type: 'keyDown', value }, { type: 'keyUp', value }] }] });
     },
     async keys(css, text) {
       const el = await self.find(css);

@@ -25,6 +25,8 @@
 //
 //   node browser/wallet/test/webkit.mjs [--agepass PATH] [--screenshots]
 import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,6 +43,7 @@ const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] :
 const agepass = path.resolve(opt('--agepass', path.join(repo, 'build/agepass')));
 const shots = args.includes('--screenshots');
 const PHONE = { width: 390, height: 844 }; // an iPhone's viewport in CSS pixels
+const axeSource = readFileSync(path.join(here, '../node_modules/axe-core/axe.min.js'), 'utf8');
 
 let passed = 0;
 let failed = 0;
@@ -64,6 +67,46 @@ async function walletTokens(w) {
     return st ? Object.values(st.providers).flatMap((p) => p.tokens) : [];`);
 }
 
+// A person reads the wallet's question before tapping yes: 2 s. WebKit's
+// update check of the wallet's worker, when it makes one, came about 1 s
+// after a navigation in a probe: a driver tapping at once could miss it.
+const reading = () => new Promise((r) => setTimeout(r, 2000));
+
+// Resolves once `count()` has not changed for 2 s (10 s at most): WebKit's
+// update check of the wallet's service worker, made about 1 s after a
+// navigation to the wallet, is then out before a count begins.
+async function settle(count) {
+  const end = Date.now() + 10000;
+  let last = count();
+  let since = Date.now();
+  while (Date.now() < end && Date.now() - since < 2000) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (count() !== last) {
+      last = count();
+      since = Date.now();
+    }
+  }
+}
+
+// axe-core in the page (the driver's script, which the page's CSP does not govern)
+async function axe(w, what) {
+  await w.eval(`${axeSource}; return true;`);
+  const r = await w.evalAsync(`const done = arguments[arguments.length - 1];
+    axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] })
+      .then((res) => done(res.violations.map((v) => v.id + ' (' + v.nodes.length + '): ' + v.help)),
+        (e) => done(['axe failed: ' + e]));`);
+  check(`axe-core: ${what}: no violation`, Array.isArray(r) && r.length === 0, JSON.stringify(r));
+}
+
+// The wallet's dev enrolment at `age`, from its home page.
+async function enrolDev(w, age) {
+  await w.waitFor('return document.querySelector("#enrol-dev:not([hidden])") !== null'); // shown once app.js ran
+  await w.tap('#enrol-dev');
+  await w.waitFor('return document.querySelector("#age") !== null');
+  await w.eval('document.querySelector("#age").value = arguments[0]', String(age));
+  await w.tap('#enrol');
+}
+
 async function run(s) {
   const w = await launchWebKit({ ...PHONE, acceptInsecureCerts: true }); // the site's self-signed certificate
   const tag = `webkit ${w.version}`;
@@ -80,6 +123,7 @@ async function run(s) {
     check(`${tag}: the protected page shows the age-check page`, h1 === 'Age check required', h1);
     check(`${tag}: ... none of the protected content`,
       !(await w.eval('return document.documentElement.outerHTML')).includes(SITE_CONTENT));
+    await axe(w, `${tag}: age-check page`);
 
     // the wallet, first visit: its service worker installs and caches every file
     await w.goto(walletUrl);
@@ -91,12 +135,24 @@ async function run(s) {
     await w.refresh();
     const controlled = await w.eval('return navigator.serviceWorker?.controller !== null && navigator.serviceWorker?.controller !== undefined');
     check(`${tag}: the wallet runs under its service worker`, controlled);
+    await axe(w, `${tag}: wallet`);
+
+    // a minor first: refused at enrolment, nothing in the wallet, cannot pass
+    await enrolDev(w, 15);
+    const refused = await w.waitFor('return document.getElementById("agepass-refused") !== null');
+    check(`${tag}: a 15-year-old is refused at enrolment`, refused, await w.url());
+    await w.goto(walletUrl);
+    check(`${tag}: ... the wallet holds no token`, (await walletTokens(w)).length === 0);
+    await w.goto(site);
+    await w.tap('ul.wallets a');
+    await w.waitFor('return document.querySelector("#ask-view:not([hidden])") !== null');
+    check(`${tag}: ... the wallet cannot answer the site`, (await w.text('#ask')).includes('not enrolled'),
+      await w.text('#ask'));
+    check(`${tag}: ... and offers no button`, await w.eval('return document.getElementById("yes").hidden'));
 
     // an adult enrols (dev attester): the grant comes back to the wallet by itself
-    await w.tap('#enrol-dev');
-    await w.waitFor('return document.querySelector("#age") !== null');
-    await w.eval('document.querySelector("#age").value = "25"');
-    await w.tap('#enrol');
+    await w.goto(walletUrl);
+    await enrolDev(w, 25);
     const enrolled = await w.waitFor(`return location.pathname.endsWith('/wallet/') &&
       document.getElementById('provider-tokens')?.textContent === '30'`, 15000);
     check(`${tag}: enrolled from the wallet: 30 tokens fetched`, enrolled,
@@ -108,9 +164,19 @@ async function run(s) {
     await w.goto(site);
     const href = await w.eval('return document.querySelector("ul.wallets a")?.href ?? ""');
     check(`${tag}: the age-check page offers the provider's web wallet`, href.startsWith(walletUrl), href);
+    // keyboard: Tab reaches the button (WebKitGTK tabs to links; Safari does
+    // so only with "Press Tab to highlight each item"). Its focus outline is
+    // not checked here: under Xvfb with no window manager the window never
+    // has the focus (document.hasFocus() false), so :focus never matches
+    let focused = '';
+    for (let i = 0; i < 10 && !focused.startsWith(walletUrl); i++) {
+      await w.key('\uE004'); // Tab
+      focused = await w.eval('return document.activeElement?.getAttribute("href") ?? ""');
+    }
+    check(`${tag}: keyboard: Tab reaches the wallet button`, focused.startsWith(walletUrl), focused);
     if (shots) await w.screenshot(path.join(repo, 'docs/wallet-webkit-age-page.png'));
+    await settle(() => s.issuerRequests().length); // the enrolment's own update check, if any
     const quiet = s.issuerRequests().length;
-    const t0 = Date.now();
     await w.tap('ul.wallets a');
     const shown = await w.waitFor('return document.querySelector("#ask-view:not([hidden])") !== null');
     const host = new URL(site).host;
@@ -118,15 +184,20 @@ async function run(s) {
     check(`${tag}: the wallet asks "Prove to ${host} that you are over 18?"`,
       shown && asked === `Prove to ${host} that you are over 18?`, asked);
     check(`${tag}: ... the challenge left the address bar`, !(await w.url()).includes('challenge='));
+    const onYes = await w.eval('return document.activeElement?.id');
+    check(`${tag}: the wallet opens with the focus on its yes button`, onYes === 'yes', onYes);
     if (shots) await w.screenshot(path.join(repo, 'docs/wallet-webkit-ask.png'));
+    await axe(w, `${tag}: the wallet's question`);
     // what the page sees of the tap (read back below, in the wallet's origin)
     await w.eval(`addEventListener('pointerdown', (e) => sessionStorage.setItem('agp-pointer', e.pointerType), true);
       addEventListener('touchstart', () => sessionStorage.setItem('agp-touch', 'yes'), true);`);
+    await reading();
+    const t0 = Date.now();
     await w.tap('#yes');
     const landed = await w.waitFor(`return location.href === arguments[0] &&
       document.getElementById('content')?.textContent === arguments[1]`, 10000, 50, site, SITE_CONTENT);
     const ms = Date.now() - t0;
-    check(`${tag}: landed on the page wanted (${ms} ms)`, landed, `${await w.url()}: ${await w.text('h1')}`);
+    check(`${tag}: landed on the page wanted (${ms} ms after yes)`, landed, `${await w.url()}: ${await w.text('h1')}`);
     const cookie = (await w.cookies()).find((c) => c.name === 'agepass_session');
     check(`${tag}: ... with the session cookie set in answer to the cross-site POST`, cookie !== undefined,
       JSON.stringify((await w.cookies()).map((c) => c.name)));
@@ -136,10 +207,10 @@ async function run(s) {
         cookie.domain === new URL(site).hostname,
         JSON.stringify({ ...cookie, value: undefined }));
     }
-    // WebKit checks the controlling service worker for an update about 1 s
-    // after every navigation to the wallet, from the network (updateViaCache
-    // 'all' and sw.js's max-age notwithstanding; Chromium and Firefox do not):
-    // one GET of sw.js that tells the wallet's host the time of the visit
+    // WebKit checks the controlling service worker for an update after a
+    // navigation to the wallet, from the network (updateViaCache 'all' and
+    // sw.js's max-age notwithstanding; Chromium and Firefox do not): one GET
+    // of sw.js that tells the wallet's host the time of the visit
     // (docs/browsers.md). Anything else, or more, fails.
     await new Promise((r) => setTimeout(r, 3000));
     const during = s.issuerRequests().slice(quiet);
@@ -167,6 +238,15 @@ async function run(s) {
     check(`${tag}: the redemption POST replayed: refused (${replay.status})`,
       replay.status === 401 && !replay.headers.get('set-cookie'));
 
+    // a return path to another site: the wallet refuses
+    const redeem = new URL('/_agepass/redeem', site).href;
+    const challenge = (await fetch(s.siteUrl)).headers.get('www-authenticate');
+    await w.goto(`${walletUrl}#challenge=${encodeURIComponent(challenge)}&redeem=${encodeURIComponent(redeem)}` +
+      `&return=${encodeURIComponent('//evil.example/')}`);
+    await w.waitFor('return document.querySelector("#ask-view:not([hidden])") !== null');
+    check(`${tag}: the wallet refuses a return path to another site`, (await w.text('#ask')).includes('not a valid'),
+      await w.text('#ask'));
+
     // offline: the wallet's host stopped, the service worker still answers
     await s.kill('nginx'); // the issuer's front (and the site): the wallet origin answers nothing
     const down = await fetch(walletUrl, { signal: AbortSignal.timeout(3000) }).then((r) => `${r.status}`, () => 'down');
@@ -185,6 +265,47 @@ async function run(s) {
   }
 }
 
+// The wallet on a static host of its own (another origin than its issuer,
+// built with --provider): it enrols and fetches its tokens across origins
+// (the issuer's CORS answers), and answers the site with no request to the
+// issuer at all; its own host gets only WebKit's update check.
+async function runCross(c) {
+  const w = await launchWebKit({ ...PHONE, acceptInsecureCerts: true });
+  const tag = `webkit ${w.version}, wallet on another origin`;
+  try {
+    await w.goto(c.walletUrl);
+    await w.evalAsync('navigator.serviceWorker.ready.then(() => arguments[0](true))');
+    await enrolDev(w, 25);
+    const filled = await w.waitFor(`return location.pathname.endsWith('/wallet/') &&
+      document.getElementById('provider-tokens')?.textContent === '30'`, 15000);
+    check(`${tag}: enrolled, back in the wallet's origin, 30 tokens fetched from the issuer's`,
+      filled && new URL(await w.url()).origin === new URL(c.walletUrl).origin,
+      `${await w.url()} tokens ${await w.text('#provider-tokens')}: ${await w.text('#status')}`);
+    await w.goto(c.tlsSiteUrl);
+    const href = await w.eval('return document.querySelector("ul.wallets a")?.href ?? ""');
+    check(`${tag}: the age-check page's button goes to that wallet`, href.startsWith(c.walletUrl), href);
+    await settle(() => c.issuerRequests().length + c.walletRequests().length);
+    const quiet = [c.issuerRequests().length, c.walletRequests().length];
+    await w.tap('ul.wallets a');
+    await w.waitFor('return document.querySelector("#ask-view:not([hidden])") !== null');
+    await reading();
+    await w.tap('#yes');
+    const landed = await w.waitFor(`return location.href === arguments[0] &&
+      document.getElementById('content')?.textContent === arguments[1]`, 10000, 50, c.tlsSiteUrl, SITE_CONTENT);
+    check(`${tag}: landed on the page wanted`, landed, await w.url());
+    await new Promise((r) => setTimeout(r, 3000)); // WebKit's update check comes about 1 s after
+    const issuer = c.issuerRequests().slice(quiet[0]);
+    const host = c.walletRequests().slice(quiet[1]);
+    check(`${tag}: ... the issuer received no request during the redemption and the 3 s after`,
+      issuer.length === 0, issuer.join(' | '));
+    check(`${tag}: ... the wallet's host only WebKit's update check (GET /wallet/sw.js, at most once)`,
+      host.length <= 1 && host.every((l) => l.includes('"GET /wallet/sw.js HTTP/1.1"')), host.join(' | '));
+    console.log(`# the wallet's own host during the redemption: ${host.length} request (WebKit's update check)`);
+  } finally {
+    await w.close();
+  }
+}
+
 const s = await startServers({ agepass, oidc: false, tls: true, issuerArgs: ['--wallet-dir', wallet] });
 try {
   await run(s);
@@ -192,6 +313,20 @@ try {
   check('webkit: the run finished', false, e.stack);
 } finally {
   await s.stop();
+}
+// the wallet on another origin (built after the servers start: the issuer's port is its provider)
+const crossDir = mkdtempSync(path.join(tmpdir(), 'agp-wallet-cross-'));
+chmodSync(crossDir, 0o755); // read by nginx's unprivileged workers
+const c = await startServers({ agepass, oidc: false, tls: true, walletHost: crossDir });
+try {
+  execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', crossDir,
+    '--provider', c.issuerUrl, '--enrol', 'dev'], { stdio: 'inherit' });
+  await runCross(c);
+} catch (e) {
+  check('webkit, wallet on another origin: the run finished', false, e.stack);
+} finally {
+  await c.stop();
+  rmSync(crossDir, { recursive: true, force: true });
 }
 console.log(`browser_wallet_webkit: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
