@@ -60,6 +60,14 @@ fa_checks() {
     check "401 carries a PrivateToken challenge" grep -qi '^WWW-Authenticate: PrivateToken challenge=' "$work/headers.txt"
     check "401 shows the age-check page" grep -q "Age check required" "$work/body.txt"
     check "... and none of the protected content" fa_no_content
+    s=$(fa_status "$fa_base/adult/?x=1")
+    check "... the verifier's page: one challenge, a strict CSP, no script ($s)" bash -c "[ $s = 401 ] &&
+        [ \$(grep -ci '^WWW-Authenticate: PrivateToken challenge=' '$work/headers.txt') = 1 ] &&
+        grep -i '^Content-Security-Policy:' '$work/headers.txt' | grep -q \"default-src 'none'\" &&
+        ! grep -qi '<script' '$work/body.txt'"
+    check "... naming the page wanted on this site (the CLI command)" grep -qF "agepass get $fa_base/adult/?x=1" "$work/body.txt"
+    s=$(fa_status "$fa_base/adult/" -H 'Accept-Language: fr-CH, en;q=0.5')
+    check "... in the visitor's language ($s)" bash -c "[ $s = 401 ] && grep -q '<html lang=\"fr\">' '$work/body.txt'"
 
     check "a token for that challenge is made with the CLI" fa_token t1 issuer
     check "the challenge names our key" cmp -s "$work/t1.pub" "$work/issuer/issuer-public.der"
@@ -69,6 +77,8 @@ fa_checks() {
     cookie=$(fa_header Set-Cookie | cut -d';' -f1)
     check "... and the session cookie" [ "${cookie%%=*}" = agepass_session ]
     check "the cookie is HttpOnly, Secure, SameSite=Lax" bash -c "grep -i '^Set-Cookie:' '$work/headers.txt' | grep -q 'HttpOnly; Secure; SameSite=Lax'"
+    check "the page the check let through is kept by no cache: private, no-store" \
+        [ "$(grep -i '^Cache-Control:' "$work/headers.txt" | cut -d' ' -f2- | tr -d '\r')" = "private, no-store" ]
     s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t1.authz")")
     check "the same token again: refused, 401 ($s)" [ "$s" = 401 ]
     check "... without the content" fa_no_content
@@ -78,6 +88,19 @@ fa_checks() {
     check "a forged cookie does not: 401 ($s)" [ "$s" = 401 ]
     s=$(fa_status "$fa_base/adult/" -H "Cookie: $cookie" -H "X-Agepass-Set-Cookie: agepass_session=chosen")
     check "a client cannot make the proxy set a cookie of its choosing ($s)" bash -c "[ $s = 200 ] && ! grep -qi 'chosen' '$work/headers.txt'"
+    # the web wallets' way back: the token in a form, as the wallet posts it
+    check "a token for the redemption form is made" fa_token t7 issuer
+    sed 's/^PrivateToken token="\(.*\)"$/\1/' "$work/t7.authz" | tr -d '\n' >"$work/t7.b64"
+    s=$(fa_status "$fa_base/_agepass/redeem" --data-urlencode "token@$work/t7.b64" --data-urlencode "return=/adult/?x=1")
+    check "the redemption route: 303 ($s)" [ "$s" = 303 ]
+    check "... to the page wanted" [ "$(fa_header Location)" = "/adult/?x=1" ]
+    cookie=$(fa_header Set-Cookie | cut -d';' -f1)
+    s=$(fa_status "$fa_base/adult/" -H "Cookie: $cookie")
+    check "... with a session cookie that opens the page ($s)" [ "$s" = 200 ]
+    s=$(fa_status "$fa_base/_agepass/redeem" --data-urlencode "token@$work/t7.b64" --data-urlencode "return=/adult/")
+    check "the same form again: refused with the page, 401 ($s)" bash -c "[ $s = 401 ] && grep -q '<html lang=' '$work/body.txt'"
+    s=$(fa_status "$fa_base/_agepass/redeem" --data-urlencode "token@$work/t7.b64" --data-urlencode "return=https://evil.example/")
+    check "a return path to another site: refused, 400 ($s)" [ "$s" = 400 ]
     check "a token from an untrusted issuer is made" fa_token t2 rogue
     s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t2.authz")")
     check "untrusted issuer: 401 ($s)" [ "$s" = 401 ]
@@ -92,9 +115,10 @@ fa_checks() {
     check "a token is made before Redis stops" fa_token t3 issuer
     kill "$redis_pid"
     wait "$redis_pid" 2>/dev/null
-    s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t3.authz")")
+    s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t3.authz")" -H 'Accept-Language: de')
     check "the replay store down: 503 ($s)" [ "$s" = 503 ]
     check "... and nothing shown" fa_no_content
+    check "... the verifier's page, in the visitor's language" grep -q '<html lang="de">' "$work/body.txt"
     start_redis "$redis_port"
     s=$(fa_status "$fa_base/adult/" -H "Authorization: $(cat "$work/t3.authz")")
     check "Redis back: the same token opens the page ($s)" [ "$s" = 200 ]

@@ -19,7 +19,7 @@ wait_port "$site_port" || exit 2
 mkdir -p "$work/haproxy"
 cp "$repo/deploy/haproxy/agepass.lua" "$repo/deploy/haproxy/agepass-required.html" "$work/haproxy/"
 sed -e "s#/etc/haproxy/#$work/haproxy/#g" -e "s#127.0.0.1:8080#127.0.0.1:$proxy_port#" \
-    -e "s#lua.agepass 127.0.0.1:8081#lua.agepass 127.0.0.1:$verifier_port#" \
+    -e "s#127.0.0.1:8081#127.0.0.1:$verifier_port#g" \
     -e "s#127.0.0.1:8000#127.0.0.1:$site_port#" "$repo/deploy/haproxy/haproxy.cfg" >"$work/haproxy/haproxy.cfg"
 check "the shipped haproxy.cfg is valid" haproxy -c -q -f "$work/haproxy/haproxy.cfg"
 # The README's lines for the frontend are those of the shipped file.

@@ -57,6 +57,7 @@ get_token() {
 }
 
 check "public page is served" [ "$(status "$base/")" = 200 ]
+check "... and may be cached as before (no Cache-Control of agepass's)" [ -z "$(header Cache-Control)" ]
 s=$(status "$base/adult/")
 check "protected page without a token: 401" [ "$s" = 401 ]
 check "401 carries a PrivateToken challenge" grep -qi '^WWW-Authenticate: PrivateToken challenge=' headers.txt
@@ -71,6 +72,7 @@ check "... with the content" grep -q "ADULT CONTENT" body.txt
 cookie=$(header Set-Cookie | cut -d';' -f1)
 check "... and a session cookie" [ -n "$cookie" ]
 check "the cookie is HttpOnly, Secure, SameSite=Lax" bash -c "grep -i '^Set-Cookie:' headers.txt | grep -q 'HttpOnly; Secure; SameSite=Lax'"
+check "the page the check let through is kept by no cache: private, no-store" [ "$(header Cache-Control)" = "private, no-store" ]
 s=$(status "$base/adult/" -H "Authorization: $(cat t1.authz)")
 check "the same token a second time: 401 (replay)" [ "$s" = 401 ]
 s=$(status "$base/adult/" -H "Cookie: $cookie")

@@ -86,6 +86,16 @@ pids+=($!)
 wait_port "$port"
 check "the issuer serves with /etc/agepass/issuer.conf as the agepass user" \
     bash -c "curl -sf 'http://127.0.0.1:$port/.well-known/private-token-issuer-directory' | grep -q token-keys"
+wport=$(free_port)
+runuser -u agepass -- /usr/bin/agepass issuer serve --config /etc/agepass/issuer.conf \
+    --listen "127.0.0.1:$wport" --wallet-dir /usr/share/agepass/wallet 2>"$work/issuer-wallet.log" &
+pids+=($!)
+wait_port "$wport"
+check "the packaged web wallet: issuer serve --wallet-dir /usr/share/agepass/wallet serves it at /wallet/" \
+    bash -c "curl -sf 'http://127.0.0.1:$wport/wallet/' | grep -q 'src=\"wallet.js\" integrity=\"sha384-' &&
+        curl -sf 'http://127.0.0.1:$wport/wallet/wallet.js' | grep -q '^// core/wallet.js' &&
+        curl -sf 'http://127.0.0.1:$wport/wallet/sw.js' | grep -q 'wallet.js' &&
+        curl -sf 'http://127.0.0.1:$wport/wallet/config.json' | grep -qx '{\"provider\":\"\",\"enrol\":\[\"oidc\",\"mdoc\"\]}'"
 vport=$(free_port)
 runuser -u agepass -- /usr/bin/agepass verifier serve --config /etc/agepass/verifier.conf \
     --listen "127.0.0.1:$vport" --trust "http://127.0.0.1:$port/.well-known/private-token-issuer-directory" \

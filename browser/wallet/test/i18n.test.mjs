@@ -27,10 +27,15 @@ test('catalogues en, fr, de, es, it, and the built wallet offers each of them as
   assert.deepEqual(Object.keys(cat).sort(), ['de', 'en', 'es', 'fr', 'it']);
   const out = mkdtempSync(path.join(tmpdir(), 'agp-wallet-i18n-'));
   try {
-    execFileSync(process.execPath, [path.join(src, '../build.mjs'), '--out', out], { stdio: 'ignore' });
-    const built = (await import(pathToFileURL(path.join(out, 'i18n/messages.js')).href)).default;
+    execFileSync(process.execPath, [path.join(src, '../build.mjs'), '--out', path.join(out, 'dist'),
+      '--stage', path.join(out, 'stage')], { stdio: 'ignore' });
+    const built = (await import(pathToFileURL(path.join(out, 'stage/i18n/messages.js')).href)).default;
     assert.deepEqual(built, cat);
     assert.match(app, /import catalogues from '\.\/i18n\/messages\.js'/);
+    // and that module is in the one script the page loads, every message with it
+    const bundle = readFileSync(path.join(out, 'dist/wallet.js'), 'utf8');
+    assert.match(bundle, /^\/\/ i18n\/messages\.js$/m);
+    for (const c of Object.values(cat)) for (const v of Object.values(c)) assert.ok(bundle.includes(JSON.stringify(v)), v);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
