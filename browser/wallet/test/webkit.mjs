@@ -57,7 +57,8 @@ function check(what, cond, detail = '') {
   }
 }
 
-const wallet = path.join(repo, 'browser/wallet/dist');
+// a folder of its own: browser_wallet builds browser/wallet/dist, maybe at the same time
+const wallet = mkdtempSync(path.join(tmpdir(), 'agp-wallet-webkit-'));
 execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', wallet, '--enrol', 'dev,oidc'],
   { stdio: 'inherit' });
 
@@ -313,6 +314,7 @@ try {
   check('webkit: the run finished', false, e.stack);
 } finally {
   await s.stop();
+  rmSync(wallet, { recursive: true, force: true });
 }
 // the wallet on another origin (built after the servers start: the issuer's port is its provider)
 const crossDir = mkdtempSync(path.join(tmpdir(), 'agp-wallet-cross-'));
