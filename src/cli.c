@@ -199,10 +199,18 @@ static agp_err write_all(int fd, const uint8_t *buf, size_t len)
 agp_err cli_write(const char *path, const uint8_t *buf, size_t len, mode_t mode)
 {
     char tmp[4096];
+    struct stat st;
     int fd, n;
     agp_err err;
 
     if (strcmp(path, "-") == 0) return write_all(STDOUT_FILENO, buf, len);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) return AGP_ERR_IO;
+        err = write_all(fd, buf, len);
+        if (close(fd) != 0 && err == AGP_OK) err = AGP_ERR_IO;
+        return err;
+    }
     n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) return AGP_ERR_TOO_BIG;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);

@@ -66,7 +66,10 @@ AGP_MUST_USE agp_err cli_read(const char *path, size_t max, uint8_t **buf, size_
 void cli_free(uint8_t *buf, size_t len);
 /*
  * Writes buf to path ("-": stdout) atomically: a temporary file in the same
- * folder with the given mode, fsync, rename.
+ * folder with the given mode, fsync, rename. A path that exists and is not a
+ * regular file (/dev/null, /dev/stdout, a FIFO, a terminal) is written in
+ * place: a rename would put a file where the device was (as root, a
+ * regular file at /dev/null for every program after).
  */
 AGP_MUST_USE agp_err cli_write(const char *path, const uint8_t *buf, size_t len, mode_t mode);
 

@@ -2,8 +2,17 @@
 /*
  * tests/unit/test_cli.c: the URL checks of src/cli.c (cli_url_safe,
  * cli_url_host) against a table of hostile URLs: what passes "https, or
- * plain http only on loopback" and what the host is, as libcurl reads it.
+ * plain http only on loopback" and what the host is, as libcurl reads it;
+ * and cli_write: a regular file replaced whole with its mode, a FIFO (as
+ * /dev/null or /dev/stdout would be) written in place and left a FIFO.
  */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 #include "../../src/cli.h"
@@ -58,8 +67,52 @@ static const struct url_case cases[] = {
     {"http://0.0.0.0/", false, "0.0.0.0"},
 };
 
+/* cli_write into a FIFO read by a child: the bytes arrive, the FIFO stays. */
+static void test_write_not_regular(const char *dir)
+{
+    char fifo[300], file[300];
+    uint8_t *got = NULL;
+    size_t got_len = 0;
+    struct stat st;
+    int status = -1;
+    pid_t pid;
+
+    snprintf(fifo, sizeof fifo, "%s/out.fifo", dir);
+    EXPECT(mkfifo(fifo, 0600) == 0);
+    pid = fork();
+    EXPECT(pid >= 0);
+    if (pid == 0) { /* the reader: "hello" and nothing more, within 10 s */
+        char b[16];
+        ssize_t n;
+        int fd;
+        alarm(10); /* the old cli_write renamed a file over the FIFO: no writer ever came */
+        fd = open(fifo, O_RDONLY);
+        n = fd < 0 ? -1 : read(fd, b, sizeof b);
+        _exit(n == 5 && memcmp(b, "hello", 5) == 0 && read(fd, b, sizeof b) == 0 ? 0 : 1);
+    }
+    EXPECT(cli_write(fifo, (const uint8_t *)"hello", 5, 0644) == AGP_OK);
+    EXPECT(waitpid(pid, &status, 0) == pid);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    EXPECT(unlink(fifo) == 0);
+
+    /* a regular file: replaced whole (shorter than before), with the mode asked */
+    snprintf(file, sizeof file, "%s/out.bin", dir);
+    EXPECT(cli_write(file, (const uint8_t *)"a longer text", 13, 0644) == AGP_OK);
+    EXPECT(cli_write(file, (const uint8_t *)"short", 5, 0600) == AGP_OK);
+    EXPECT(cli_read(file, 64, &got, &got_len) == AGP_OK);
+    EXPECT(got_len == 5 && memcmp(got, "short", 5) == 0);
+    cli_free(got, got_len);
+    EXPECT(stat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
+    EXPECT(unlink(file) == 0);
+    /* a folder is neither written into nor replaced */
+    EXPECT(cli_write(dir, (const uint8_t *)"x", 1, 0644) != AGP_OK);
+    EXPECT(stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 int main(void)
 {
+    char dir[] = "/tmp/agp-test-cli-XXXXXX";
     char host[256], longurl[300];
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -81,5 +134,9 @@ int main(void)
     longurl[sizeof longurl - 1] = '\0';
     EXPECT(!cli_url_host(longurl, host, sizeof host));
     curl_global_cleanup();
+
+    EXPECT(mkdtemp(dir) != NULL);
+    test_write_not_regular(dir);
+    EXPECT(rmdir(dir) == 0);
     TEST_END();
 }

@@ -23,11 +23,17 @@
 //                      batch of 21 takes about 9 s to arrive
 //   ${s.siteOrigin}/logout  clears the session cookie (Max-Age=0)
 //   s.oidc             {issuer, accounts} of the npm oidc-provider (when oidc)
+//   s.tlsSiteUrl       (tls: true) s.siteUrl's page over HTTPS (another port, a
+//                      self-signed certificate for 127.0.0.1 made by openssl):
+//                      the session cookie is Secure, and WebKit keeps a Secure
+//                      cookie from https only, loopback included
 //   s.walletUrl        with walletHost: DIR, the files of DIR served by a
 //                      static host of their own (nginx, 127.0.0.1:another
 //                      port, /wallet/), given to the issuer as --wallet-url;
 //                      s.walletRequests() counts what it was asked
 //   await s.verifierMetrics() / s.issuerMetrics()   Prometheus text as a Map
+//   await s.kill(name) stops one of them, by its name in s.logs ('nginx' is
+//                      the site and the issuer's front: the wallet offline)
 //   await s.stop()     kills everything it started, removes its folder
 //
 // Hosts: the site is 127.0.0.1, the other site 127.0.0.2, the site-bound
@@ -99,7 +105,7 @@ async function getText(url) {
 
 // nginx serving `site` with /adult/ guarded by the shipped snippets, talking
 // to the verifier at verifierPort; `extra` is more server blocks.
-function nginxConf(dir, { host, port, site, verifierPort, extra = '' }) {
+function nginxConf(dir, { host, port, site, verifierPort, extra = '', tls = null }) {
   const upstream = readFileSync(path.join(repo, 'deploy/nginx/agepass-upstream.conf'), 'utf8')
     .replace('127.0.0.1:8081', `127.0.0.1:${verifierPort}`);
   writeFileSync(path.join(dir, 'agepass-upstream.conf'), upstream);
@@ -118,7 +124,10 @@ http {
     include ${dir}/agepass-upstream.conf;
     server {
         listen ${host}:${port};
-${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site under other origins (consent tests)
+${tls ? `        listen ${host}:${tls.port} ssl;
+        ssl_certificate ${tls.cert};
+        ssl_certificate_key ${tls.key};
+` : ''}${host === '127.0.0.1' ? `        listen 127.0.0.4:${port}; # the same site under other origins (consent tests)
         listen 127.0.0.5:${port};
 ` : ''}        root ${site};
         include ${repo}/deploy/nginx/agepass.conf;
@@ -158,13 +167,15 @@ ${extra}
 }
 
 export async function startServers({ agepass = path.join(repo, 'build/agepass'), oidc = true,
-  issuerArgs = [], siteBound = false, walletHost = null } = {}) {
+  issuerArgs = [], siteBound = false, walletHost = null, tls = false } = {}) {
   const work = mkdtempSync(path.join(tmpdir(), 'agp-browser-'));
   chmodSync(work, 0o755); // nginx workers run as an unprivileged user
   const procs = [];
   const logs = {};
+  const named = {};
   const start = (name, cmd, args, opts) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    named[name] = p;
     logs[name] = '';
     p.stdout.on('data', (d) => { logs[name] += d; });
     p.stderr.on('data', (d) => { logs[name] += d; });
@@ -179,7 +190,7 @@ export async function startServers({ agepass = path.join(repo, 'build/agepass'),
   };
   try {
     const [issuerPort, frontPort, otherIssuerPort, verifierPort, sitePort, otherVerifierPort,
-      otherSitePort, boundVerifierPort, boundSitePort, walletPort] = await Promise.all(Array.from({ length: 10 }, freePort));
+      otherSitePort, boundVerifierPort, boundSitePort, walletPort, tlsPort] = await Promise.all(Array.from({ length: 11 }, freePort));
     const issuerUrl = `http://localhost:${frontPort}`;
     const direct = `http://127.0.0.1:${issuerPort}`;
 
@@ -275,17 +286,26 @@ ${walletHost ? `    server {
             add_header Cache-Control "max-age=86400"; # as the issuer serves it (src/wallet_files.c)
         }
     }` : ''}`;
+    let siteTls = null;
+    if (tls) {
+      siteTls = { port: tlsPort, cert: path.join(work, 'site.crt'), key: path.join(work, 'site.key') };
+      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-keyout', siteTls.key, '-out', siteTls.cert]);
+    }
     const sites = [['nginx', '127.0.0.1', sitePort, verifierPort, front],
       ['nginx-other', '127.0.0.2', otherSitePort, otherVerifierPort, '']];
     if (siteBound) sites.push(['nginx-bound', '127.0.0.3', boundSitePort, boundVerifierPort, '']);
     for (const [name, host, port, vport, extra] of sites) {
       const dir = path.join(work, name);
       mkdirSync(dir);
-      writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, { host, port, site, verifierPort: vport, extra }));
+      writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, { host, port, site, verifierPort: vport, extra,
+        tls: name === 'nginx' ? siteTls : null }));
       start(name, 'nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir]);
     }
     await Promise.all([waitPort(sitePort), waitPort(frontPort), waitPort(otherSitePort, '127.0.0.2'),
-      ...(siteBound ? [waitPort(boundSitePort, '127.0.0.3')] : []), walletHost ? waitPort(walletPort) : null]);
+      ...(siteBound ? [waitPort(boundSitePort, '127.0.0.3')] : []), walletHost ? waitPort(walletPort) : null,
+      tls ? waitPort(tlsPort) : null]);
 
     return {
       work,
@@ -294,6 +314,7 @@ ${walletHost ? `    server {
       issuerDirectUrl: direct,
       siteUrl: `http://127.0.0.1:${sitePort}/adult/`,
       siteOrigin: `http://127.0.0.1:${sitePort}`,
+      tlsSiteUrl: tls ? `https://127.0.0.1:${tlsPort}/adult/` : null,
       otherSiteUrl: `http://127.0.0.2:${otherSitePort}/adult/`,
       // a page of the same site whose check never takes a token
       refusingUrl: `http://127.0.0.1:${sitePort}/refusing/`,
@@ -318,6 +339,12 @@ ${walletHost ? `    server {
       async verifierMetrics() { return parseMetrics(await getText(`http://127.0.0.1:${verifierPort}/metrics`)); },
       async otherVerifierMetrics() { return parseMetrics(await getText(`http://127.0.0.1:${otherVerifierPort}/metrics`)); },
       async boundVerifierMetrics() { return parseMetrics(await getText(`http://127.0.0.1:${boundVerifierPort}/metrics`)); },
+      async kill(name) {
+        const p = named[name];
+        if (!p || p.exitCode !== null || p.signalCode !== null) return;
+        p.kill('SIGTERM');
+        await new Promise((r) => { p.once('exit', r); setTimeout(() => { p.kill('SIGKILL'); r(); }, 3000); });
+      },
       stop,
     };
   } catch (e) {
