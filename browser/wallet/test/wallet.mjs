@@ -28,6 +28,7 @@ import { execFileSync } from 'node:child_process';
 
 import { KnownDevices } from 'puppeteer-core';
 import { BROWSERS, inNetns, launch, reexec } from '../../test/lib/browsers.mjs';
+import { axe, check, finish } from '../../test/lib/checks.mjs';
 import { SITE_CONTENT, startServers } from '../../test/lib/servers.mjs';
 
 if (inNetns()) process.exit(reexec());
@@ -41,34 +42,11 @@ const only = opt('--browser', null);
 const shots = args.includes('--screenshots');
 const LANGS = { en: 'Age check required', fr: 'Vérification d’âge requise', de: 'Altersprüfung erforderlich',
   es: 'Verificación de edad necesaria', it: 'Verifica dell’età richiesta' };
-const axeSource = readFileSync(path.join(here, '../node_modules/axe-core/axe.min.js'), 'utf8');
 const PHONE = KnownDevices['Pixel 5'];
-
-let passed = 0;
-let failed = 0;
-function check(what, cond, detail = '') {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${what}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${what}${detail ? `: ${detail}` : ''}`);
-  }
-}
 
 const wallet = path.join(repo, 'browser/wallet/dist');
 execFileSync(process.execPath, [path.join(repo, 'browser/wallet/build.mjs'), '--out', wallet, '--enrol', 'dev,oidc'],
   { stdio: 'inherit' });
-
-async function axe(page, what) {
-  await page.evaluate(axeSource); // evaluated by the driver, which the page's CSP does not govern
-  const r = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const res = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] });
-    return res.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.help}`);
-  });
-  check(`axe-core: ${what}: no violation`, r.length === 0, r.join('; '));
-}
 
 // The protected page's HTTP status as the browser got it, the age-check page open.
 async function openAgePage(page, url, lang) {
@@ -400,5 +378,4 @@ try {
   await c.stop();
   rmSync(crossDir, { recursive: true, force: true });
 }
-console.log(`browser_wallet: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+finish('browser_wallet');

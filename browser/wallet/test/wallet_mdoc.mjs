@@ -25,13 +25,14 @@
 //
 //   node browser/wallet/test/wallet_mdoc.mjs [--agepass PATH] [--browser chromium|firefox] [--screenshots]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { KnownDevices } from 'puppeteer-core';
 import { BROWSERS, inNetns, launch, reexec } from '../../test/lib/browsers.mjs';
+import { axe, check, finish } from '../../test/lib/checks.mjs';
 import { SITE_CONTENT, startServers } from '../../test/lib/servers.mjs';
 import { b64url, issue, newDeviceKey, pki, present } from '../../../tests/integration/mdoc_lib.mjs';
 
@@ -44,38 +45,12 @@ const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] :
 const agepass = path.resolve(opt('--agepass', path.join(repo, 'build/agepass')));
 const only = opt('--browser', null);
 const shots = args.includes('--screenshots');
-const axeSource = readFileSync(path.join(here, '../node_modules/axe-core/axe.min.js'), 'utf8');
 const PHONE = KnownDevices['Pixel 5'];
 // The waiting page reloads itself every 2 s, without script (<meta http-equiv=refresh>):
 // axe-core's meta-refresh rule (WCAG 2.2.1, a time limit) flags any such refresh.
 // The page holds no form and no input to lose, the link and the status stay
 // the same from one load to the next; the report names this rule as skipped.
 const SKIPPED_AXE_RULES = ['meta-refresh'];
-
-let passed = 0;
-let failed = 0;
-function check(what, cond, detail = '') {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${what}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${what}${detail ? `: ${detail}` : ''}`);
-  }
-}
-
-async function axe(page, what) {
-  await page.evaluate(axeSource);
-  const r = await page.evaluate(async (skip) => {
-    // eslint-disable-next-line no-undef
-    const res = await axe.run(document, {
-      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'],
-      rules: Object.fromEntries(skip.map((id) => [id, { enabled: false }])),
-    });
-    return res.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.help}`);
-  }, SKIPPED_AXE_RULES);
-  check(`axe-core: ${what}: no violation (but ${SKIPPED_AXE_RULES.join(', ')})`, r.length === 0, r.join('; '));
-}
 
 // fn(page) on the waiting page, which reloads itself every 2 s: run again
 // on the next load when a reload cut it short.
@@ -183,7 +158,7 @@ async function run(which, s) {
       if (which === 'chromium') await still.emulate(PHONE);
       else await still.setViewport({ width: PHONE.viewport.width, height: PHONE.viewport.height });
       await still.setContent(html.replace(/<meta http-equiv="refresh"[^>]*>/, ''), { waitUntil: 'load' });
-      await axe(still, `${tag}: the EU attestation page`);
+      await axe(still, `${tag}: the EU attestation page`, SKIPPED_AXE_RULES);
       if (shots && which === 'chromium') await still.screenshot({ path: path.join(repo, 'docs/wallet-mdoc.png'), fullPage: true });
     } finally {
       await still.close();
@@ -291,5 +266,4 @@ try {
   await s.stop();
   rmSync(pkiDir, { recursive: true, force: true });
 }
-console.log(`browser_wallet_mdoc: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+finish('browser_wallet_mdoc');

@@ -25,12 +25,13 @@
 //
 //   node browser/wallet/test/webkit.mjs [--agepass PATH] [--screenshots]
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { inNetns, reexec } from '../../test/lib/browsers.mjs';
+import { AXE_TAGS, axeSource, check, finish } from '../../test/lib/checks.mjs';
 import { SITE_CONTENT, startServers } from '../../test/lib/servers.mjs';
 import { launchWebKit } from '../../test/lib/webkit.mjs';
 
@@ -43,19 +44,6 @@ const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] :
 const agepass = path.resolve(opt('--agepass', path.join(repo, 'build/agepass')));
 const shots = args.includes('--screenshots');
 const PHONE = { width: 390, height: 844 }; // an iPhone's viewport in CSS pixels
-const axeSource = readFileSync(path.join(here, '../node_modules/axe-core/axe.min.js'), 'utf8');
-
-let passed = 0;
-let failed = 0;
-function check(what, cond, detail = '') {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${what}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${what}${detail ? `: ${detail}` : ''}`);
-  }
-}
 
 // a folder of its own: browser_wallet builds browser/wallet/dist, maybe at the same time
 const wallet = mkdtempSync(path.join(tmpdir(), 'agp-wallet-webkit-'));
@@ -93,7 +81,7 @@ async function settle(count) {
 async function axe(w, what) {
   await w.eval(`${axeSource}; return true;`);
   const r = await w.evalAsync(`const done = arguments[arguments.length - 1];
-    axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] })
+    axe.run(document, { runOnly: ${JSON.stringify(AXE_TAGS)} })
       .then((res) => done(res.violations.map((v) => v.id + ' (' + v.nodes.length + '): ' + v.help)),
         (e) => done(['axe failed: ' + e]));`);
   check(`axe-core: ${what}: no violation`, Array.isArray(r) && r.length === 0, JSON.stringify(r));
@@ -330,5 +318,4 @@ try {
   await c.stop();
   rmSync(crossDir, { recursive: true, force: true });
 }
-console.log(`browser_wallet_webkit: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+finish('browser_wallet_webkit');
